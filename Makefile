@@ -1,0 +1,53 @@
+# Thin wrapper: CMake does the building, ctest the testing.
+#   make run     install packages, build, start the server on ./data
+#   make test    install packages and npm modules, build, run every test
+#   make bench   release build + benchmarks (bench/run.sh)
+BUILD ?= build
+JOBS ?= $(shell nproc 2>/dev/null || echo 2)
+PORT ?= 8080
+DATA ?= ./data
+
+.PHONY: all deps build run test test-unit test-sanitize bench clean
+
+all: build
+
+deps:
+	@scripts/deps.sh
+
+build: deps
+	@cmake -S . -B $(BUILD) -DCMAKE_BUILD_TYPE=RelWithDebInfo $(CMAKE_ARGS) >/dev/null
+	@cmake --build $(BUILD) -j$(JOBS)
+
+run: build
+	$(BUILD)/basalt serve --port $(PORT) --data $(DATA)
+
+node_modules/.package-lock.json: package-lock.json
+	npm ci --no-audit --no-fund
+	@touch $@
+
+.PHONY: test-deps
+test-deps:
+	@scripts/deps.sh test
+	@$(MAKE) --no-print-directory node_modules/.package-lock.json
+
+test: test-deps
+	@cmake -S . -B $(BUILD) -DCMAKE_BUILD_TYPE=RelWithDebInfo -DBASALT_WERROR=ON >/dev/null
+	@cmake --build $(BUILD) -j$(JOBS)
+	cd $(BUILD) && ctest --output-on-failure -j$(JOBS)
+
+# ASan + UBSan build of the same suites, plus short libFuzzer runs.
+test-sanitize: test-deps
+	@CC=clang cmake -S . -B $(BUILD)-asan -DCMAKE_BUILD_TYPE=Debug -DBASALT_WERROR=ON \
+	  -DBASALT_SANITIZE=ON -DBASALT_FUZZ=ON >/dev/null
+	@cmake --build $(BUILD)-asan -j$(JOBS)
+	cd $(BUILD)-asan && ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 \
+	  UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 ctest --output-on-failure -j$(JOBS)
+
+bench:
+	@scripts/deps.sh bench
+	@cmake -S . -B $(BUILD)-release -DCMAKE_BUILD_TYPE=Release >/dev/null
+	@cmake --build $(BUILD)-release -j$(JOBS)
+	bench/run.sh $(BUILD)-release
+
+clean:
+	rm -rf $(BUILD) $(BUILD)-asan $(BUILD)-release

@@ -1,0 +1,187 @@
+/* admin.c - collection management over HTTP, /health and /metrics.
+ *
+ *   GET    /admin/v1/collections          list
+ *   POST   /admin/v1/collections          {"name","indexes":[...]}  201 / 409 / 400
+ *   GET    /admin/v1/collections/NAME     one
+ *   PATCH  /admin/v1/collections/NAME     {"indexes":[...]}  replaces the index set
+ *   DELETE /admin/v1/collections/NAME     204
+ * Errors use the PostgREST shape, like the rest of the data API.
+ */
+#include "admin/admin.h"
+#include "auth/jwt.h"
+#include "core/error.h"
+#include "core/timeutil.h"
+#include "db/collections.h"
+#include "db/store.h"
+#include "metrics.h"
+
+#include <jansson.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+typedef struct coll_op {
+    enum { OP_CREATE, OP_PATCH, OP_DROP } op;
+    const char *name;
+    json_t *spec;
+    buf msg;
+} coll_op;
+
+static int run_op(db_conn *w, void *arg)
+{
+    coll_op *o = arg;
+    switch (o->op) {
+    case OP_CREATE: return db_coll_create(w, o->name, o->spec, &o->msg);
+    case OP_PATCH: return db_coll_set_indexes(w, o->name, json_object_get(o->spec, "indexes"), &o->msg);
+    case OP_DROP: return db_coll_drop(w, o->name, &o->msg);
+    }
+    return BS_EINVAL;
+}
+
+static int op_error(http_req *r, int rc, coll_op *o)
+{
+    const char *m = o->msg.len ? buf_cstr(&o->msg) : basalt_strerror(rc);
+    switch (rc) {
+    case BS_EINVAL: return http_error(r, 400, "PGRST100", m, NULL, NULL);
+    case BS_EEXISTS: return http_error(r, 409, "23505", m, NULL, NULL);
+    case BS_ENOTFOUND: return http_error(r, 404, "PGRST205", m, NULL, NULL);
+    case BS_ESHUTDOWN: return http_error(r, 503, "PGRST000", "the server is shutting down", NULL, NULL);
+    default: return http_error(r, 500, "PGRST000", m, NULL, NULL);
+    }
+}
+
+static int read_json(http_req *r, json_t **out)
+{
+    const char *body;
+    size_t len;
+    int rc = http_body(r, &body, &len);
+    if (rc == BS_ETOOBIG)
+        return http_error(r, 413, "PGRST413", "Payload Too Large", NULL, NULL), BS_ETOOBIG;
+    json_error_t je;
+    *out = rc ? NULL : json_loadb(body, len, 0, &je);
+    if (!json_is_object(*out)) {
+        json_decref(*out);
+        *out = NULL;
+        return http_error(r, 400, "PGRST102", "the request body must be a JSON object", NULL, NULL), BS_EJSON;
+    }
+    return BS_OK;
+}
+
+int admin_collections(http_req *r)
+{
+    bs_app *app = http_app(r);
+    const char *sub = http_subpath(r); /* "" or "collections" or "collections/NAME" */
+    const char *name = NULL;
+    if (strncmp(sub, "collections", 11) != 0 || (sub[11] && sub[11] != '/'))
+        return http_error(r, 404, "PGRST125", "Invalid path specified in request URL", NULL, NULL);
+    if (sub[11] == '/' && sub[12])
+        name = http_url_decode(http_arena(r), sub + 12, strlen(sub + 12), false);
+    if (sub[11] == '/' && !name)
+        return http_error(r, 404, "PGRST205", "collection not found", NULL, NULL);
+    unsigned m = http_method(r);
+    coll_op o = {0};
+    int rc;
+    if (m & (HTTP_GET | HTTP_HEAD)) {
+        db_conn *c = db_reader(app->store);
+        if (!c)
+            return http_error(r, 503, "PGRST000", "database unavailable", NULL, NULL);
+        buf out = BUF_INIT;
+        rc = name ? db_coll_get_json(c, name, &out) : db_coll_list_json(c, &out);
+        if (rc == BS_ENOTFOUND)
+            rc = http_error(r, 404, "PGRST205", "collection not found", NULL, NULL);
+        else if (rc)
+            rc = http_error(r, 500, "PGRST000", "could not read collections", NULL, NULL);
+        else
+            rc = http_send_json(r, 200, out.data, out.len);
+        buf_free(&out);
+        return rc;
+    }
+    if (m == HTTP_POST && !name) {
+        if (read_json(r, &o.spec))
+            return BS_OK;
+        json_t *n = json_object_get(o.spec, "name");
+        if (!json_is_string(n)) {
+            json_decref(o.spec);
+            return http_error(r, 400, "PGRST100", "\"name\" must be a string", NULL, NULL);
+        }
+        o.op = OP_CREATE;
+        o.name = json_string_value(n);
+    } else if (m == HTTP_PATCH && name) {
+        if (read_json(r, &o.spec))
+            return BS_OK;
+        o.op = OP_PATCH;
+        o.name = name;
+    } else if (m == HTTP_DELETE && name) {
+        o.op = OP_DROP;
+        o.name = name;
+    } else {
+        return http_error(r, 405, "PGRST117", "Unsupported HTTP method", NULL, NULL);
+    }
+    rc = db_write(app->store, run_op, &o);
+    if (rc) {
+        rc = op_error(r, rc, &o);
+    } else if (o.op == OP_DROP) {
+        rc = http_send(r, 204, NULL, NULL, 0);
+    } else {
+        db_conn *c = db_reader(app->store);
+        buf out = BUF_INIT;
+        if (c && db_coll_get_json(c, o.name, &out) == BS_OK)
+            rc = http_send_json(r, o.op == OP_CREATE ? 201 : 200, out.data, out.len);
+        else
+            rc = http_error(r, 500, "PGRST000", "collection written but not readable", NULL, NULL);
+        buf_free(&out);
+    }
+    json_decref(o.spec);
+    buf_free(&o.msg);
+    return rc;
+}
+
+int admin_config(http_req *r)
+{
+    char *j = cfg_to_json(http_app(r)->cfg);
+    if (!j)
+        return BS_ENOMEM;
+    int rc = http_send_json(r, 200, j, strlen(j));
+    free(j);
+    return rc;
+}
+
+int admin_health(http_req *r)
+{
+    static const char ok[] = "{\"status\":\"ok\"}";
+    return http_send_json(r, 200, ok, sizeof ok - 1);
+}
+
+int admin_metrics(http_req *r)
+{
+    bs_app *app = http_app(r);
+    buf out = BUF_INIT;
+    int rc = metrics_render(&out);
+    int64_t hits, misses, used;
+    db_cache_stats(app->store, &hits, &misses, &used);
+    uint64_t jh, jm;
+    size_t je;
+    auth_jwt_cache_stats(app->jwt, &jh, &jm, &je);
+    if (!rc)
+        rc = buf_printf(&out,
+                        "# HELP basalt_sqlite_memory_used_bytes Memory SQLite holds (page caches included).\n"
+                        "# TYPE basalt_sqlite_memory_used_bytes gauge\nbasalt_sqlite_memory_used_bytes %lld\n"
+                        "# HELP basalt_sqlite_pagecache_used_pages Pages in SQLite's shared page cache memory.\n"
+                        "# TYPE basalt_sqlite_pagecache_used_pages gauge\nbasalt_sqlite_pagecache_used_pages %lld\n"
+                        "# HELP basalt_sqlite_pagecache_overflow_bytes Page cache allocations outside the pool.\n"
+                        "# TYPE basalt_sqlite_pagecache_overflow_bytes gauge\nbasalt_sqlite_pagecache_overflow_bytes %lld\n"
+                        "# HELP basalt_jwt_cache_hits_total Verified-token cache hits.\n"
+                        "# TYPE basalt_jwt_cache_hits_total counter\nbasalt_jwt_cache_hits_total %llu\n"
+                        "# HELP basalt_jwt_cache_misses_total Verified-token cache misses.\n"
+                        "# TYPE basalt_jwt_cache_misses_total counter\nbasalt_jwt_cache_misses_total %llu\n"
+                        "# HELP basalt_jwt_cache_entries Tokens in the verified-token cache.\n"
+                        "# TYPE basalt_jwt_cache_entries gauge\nbasalt_jwt_cache_entries %zu\n"
+                        "# HELP basalt_uptime_seconds Seconds since the server started.\n"
+                        "# TYPE basalt_uptime_seconds gauge\nbasalt_uptime_seconds %lld\n",
+                        (long long)used, (long long)hits, (long long)misses, (unsigned long long)jh,
+                        (unsigned long long)jm, je, (long long)((time_now_ms() - app->started_ms) / 1000));
+    if (!rc)
+        rc = http_send(r, 200, "text/plain; version=0.0.4; charset=utf-8", out.data, out.len);
+    buf_free(&out);
+    return rc;
+}

@@ -1,0 +1,25 @@
+/* app.h - the process-wide context handed to every handler.
+ *
+ * Built by main.c before the listener starts and torn down after it stops;
+ * handlers only read it (the objects it points to have their own thread
+ * contracts). */
+#ifndef BS_APP_H
+#define BS_APP_H
+
+#include <stdint.h>
+
+#include "config.h"
+
+struct db_store;
+struct auth_jwt;
+
+typedef struct bs_app {
+    const bs_config *cfg;
+    struct db_store *store;
+    struct auth_jwt *jwt;
+    int64_t started_ms;
+    char anon_key[1024];
+    char service_key[1024];
+} bs_app;
+
+#endif

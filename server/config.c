@@ -1,0 +1,210 @@
+/* config.c - see config.h.  One table describes every option: its flag,
+ * its environment variable, its type and where it lands, so the usage text,
+ * the env parsing and the flag parsing cannot disagree. */
+#include "config.h"
+#include "core/buf.h"
+#include "core/error.h"
+#include "core/log.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+enum opt_type { OPT_INT, OPT_I64, OPT_SIZE, OPT_STR, OPT_DURABILITY, OPT_LOGLEVEL };
+
+typedef struct opt {
+    const char *flag, *env, *help;
+    enum opt_type type;
+    size_t off;
+    int64_t min, max;
+    bool secret;
+} opt;
+
+#define OFF(f) offsetof(bs_config, f)
+static const opt opts[] = {
+    {"--port", "BASALT_PORT", "TCP port of the HTTP/WebSocket listener", OPT_INT, OFF(port), 0, 65535, false},
+    {"--listen", "BASALT_LISTEN", "address to listen on", OPT_STR, OFF(listen_addr), 0, 0, false},
+    {"--data", "BASALT_DATA", "data directory (database, secret, objects)", OPT_STR, OFF(data_dir), 0, 0, false},
+    {"--migrations-dir", "BASALT_MIGRATIONS_DIR", "directory of the app's .sql migrations", OPT_STR, OFF(migrations_dir), 0, 0, false},
+    {"--jwt-secret", "BASALT_JWT_SECRET", "JWT signing secret (default: DATA/jwt_secret)", OPT_STR, OFF(jwt_secret), 0, 0, true},
+    {"--durability", "BASALT_DURABILITY", "full (fsync every commit) or normal (may lose the last commits on power loss)", OPT_DURABILITY, OFF(durability_full), 0, 0, false},
+    {"--max-body", "BASALT_MAX_BODY", "largest request body in bytes", OPT_SIZE, OFF(max_body), 1024, (int64_t)1 << 40, false},
+    {"--max-rows", "BASALT_MAX_ROWS", "most rows one read returns", OPT_I64, OFF(max_rows), 1, INT64_C(1) << 40, false},
+    {"--threads", "BASALT_THREADS", "HTTP worker threads", OPT_INT, OFF(threads), 2, 4096, false},
+    {"--writer-batch", "BASALT_WRITER_BATCH", "most write requests in one transaction", OPT_INT, OFF(writer_batch), 1, 100000, false},
+    {"--change-retention", "BASALT_CHANGE_RETENTION", "seconds the change log is kept", OPT_I64, OFF(change_retention_s), 60, INT64_C(1) << 40, false},
+    {"--log-level", "BASALT_LOG_LEVEL", "error, warn, info or debug", OPT_LOGLEVEL, OFF(log_level), 0, 0, false},
+};
+#define NOPTS (sizeof opts / sizeof opts[0])
+
+static int set_opt(bs_config *c, const opt *o, const char *val)
+{
+    char *p = (char *)c + o->off;
+    char *end;
+    switch (o->type) {
+    case OPT_STR: {
+        char *s = strdup(val);
+        if (!s)
+            return BS_ENOMEM;
+        free(*(char **)p);
+        *(char **)p = s;
+        return BS_OK;
+    }
+    case OPT_INT:
+    case OPT_I64:
+    case OPT_SIZE: {
+        errno = 0;
+        long long v = strtoll(val, &end, 10);
+        if (errno || end == val || *end || v < o->min || v > o->max) {
+            fprintf(stderr, "basalt: %s: invalid value '%s' (want an integer from %lld to %lld)\n",
+                    o->flag, val, (long long)o->min, (long long)o->max);
+            return BS_EINVAL;
+        }
+        if (o->type == OPT_INT)
+            *(int *)p = (int)v;
+        else if (o->type == OPT_I64)
+            *(int64_t *)p = v;
+        else
+            *(size_t *)p = (size_t)v;
+        return BS_OK;
+    }
+    case OPT_DURABILITY:
+        if (strcmp(val, "full") == 0 || strcmp(val, "normal") == 0) {
+            *(bool *)p = val[0] == 'f';
+            return BS_OK;
+        }
+        fprintf(stderr, "basalt: %s: want 'full' or 'normal', got '%s'\n", o->flag, val);
+        return BS_EINVAL;
+    case OPT_LOGLEVEL: {
+        int l = log_parse_level(val);
+        if (l < 0) {
+            fprintf(stderr, "basalt: %s: want error, warn, info or debug, got '%s'\n", o->flag, val);
+            return BS_EINVAL;
+        }
+        *(int *)p = l;
+        return BS_OK;
+    }
+    }
+    return BS_EINVAL;
+}
+
+void cfg_usage(const char *cmd)
+{
+    fprintf(stderr, "usage: basalt %s [options]\n\noptions (each also read from its environment variable; flags win):\n", cmd);
+    for (size_t i = 0; i < NOPTS; i++)
+        fprintf(stderr, "  %-20s %-26s %s\n", opts[i].flag, opts[i].env, opts[i].help);
+}
+
+int cfg_load(bs_config *c, int argc, char **argv, int first, bool *help)
+{
+    memset(c, 0, sizeof *c);
+    *help = false;
+    c->port = 8080;
+    c->listen_addr = strdup("0.0.0.0");
+    c->data_dir = strdup("./data");
+    c->durability_full = true;
+    c->max_body = 10u << 20;
+    c->max_rows = 1000;
+    c->threads = 64;
+    c->writer_batch = 512;
+    c->change_retention_s = 86400;
+    c->log_level = LOG_INFO;
+    if (!c->listen_addr || !c->data_dir)
+        return BS_ENOMEM;
+    for (size_t i = 0; i < NOPTS; i++) {
+        const char *v = getenv(opts[i].env);
+        if (v && *v) {
+            int rc = set_opt(c, &opts[i], v);
+            if (rc)
+                return rc;
+        }
+    }
+    for (int a = first; a < argc; a++) {
+        const char *arg = argv[a];
+        if (strcmp(arg, "--help") == 0 || strcmp(arg, "-h") == 0) {
+            *help = true;
+            return BS_EINVAL;
+        }
+        const opt *o = NULL;
+        const char *val = NULL;
+        for (size_t i = 0; i < NOPTS && !o; i++) {
+            size_t fl = strlen(opts[i].flag);
+            if (strncmp(arg, opts[i].flag, fl) == 0 && (arg[fl] == '\0' || arg[fl] == '=')) {
+                o = &opts[i];
+                if (arg[fl] == '=')
+                    val = arg + fl + 1;
+            }
+        }
+        if (!o) {
+            fprintf(stderr, "basalt: unknown option '%s' (see --help)\n", arg);
+            return BS_EINVAL;
+        }
+        if (!val) {
+            if (a + 1 >= argc) {
+                fprintf(stderr, "basalt: %s needs a value\n", o->flag);
+                return BS_EINVAL;
+            }
+            val = argv[++a];
+        }
+        int rc = set_opt(c, o, val);
+        if (rc)
+            return rc;
+    }
+    return BS_OK;
+}
+
+void cfg_free(bs_config *c)
+{
+    if (!c)
+        return;
+    for (size_t i = 0; i < NOPTS; i++)
+        if (opts[i].type == OPT_STR) {
+            char **p = (char **)((char *)c + opts[i].off);
+            free(*p);
+            *p = NULL;
+        }
+}
+
+char *cfg_to_json(const bs_config *c)
+{
+    static const char *levels[] = {"error", "warn", "info", "debug"};
+    buf b = BUF_INIT;
+    int rc = buf_putc(&b, '{');
+    for (size_t i = 0; i < NOPTS && rc == BS_OK; i++) {
+        const opt *o = &opts[i];
+        const char *p = (const char *)c + o->off;
+        if (i)
+            rc = buf_putc(&b, ',');
+        if (rc == BS_OK)
+            rc = buf_json_str(&b, o->flag + 2, strlen(o->flag + 2));
+        if (rc == BS_OK)
+            rc = buf_putc(&b, ':');
+        if (rc)
+            break;
+        switch (o->type) {
+        case OPT_STR: {
+            const char *s = *(char *const *)p;
+            if (!s)
+                rc = buf_puts(&b, "null");
+            else if (o->secret)
+                rc = buf_puts(&b, "\"********\"");
+            else
+                rc = buf_json_str(&b, s, strlen(s));
+            break;
+        }
+        case OPT_INT: rc = buf_printf(&b, "%d", *(const int *)p); break;
+        case OPT_I64: rc = buf_printf(&b, "%lld", (long long)*(const int64_t *)p); break;
+        case OPT_SIZE: rc = buf_printf(&b, "%zu", *(const size_t *)p); break;
+        case OPT_DURABILITY: rc = buf_puts(&b, *(const bool *)p ? "\"full\"" : "\"normal\""); break;
+        case OPT_LOGLEVEL: rc = buf_printf(&b, "\"%s\"", levels[*(const int *)p]); break;
+        }
+    }
+    if (rc == BS_OK)
+        rc = buf_putc(&b, '}');
+    if (rc) {
+        buf_free(&b);
+        return NULL;
+    }
+    return buf_steal(&b, NULL);
+}

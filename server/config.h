@@ -1,0 +1,38 @@
+/* config.h - the server's configuration: defaults, then BASALT_* environment
+ * variables, then command-line flags (flags win).  Parsing only; no
+ * behaviour.  The struct is filled once on the main thread before anything
+ * starts and is read-only afterwards, so every thread may read it. */
+#ifndef BS_CONFIG_H
+#define BS_CONFIG_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+typedef struct bs_config {
+    int port;                    /* --port, BASALT_PORT (8080) */
+    char *listen_addr;           /* --listen, BASALT_LISTEN ("0.0.0.0") */
+    char *data_dir;              /* --data, BASALT_DATA ("./data") */
+    char *migrations_dir;        /* --migrations-dir, BASALT_MIGRATIONS_DIR (NULL) */
+    char *jwt_secret;            /* --jwt-secret, BASALT_JWT_SECRET (NULL: data dir file) */
+    bool durability_full;        /* --durability full|normal (full) */
+    size_t max_body;             /* --max-body BYTES, BASALT_MAX_BODY (10 MiB) */
+    int64_t max_rows;            /* --max-rows, BASALT_MAX_ROWS (1000) */
+    int threads;                 /* --threads, BASALT_THREADS (64) */
+    int writer_batch;            /* --writer-batch, BASALT_WRITER_BATCH (512) */
+    int64_t change_retention_s;  /* --change-retention SECONDS (86400) */
+    int log_level;               /* --log-level error|warn|info|debug (info) */
+} bs_config;
+
+/* Fill defaults, then env, then argv[first..argc).  On a bad value or an
+ * unknown flag, prints a message naming it to stderr and returns
+ * BS_EINVAL.  `--help` prints usage and returns BS_EINVAL with *help set. */
+int cfg_load(bs_config *c, int argc, char **argv, int first, bool *help);
+void cfg_free(bs_config *c);
+/* Usage text of `basalt serve`. */
+void cfg_usage(const char *cmd);
+/* The effective configuration as a JSON object with secrets masked
+ * (malloc'd; caller frees). */
+char *cfg_to_json(const bs_config *c);
+
+#endif

@@ -1,0 +1,40 @@
+/* collections.h - creating, listing, changing and dropping collections.
+ *
+ * A collection is a row in _basalt_collections plus a table of the same
+ * name (schema in query.h) plus expression indexes built with exactly the
+ * expression the query compiler emits (db_path_value_expr), so SQLite uses
+ * them.  Changes run on the writer (functions taking a writer connection)
+ * inside its transaction; reads run on any reader connection.
+ *
+ * Specs are JSON: {"name":"todos","indexes":[{"fields":["owner_id"],
+ * "unique":false}],"rules":{...}}.  Errors come back as BS_EINVAL (bad
+ * name/spec; msg says what), BS_EEXISTS, BS_ENOTFOUND or BS_EDB.
+ */
+#ifndef BS_DB_COLLECTIONS_H
+#define BS_DB_COLLECTIONS_H
+
+#include <jansson.h>
+#include <stdbool.h>
+
+#include "core/buf.h"
+#include "db/store.h"
+
+#define DB_COLL_MAX_INDEXES 32
+
+/* Writer thread. spec: {"indexes":[...]} (name given separately). */
+int db_coll_create(db_conn *w, const char *name, json_t *spec, buf *msg);
+/* Replace the index set. */
+int db_coll_set_indexes(db_conn *w, const char *name, json_t *indexes, buf *msg);
+int db_coll_drop(db_conn *w, const char *name, buf *msg);
+
+/* Any connection: does it exist?  *canonical (if non-NULL) receives the
+ * stored spelling of the name, copied into out_name (64 bytes). */
+int db_coll_lookup(db_conn *c, const char *name, char out_name[64]);
+/* JSON of one collection / of all collections, appended to out. */
+int db_coll_get_json(db_conn *c, const char *name, buf *out);
+int db_coll_list_json(db_conn *c, buf *out);
+
+/* Register basalt_create_collection(name, spec_json) for app migrations. */
+int db_coll_register_functions(db_conn *w);
+
+#endif

@@ -1,0 +1,136 @@
+/* query.h - the PostgREST grammar of /rest/v1, parsed and compiled to SQL.
+ *
+ * A collection is a table
+ *     id TEXT PRIMARY KEY, data TEXT (JSON object), created_at TEXT,
+ *     updated_at TEXT, version INTEGER
+ * where `data` holds the whole document, including its "id", "created_at"
+ * and "updated_at" keys.  PostgREST columns name top-level fields of the
+ * document; `a->b->>c` reaches nested ones.
+ *
+ * This module turns the decoded query parameters of one request into a
+ * db_query (parse), and a db_query into SQL fragments with bound values
+ * (compile).  User text never reaches SQL text: values become db_bind
+ * entries, and field names / JSON paths are checked against the strict
+ * grammar of ident.h and emitted only through ident.h.
+ *
+ * Memory: everything is allocated from the caller's arena and lives until
+ * arena_free.  Threads: pure functions; any thread.
+ */
+#ifndef BS_DB_QUERY_H
+#define BS_DB_QUERY_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "core/arena.h"
+#include "core/buf.h"
+#include "db/ident.h"
+
+/* One decoded query parameter (form-decoding already done: '+' is a space,
+ * %XX decoded).  Keys may repeat; order is the request's order. */
+typedef struct db_param {
+    const char *key;
+    const char *val;
+} db_param;
+
+typedef enum {
+    DB_BIND_NULL,
+    DB_BIND_INT,
+    DB_BIND_REAL,
+    DB_BIND_TEXT,
+} db_bind_type;
+
+/* A value for the next positional `?` of the emitted SQL.  Text is not
+ * necessarily NUL-terminated (use n). */
+typedef struct db_bind {
+    db_bind_type type;
+    int64_t i;
+    double r;
+    const char *s;
+    size_t n;
+} db_bind;
+
+/* Growable list of binds, storage from the arena. */
+typedef struct db_binds {
+    db_bind *v;
+    size_t n, cap;
+} db_binds;
+
+int db_binds_push(arena *a, db_binds *b, db_bind v);
+int db_binds_text(arena *a, db_binds *b, const char *s, size_t n);
+int db_binds_int(arena *a, db_binds *b, int64_t i);
+
+/* An error in PostgREST's shape.  `code` is a static string ("PGRST100",
+ * "42703", ...); message/details are copied in; hint may be NULL. */
+typedef struct db_qerr {
+    int status;
+    const char *code;
+    char message[256];
+    char details[512];
+    const char *hint;
+} db_qerr;
+
+/* Fill err (NULL-safe) and return BS_EPARSE. printf-style details; hint is
+ * reset to NULL. */
+int db_qerr_set(db_qerr *err, int status, const char *code, const char *message,
+                const char *details_fmt, ...) __attribute__((format(printf, 5, 6)));
+
+typedef struct db_query db_query;
+
+/* Limits that keep hostile query strings cheap. */
+#define DB_QUERY_MAX_DEPTH 16     /* nesting of or()/and()/not */
+#define DB_QUERY_MAX_NODES 256    /* filter conditions in one request */
+#define DB_QUERY_MAX_SELECT 128   /* entries in select= */
+#define DB_QUERY_MAX_ORDER 16     /* entries in order= */
+#define DB_QUERY_MAX_IN 1000      /* values in one in.(...) */
+
+/* Parse every parameter of a table request.  Reserved keys: select, order,
+ * limit, offset, columns, on_conflict, or, and, not.or, not.and; any other
+ * key is a filter on the column it names (`col=op.value`).
+ * Returns BS_OK and *out, or BS_EPARSE with err filled (400 PGRST100 for
+ * grammar errors; 400 PGRST200 for embedded resources, which a document
+ * store does not have; 400 "42883"-style for unknown operators as PostgREST
+ * reports them: use PGRST100 with a message naming the operator). */
+int db_query_parse(arena *a, const db_param *params, size_t n, db_query **out, db_qerr *err);
+
+/* Append the WHERE condition (without the keyword) of the filters to sql and
+ * their values to binds, in emission order.  No filters → "1".  Top-level
+ * filters are ANDed; or=/and= trees nest with parentheses. */
+int db_query_where(const db_query *q, arena *a, buf *sql, db_binds *binds, db_qerr *err);
+
+/* Append an SQL expression producing one JSON object (TEXT) per row from
+ * the current row: select=* (or no select) → `data`; a column list →
+ * json_object('k', expr, ...) with PostgREST's output names (alias, else
+ * the last path element); `*,x` → every field plus x. */
+int db_query_projection(const db_query *q, buf *sql, db_qerr *err);
+
+/* Append "expr ASC|DESC [NULLS FIRST|LAST]" items for order=, separated by
+ * ", ", without the ORDER BY keyword or a leading comma; appends nothing
+ * and returns BS_OK when there is no order.  PostgreSQL's defaults are
+ * kept: ASC → NULLS LAST, DESC → NULLS FIRST, except for never-null columns
+ * (id, created_at, updated_at) where no NULLS clause is emitted so the
+ * primary key or index can serve the sort. */
+int db_query_order(const db_query *q, buf *sql, db_qerr *err);
+bool db_query_has_order(const db_query *q);
+
+/* limit= / offset= as given (-1 when absent). */
+int64_t db_query_limit(const db_query *q);
+int64_t db_query_offset(const db_query *q);
+
+/* columns= of an insert: names in order (validated top-level field names),
+ * or n=0 when absent. */
+void db_query_columns(const db_query *q, const char *const **names, size_t *n);
+/* on_conflict= of an upsert, same shape. */
+void db_query_on_conflict(const db_query *q, const char *const **names, size_t *n);
+/* True when the request has at least one filter (PATCH/DELETE guard). */
+bool db_query_has_filters(const db_query *q);
+/* True when select= was given and is not plain "*". */
+bool db_query_has_select(const db_query *q);
+
+/* Register the SQL functions the compiled SQL may call on a connection
+ * (bs_json_contains, bs_json_overlaps, ...). Call once per connection. */
+struct sqlite3;
+int db_query_register_functions(struct sqlite3 *db);
+
+#endif

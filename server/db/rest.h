@@ -1,0 +1,19 @@
+/* rest.h - the /rest/v1 handler: PostgREST's HTTP surface over collections.
+ *
+ * Reads compile the request with query.h and run on the worker's reader
+ * connection; SQLite builds each row's JSON and the handler only joins the
+ * rows.  Writes are parsed and validated on the worker (jansson), then run
+ * as one db_write callback: the rows, their change-log entries and the
+ * representation to return are all produced inside the writer's
+ * transaction, so a failing row fails the whole request and writes nothing.
+ *
+ * Threads: civetweb worker threads (through the route table).
+ */
+#ifndef BS_DB_REST_H
+#define BS_DB_REST_H
+
+#include "http/http.h"
+
+int db_rest_handle(http_req *r);
+
+#endif

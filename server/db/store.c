@@ -1,0 +1,428 @@
+/* store.c - connections, statement caches, and the group-commit writer.
+ *
+ * The writer loop (one thread):
+ *     wait until the queue is non-empty
+ *     take up to writer_batch requests
+ *     BEGIN IMMEDIATE
+ *       for each: SAVEPOINT w; fn(); RELEASE w  (or ROLLBACK TO w on error)
+ *     COMMIT            (one fsync for the whole batch)
+ *     commit hook; wake every waiter of the batch
+ * If COMMIT fails the whole batch is rolled back and every caller gets
+ * BS_EDB, so no caller is told "ok" for a write that is not durable.
+ * Callers wait on one condition variable shared by the store; each checks
+ * its own `done` flag, so a broadcast per batch wakes exactly the batch
+ * (others recheck and sleep).
+ */
+#include "db/store.h"
+#include "core/error.h"
+#include "core/log.h"
+#include "db/migrate.h"
+#include "db/query.h"
+#include "metrics.h"
+
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define STMT_CACHE_SLOTS 256
+
+typedef struct stmt_slot {
+    char *sql;
+    size_t len;
+    uint64_t hash;
+    sqlite3_stmt *st;
+} stmt_slot;
+
+struct db_conn {
+    sqlite3 *db;
+    stmt_slot slots[STMT_CACHE_SLOTS];
+    size_t nslots;
+    int64_t last_seq;
+    db_conn *next_reader;
+};
+
+typedef struct wreq {
+    db_write_fn fn;
+    void *arg;
+    int rc;
+    bool done;
+    struct wreq *next;
+} wreq;
+
+struct db_store {
+    char *path;
+    db_options opt;
+    db_conn *writer;
+    pthread_t writer_thread;
+    bool writer_started;
+
+    pthread_mutex_t lock;
+    pthread_cond_t work_cond;
+    pthread_cond_t done_cond;
+    wreq *head, *tail;
+    size_t depth;
+    bool stopping;
+
+    db_commit_hook hook;
+    void *hook_arg;
+
+    pthread_mutex_t readers_lock;
+    db_conn *readers;
+};
+
+static uint64_t hash_sql(const char *s, size_t n)
+{
+    uint64_t h = 1469598103934665603ULL;
+    for (size_t i = 0; i < n; i++) {
+        h ^= (unsigned char)s[i];
+        h *= 1099511628211ULL;
+    }
+    return h;
+}
+
+static void conn_close(db_conn *c)
+{
+    if (!c)
+        return;
+    for (size_t i = 0; i < STMT_CACHE_SLOTS; i++) {
+        sqlite3_finalize(c->slots[i].st);
+        free(c->slots[i].sql);
+    }
+    sqlite3_close_v2(c->db);
+    free(c);
+}
+
+static int conn_open(const char *path, bool writer, bool full, db_conn **out, buf *msg)
+{
+    *out = NULL;
+    db_conn *c = calloc(1, sizeof *c);
+    if (!c)
+        return BS_ENOMEM;
+    int flags = SQLITE_OPEN_NOMUTEX | (writer ? SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE : SQLITE_OPEN_READONLY);
+    int rc = sqlite3_open_v2(path, &c->db, flags, NULL);
+    if (rc != SQLITE_OK) {
+        if (msg)
+            buf_printf(msg, "cannot open %s: %s", path, c->db ? sqlite3_errmsg(c->db) : sqlite3_errstr(rc));
+        conn_close(c);
+        return BS_EDB;
+    }
+    sqlite3_busy_timeout(c->db, 5000);
+    sqlite3_extended_result_codes(c->db, 1);
+    const char *pragmas = writer ? (full ? "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL; "
+                                           "PRAGMA foreign_keys=ON; PRAGMA cache_size=-16384; "
+                                           "PRAGMA wal_autocheckpoint=4000; PRAGMA temp_store=MEMORY;"
+                                         : "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; "
+                                           "PRAGMA foreign_keys=ON; PRAGMA cache_size=-16384; "
+                                           "PRAGMA wal_autocheckpoint=4000; PRAGMA temp_store=MEMORY;")
+                                 : "PRAGMA cache_size=-1024; PRAGMA mmap_size=268435456; PRAGMA temp_store=MEMORY;";
+    char *err = NULL;
+    if (sqlite3_exec(c->db, pragmas, NULL, NULL, &err) != SQLITE_OK) {
+        if (msg)
+            buf_printf(msg, "cannot configure %s: %s", path, err ? err : "?");
+        sqlite3_free(err);
+        conn_close(c);
+        return BS_EDB;
+    }
+    if (db_query_register_functions(c->db) != BS_OK) {
+        if (msg)
+            buf_printf(msg, "cannot register SQL functions on %s", path);
+        conn_close(c);
+        return BS_EDB;
+    }
+    *out = c;
+    return BS_OK;
+}
+
+sqlite3 *db_conn_handle(db_conn *c) { return c->db; }
+int64_t db_conn_last_seq(db_conn *c) { return c->last_seq; }
+void db_conn_set_last_seq(db_conn *c, int64_t seq) { c->last_seq = seq; }
+
+sqlite3_stmt *db_stmt(db_conn *c, const char *sql, size_t len, buf *errmsg)
+{
+    uint64_t h = hash_sql(sql, len);
+    size_t i = h % STMT_CACHE_SLOTS;
+    for (size_t probe = 0; probe < 8; probe++) {
+        stmt_slot *sl = &c->slots[(i + probe) % STMT_CACHE_SLOTS];
+        if (sl->st && sl->hash == h && sl->len == len && memcmp(sl->sql, sql, len) == 0)
+            return sl->st;
+        if (!sl->st) {
+            i = (i + probe) % STMT_CACHE_SLOTS;
+            goto prepare;
+        }
+    }
+    /* neighbourhood full: evict the home slot */
+    sqlite3_finalize(c->slots[i].st);
+    free(c->slots[i].sql);
+    c->slots[i].st = NULL;
+    c->slots[i].sql = NULL;
+prepare:;
+    sqlite3_stmt *st = NULL;
+    if (sqlite3_prepare_v3(c->db, sql, (int)len, SQLITE_PREPARE_PERSISTENT, &st, NULL) != SQLITE_OK) {
+        log_debug("prepare failed: %s: %.*s", sqlite3_errmsg(c->db), (int)len, sql);
+        if (errmsg)
+            buf_puts(errmsg, sqlite3_errmsg(c->db));
+        return NULL;
+    }
+    char *copy = malloc(len + 1);
+    if (!copy) {
+        /* still usable, just not cached: the caller's db_stmt_done would
+         * leak it, so refuse instead */
+        sqlite3_finalize(st);
+        return NULL;
+    }
+    memcpy(copy, sql, len);
+    copy[len] = '\0';
+    c->slots[i] = (stmt_slot){copy, len, h, st};
+    return st;
+}
+
+void db_stmt_done(sqlite3_stmt *st)
+{
+    if (!st)
+        return;
+    sqlite3_reset(st);
+    sqlite3_clear_bindings(st);
+}
+
+int db_exec(db_conn *c, const char *sql, buf *errmsg)
+{
+    char *err = NULL;
+    if (sqlite3_exec(c->db, sql, NULL, NULL, &err) != SQLITE_OK) {
+        if (errmsg)
+            buf_puts(errmsg, err ? err : sqlite3_errmsg(c->db));
+        sqlite3_free(err);
+        return BS_EDB;
+    }
+    return BS_OK;
+}
+
+static int exec_simple(db_conn *c, const char *sql)
+{
+    sqlite3_stmt *st = db_stmt(c, sql, strlen(sql), NULL);
+    if (!st)
+        return BS_EDB;
+    int rc = sqlite3_step(st);
+    db_stmt_done(st);
+    return rc == SQLITE_DONE || rc == SQLITE_ROW ? BS_OK : BS_EDB;
+}
+
+static void *writer_main(void *arg)
+{
+    db_store *s = arg;
+    wreq **batch = calloc((size_t)s->opt.writer_batch, sizeof *batch);
+    if (!batch) {
+        log_error("writer: out of memory");
+        abort();
+    }
+    for (;;) {
+        pthread_mutex_lock(&s->lock);
+        while (!s->head && !s->stopping)
+            pthread_cond_wait(&s->work_cond, &s->lock);
+        if (!s->head && s->stopping) {
+            pthread_mutex_unlock(&s->lock);
+            break;
+        }
+        size_t n = 0;
+        while (s->head && n < (size_t)s->opt.writer_batch) {
+            batch[n++] = s->head;
+            s->head = s->head->next;
+        }
+        if (!s->head)
+            s->tail = NULL;
+        s->depth -= n;
+        size_t depth = s->depth;
+        pthread_mutex_unlock(&s->lock);
+
+        int64_t seq_before = s->writer->last_seq;
+        int brc = exec_simple(s->writer, "BEGIN IMMEDIATE");
+        for (size_t i = 0; i < n; i++) {
+            if (brc) {
+                batch[i]->rc = BS_EDB;
+                continue;
+            }
+            if (exec_simple(s->writer, "SAVEPOINT w")) {
+                batch[i]->rc = BS_EDB;
+                continue;
+            }
+            int rc = batch[i]->fn(s->writer, batch[i]->arg);
+            if (rc != BS_OK)
+                exec_simple(s->writer, "ROLLBACK TO w");
+            exec_simple(s->writer, "RELEASE w");
+            batch[i]->rc = rc;
+        }
+        if (!brc && exec_simple(s->writer, "COMMIT") != BS_OK) {
+            log_error("writer: commit failed: %s", sqlite3_errmsg(s->writer->db));
+            exec_simple(s->writer, "ROLLBACK");
+            brc = BS_EDB;
+            for (size_t i = 0; i < n; i++)
+                batch[i]->rc = BS_EDB;
+        }
+        if (brc)
+            s->writer->last_seq = seq_before;
+        metrics_writer_batch(n, depth);
+        if (!brc && s->hook && s->writer->last_seq != seq_before)
+            s->hook(s->hook_arg, s->writer->last_seq);
+        pthread_mutex_lock(&s->lock);
+        for (size_t i = 0; i < n; i++)
+            batch[i]->done = true;
+        pthread_cond_broadcast(&s->done_cond);
+        pthread_mutex_unlock(&s->lock);
+    }
+    free(batch);
+    return NULL;
+}
+
+int db_write(db_store *s, db_write_fn fn, void *arg)
+{
+    wreq r = {fn, arg, BS_OK, false, NULL};
+    pthread_mutex_lock(&s->lock);
+    if (s->stopping) {
+        pthread_mutex_unlock(&s->lock);
+        return BS_ESHUTDOWN;
+    }
+    if (s->tail)
+        s->tail->next = &r;
+    else
+        s->head = &r;
+    s->tail = &r;
+    if (s->depth++ == 0)
+        pthread_cond_signal(&s->work_cond);
+    while (!r.done)
+        pthread_cond_wait(&s->done_cond, &s->lock);
+    pthread_mutex_unlock(&s->lock);
+    return r.rc;
+}
+
+void db_set_commit_hook(db_store *s, db_commit_hook fn, void *arg)
+{
+    pthread_mutex_lock(&s->lock);
+    s->hook = fn;
+    s->hook_arg = arg;
+    pthread_mutex_unlock(&s->lock);
+}
+
+static _Thread_local struct {
+    db_store *store;
+    db_conn *conn;
+} tl_reader;
+
+db_conn *db_reader(db_store *s)
+{
+    if (tl_reader.store == s && tl_reader.conn)
+        return tl_reader.conn;
+    db_conn *c = NULL;
+    buf msg = BUF_INIT;
+    if (conn_open(s->path, false, s->opt.durability_full, &c, &msg) != BS_OK) {
+        log_error("reader: %s", buf_cstr(&msg));
+        buf_free(&msg);
+        return NULL;
+    }
+    pthread_mutex_lock(&s->readers_lock);
+    c->next_reader = s->readers;
+    s->readers = c;
+    pthread_mutex_unlock(&s->readers_lock);
+    tl_reader.store = s;
+    tl_reader.conn = c;
+    return c;
+}
+
+int db_open(const db_options *opt, db_store **out, buf *msg)
+{
+    *out = NULL;
+    db_store *s = calloc(1, sizeof *s);
+    if (!s)
+        return BS_ENOMEM;
+    s->opt = *opt;
+    if (s->opt.writer_batch < 1)
+        s->opt.writer_batch = 1;
+    s->path = strdup(opt->path);
+    s->opt.path = s->path;
+    pthread_mutex_init(&s->lock, NULL);
+    pthread_cond_init(&s->work_cond, NULL);
+    pthread_cond_init(&s->done_cond, NULL);
+    pthread_mutex_init(&s->readers_lock, NULL);
+    int rc = s->path ? BS_OK : BS_ENOMEM;
+    if (!rc)
+        rc = conn_open(s->path, true, opt->durability_full, &s->writer, msg);
+    if (!rc)
+        rc = db_migrate(s->writer, opt->app_migrations, msg);
+    if (!rc) {
+        sqlite3_stmt *st = db_stmt(s->writer, "SELECT coalesce(max(seq),0) FROM _basalt_changes", 49, msg);
+        if (!st) {
+            rc = BS_EDB;
+        } else {
+            if (sqlite3_step(st) == SQLITE_ROW)
+                s->writer->last_seq = sqlite3_column_int64(st, 0);
+            db_stmt_done(st);
+        }
+    }
+    if (!rc) {
+        if (pthread_create(&s->writer_thread, NULL, writer_main, s) != 0)
+            rc = BS_ENOMEM;
+        else
+            s->writer_started = true;
+    }
+    if (rc) {
+        db_close(s);
+        return rc;
+    }
+    *out = s;
+    return BS_OK;
+}
+
+void db_close(db_store *s)
+{
+    if (!s)
+        return;
+    pthread_mutex_lock(&s->lock);
+    s->stopping = true;
+    pthread_cond_broadcast(&s->work_cond);
+    pthread_mutex_unlock(&s->lock);
+    if (s->writer_started)
+        pthread_join(s->writer_thread, NULL);
+    db_conn *r = s->readers;
+    while (r) {
+        db_conn *n = r->next_reader;
+        conn_close(r);
+        r = n;
+    }
+    if (tl_reader.store == s) {
+        tl_reader.store = NULL;
+        tl_reader.conn = NULL;
+    }
+    if (s->writer) {
+        char *err = NULL;
+        if (sqlite3_exec(s->writer->db, "PRAGMA wal_checkpoint(TRUNCATE)", NULL, NULL, &err) != SQLITE_OK)
+            log_warn("checkpoint at close: %s", err ? err : "?");
+        sqlite3_free(err);
+        conn_close(s->writer);
+    }
+    pthread_mutex_destroy(&s->lock);
+    pthread_cond_destroy(&s->work_cond);
+    pthread_cond_destroy(&s->done_cond);
+    pthread_mutex_destroy(&s->readers_lock);
+    free(s->path);
+    free(s);
+}
+
+void db_cache_stats(db_store *s, int64_t *hits, int64_t *misses, int64_t *used)
+{
+    (void)s;
+    sqlite3_int64 cur = 0, hi = 0;
+    sqlite3_status64(SQLITE_STATUS_MEMORY_USED, &cur, &hi, 0);
+    *used = cur;
+    sqlite3_status64(SQLITE_STATUS_PAGECACHE_OVERFLOW, &cur, &hi, 0);
+    *misses = cur;
+    sqlite3_status64(SQLITE_STATUS_PAGECACHE_USED, &cur, &hi, 0);
+    *hits = cur;
+}
+
+size_t db_queue_depth(db_store *s)
+{
+    pthread_mutex_lock(&s->lock);
+    size_t d = s->depth;
+    pthread_mutex_unlock(&s->lock);
+    return d;
+}
+
+const char *db_store_path(db_store *s) { return s->path; }

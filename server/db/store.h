@@ -1,0 +1,89 @@
+/* store.h - the SQLite document store: connections, the writer, group commit.
+ *
+ * One db_store owns the database file.  Writes go through the single writer
+ * thread, which owns the only write connection: db_write() queues a
+ * callback, the writer runs up to `writer_batch` queued callbacks in one
+ * transaction (each inside its own SAVEPOINT, so a failing callback is
+ * rolled back alone), commits, and only then wakes each caller with its own
+ * result.  With synchronous=FULL a caller therefore never hears "ok" for a
+ * write that is not on disk.
+ *
+ * Reads use a per-thread connection (db_reader), opened on first use by
+ * that thread and closed by db_close; it must not be passed to another
+ * thread.  Every connection caches its prepared statements by SQL text.
+ *
+ * Threads: db_open/db_close on the main thread; db_write and db_reader from
+ * any worker thread; write callbacks run on the writer thread and may only
+ * use the connection they are given.
+ */
+#ifndef BS_DB_STORE_H
+#define BS_DB_STORE_H
+
+#include <sqlite3.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "core/buf.h"
+
+typedef struct db_store db_store;
+typedef struct db_conn db_conn;
+
+typedef struct db_options {
+    const char *path;            /* database file */
+    const char *app_migrations;  /* directory or NULL */
+    bool durability_full;
+    int writer_batch;
+} db_options;
+
+/* Open (creating if needed) and migrate the database, start the writer.
+ * On BS_ECHANGED an applied migration's file changed: msg says which.
+ * msg (may be NULL) receives a human-readable reason on failure. */
+int db_open(const db_options *opt, db_store **out, buf *msg);
+/* Drain queued writes, stop the writer, checkpoint the WAL, close every
+ * connection.  NULL-safe.  No db_write/db_reader may run concurrently. */
+void db_close(db_store *s);
+
+/* A write callback: runs on the writer thread inside a SAVEPOINT.  Return
+ * BS_OK to keep its changes, anything else to roll them back; the value is
+ * handed back to the caller of db_write. */
+typedef int (*db_write_fn)(db_conn *w, void *arg);
+
+/* Run fn on the writer and wait until its transaction is durable.  Returns
+ * fn's result, or BS_EDB when the commit itself failed (then nothing of the
+ * batch was written), or BS_ESHUTDOWN once db_close has begun. */
+int db_write(db_store *s, db_write_fn fn, void *arg);
+
+/* Called on the writer thread after every successful commit with the
+ * highest change-log seq committed so far (realtime and triggers hook in
+ * here; keep it short: enqueue and wake).  One hook; NULL clears it. */
+typedef void (*db_commit_hook)(void *arg, int64_t last_seq);
+void db_set_commit_hook(db_store *s, db_commit_hook fn, void *arg);
+
+/* The calling thread's read connection (opened on first use). NULL on
+ * failure (logged). */
+db_conn *db_reader(db_store *s);
+
+sqlite3 *db_conn_handle(db_conn *c);
+/* A prepared statement for sql (cached on the connection by text).  The
+ * statement is reset and its bindings cleared; use it and call
+ * db_stmt_done.  NULL on a prepare error, with the SQLite message logged
+ * and copied to errmsg when given. */
+sqlite3_stmt *db_stmt(db_conn *c, const char *sql, size_t len, buf *errmsg);
+void db_stmt_done(sqlite3_stmt *st);
+
+/* Run a statement without result rows (DDL, PRAGMA); BS_EDB on error. */
+int db_exec(db_conn *c, const char *sql, buf *errmsg);
+
+/* The connection's change-log seq after the last append (writer only). */
+int64_t db_conn_last_seq(db_conn *c);
+void db_conn_set_last_seq(db_conn *c, int64_t seq);
+
+/* Page cache statistics summed over all connections, for /metrics. */
+void db_cache_stats(db_store *s, int64_t *hits, int64_t *misses, int64_t *used_bytes);
+/* Current writer queue depth. */
+size_t db_queue_depth(db_store *s);
+/* Path of the database file. */
+const char *db_store_path(db_store *s);
+
+#endif

@@ -1,0 +1,559 @@
+/* http.c - the civetweb adapter; see http.h.
+ *
+ * civetweb runs a fixed pool of worker threads, one request per thread at a
+ * time.  A single catch-all request handler builds an http_req on the
+ * worker's stack, routes it by the table in routes.c, checks keys, calls
+ * the handler and records metrics.  Responses are written with an explicit
+ * Content-Length so keep-alive works; CORS headers go on every response so
+ * browsers can read the headers supabase-js depends on (spec §1.3).
+ *
+ * This is the only file that includes civetweb.h.
+ */
+#include "http/http.h"
+#include "auth/jwt.h"
+#include "core/error.h"
+#include "core/log.h"
+#include "core/timeutil.h"
+#include "db/query.h"
+#include "metrics.h"
+
+#include <civetweb.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+struct http_server {
+    struct mg_context *ctx;
+    bs_app *app;
+};
+
+struct http_req {
+    struct mg_connection *conn;
+    const struct mg_request_info *ri;
+    bs_app *app;
+    const http_route *route;
+    unsigned method;
+    const char *subpath;
+    arena arena;
+    auth_claims *claims;
+    buf headers;          /* extra response headers, "Name: value\r\n"... */
+    bool responded;
+    int status;
+    bool body_read;
+    buf body;
+    const db_param *params;
+    size_t nparams;
+    bool params_done;
+};
+
+#define CORS_ALLOW_HEADERS                                                                       \
+    "apikey, authorization, x-client-info, content-type, accept, accept-profile, "                \
+    "content-profile, prefer, range, x-supabase-api-version, x-upsert, cache-control, "           \
+    "x-metadata, x-region, x-retry-count, traceparent, tracestate, baggage, content-length, "     \
+    "if-none-match, if-modified-since"
+#define CORS_EXPOSE_HEADERS                                                                      \
+    "Content-Range, X-Total-Count, Link, X-Supabase-Api-Version, x-relay-error, Content-Type, "   \
+    "Retry-After, Content-Length, ETag, Last-Modified, Content-Disposition, Location, "           \
+    "Preference-Applied"
+
+static const struct {
+    const char *name;
+    unsigned bit;
+} methods[] = {{"GET", HTTP_GET},     {"HEAD", HTTP_HEAD},     {"POST", HTTP_POST},      {"PUT", HTTP_PUT},
+               {"PATCH", HTTP_PATCH}, {"DELETE", HTTP_DELETE}, {"OPTIONS", HTTP_OPTIONS}};
+
+static const char *status_text(int s)
+{
+    switch (s) {
+    case 200: return "OK";
+    case 201: return "Created";
+    case 202: return "Accepted";
+    case 204: return "No Content";
+    case 206: return "Partial Content";
+    case 304: return "Not Modified";
+    case 400: return "Bad Request";
+    case 401: return "Unauthorized";
+    case 403: return "Forbidden";
+    case 404: return "Not Found";
+    case 405: return "Method Not Allowed";
+    case 406: return "Not Acceptable";
+    case 409: return "Conflict";
+    case 413: return "Payload Too Large";
+    case 415: return "Unsupported Media Type";
+    case 416: return "Range Not Satisfiable";
+    case 422: return "Unprocessable Entity";
+    case 429: return "Too Many Requests";
+    case 500: return "Internal Server Error";
+    case 503: return "Service Unavailable";
+    case 504: return "Gateway Timeout";
+    default: return "Status";
+    }
+}
+
+unsigned http_method(const http_req *r) { return r->method; }
+const char *http_method_name(const http_req *r) { return r->ri->request_method; }
+const char *http_path(const http_req *r) { return r->ri->local_uri_raw ? r->ri->local_uri_raw : r->ri->local_uri; }
+const char *http_subpath(const http_req *r) { return r->subpath; }
+const char *http_query(const http_req *r) { return r->ri->query_string ? r->ri->query_string : ""; }
+const char *http_header(const http_req *r, const char *name) { return mg_get_header(r->conn, name); }
+arena *http_arena(http_req *r) { return &r->arena; }
+bs_app *http_app(const http_req *r) { return r->app; }
+auth_claims *http_claims(const http_req *r) { return r->claims; }
+const char *http_remote_addr(const http_req *r) { return r->ri->remote_addr; }
+bool http_responded(const http_req *r) { return r->responded; }
+
+int http_body(http_req *r, const char **data, size_t *len)
+{
+    if (!r->body_read) {
+        size_t max = r->app->cfg->max_body;
+        long long cl = r->ri->content_length;
+        if (cl > 0 && (unsigned long long)cl > max)
+            return BS_ETOOBIG;
+        if (cl > 0 && buf_reserve(&r->body, (size_t)cl) != BS_OK)
+            return BS_ENOMEM;
+        char tmp[16384];
+        for (;;) {
+            int n = mg_read(r->conn, tmp, sizeof tmp);
+            if (n <= 0)
+                break;
+            if (r->body.len + (size_t)n > max)
+                return BS_ETOOBIG;
+            if (buf_append(&r->body, tmp, (size_t)n) != BS_OK)
+                return BS_ENOMEM;
+        }
+        r->body_read = true;
+    }
+    *data = buf_cstr(&r->body);
+    *len = r->body.len;
+    return BS_OK;
+}
+
+static int hexval(int c)
+{
+    if (c >= '0' && c <= '9')
+        return c - '0';
+    if (c >= 'a' && c <= 'f')
+        return c - 'a' + 10;
+    if (c >= 'A' && c <= 'F')
+        return c - 'A' + 10;
+    return -1;
+}
+
+static bool utf8_valid(const unsigned char *s, size_t n)
+{
+    size_t i = 0;
+    while (i < n) {
+        unsigned char c = s[i];
+        size_t k;
+        uint32_t cp;
+        if (c < 0x80) {
+            i++;
+            continue;
+        } else if ((c & 0xe0) == 0xc0) {
+            k = 1;
+            cp = c & 0x1f;
+        } else if ((c & 0xf0) == 0xe0) {
+            k = 2;
+            cp = c & 0x0f;
+        } else if ((c & 0xf8) == 0xf0) {
+            k = 3;
+            cp = c & 0x07;
+        } else {
+            return false;
+        }
+        for (size_t j = 1; j <= k; j++) {
+            if (i + j >= n || (s[i + j] & 0xc0) != 0x80)
+                return false;
+            cp = cp << 6 | (s[i + j] & 0x3f);
+        }
+        if ((k == 1 && cp < 0x80) || (k == 2 && cp < 0x800) || (k == 3 && cp < 0x10000) || cp > 0x10ffff ||
+            (cp >= 0xd800 && cp <= 0xdfff))
+            return false;
+        i += k + 1;
+    }
+    return true;
+}
+
+char *http_url_decode(arena *a, const char *s, size_t n, bool form)
+{
+    char *out = arena_alloc(a, n + 1);
+    if (!out)
+        return NULL;
+    size_t o = 0;
+    for (size_t i = 0; i < n; i++) {
+        char c = s[i];
+        if (c == '%') {
+            int h, l;
+            if (i + 2 >= n)
+                return NULL;
+            if ((h = hexval((unsigned char)s[i + 1])) < 0 || (l = hexval((unsigned char)s[i + 2])) < 0)
+                return NULL;
+            c = (char)(h << 4 | l);
+            if (c == '\0')
+                return NULL;
+            i += 2;
+        } else if (c == '+' && form) {
+            c = ' ';
+        } else if (c == '\0') {
+            return NULL;
+        }
+        out[o++] = c;
+    }
+    out[o] = '\0';
+    if (!utf8_valid((const unsigned char *)out, o))
+        return NULL;
+    return out;
+}
+
+int http_params(http_req *r, const db_param **out, size_t *n)
+{
+    if (!r->params_done) {
+        const char *q = http_query(r);
+        size_t count = 0, cap = 0;
+        db_param *v = NULL;
+        while (*q) {
+            const char *amp = strchr(q, '&');
+            size_t len = amp ? (size_t)(amp - q) : strlen(q);
+            if (len) {
+                const char *eq = memchr(q, '=', len);
+                size_t kl = eq ? (size_t)(eq - q) : len;
+                if (count == cap) {
+                    size_t nc = cap ? cap * 2 : 16;
+                    db_param *nv = arena_alloc(&r->arena, nc * sizeof *nv);
+                    if (!nv)
+                        return BS_ENOMEM;
+                    if (count)
+                        memcpy(nv, v, count * sizeof *nv);
+                    v = nv;
+                    cap = nc;
+                }
+                v[count].key = http_url_decode(&r->arena, q, kl, true);
+                v[count].val = eq ? http_url_decode(&r->arena, eq + 1, len - kl - 1, true) : arena_strdup(&r->arena, "");
+                if (!v[count].key || !v[count].val)
+                    return BS_EPARSE;
+                count++;
+            }
+            q += len + (amp ? 1 : 0);
+        }
+        r->params = v;
+        r->nparams = count;
+        r->params_done = true;
+    }
+    *out = r->params;
+    *n = r->nparams;
+    return BS_OK;
+}
+
+int http_add_header(http_req *r, const char *name, const char *value)
+{
+    /* refuse header injection from any caller-provided value */
+    if (strpbrk(name, "\r\n:") || strpbrk(value, "\r\n"))
+        return BS_EINVAL;
+    return buf_printf(&r->headers, "%s: %s\r\n", name, value);
+}
+
+static int write_head(http_req *r, int status, const char *ctype, int64_t len)
+{
+    buf h = BUF_INIT;
+    int rc = buf_printf(&h,
+                        "HTTP/1.1 %d %s\r\n"
+                        "Access-Control-Allow-Origin: *\r\n"
+                        "Access-Control-Expose-Headers: " CORS_EXPOSE_HEADERS "\r\n",
+                        status, status_text(status));
+    if (!rc && ctype)
+        rc = buf_printf(&h, "Content-Type: %s\r\n", ctype);
+    if (!rc && len >= 0 && status != 304 && !(status == 204))
+        rc = buf_printf(&h, "Content-Length: %lld\r\n", (long long)len);
+    if (!rc && r->headers.len)
+        rc = buf_append(&h, r->headers.data, r->headers.len);
+    if (!rc)
+        rc = buf_puts(&h, "\r\n");
+    if (!rc && mg_write(r->conn, h.data, h.len) != (int)h.len)
+        rc = BS_EIO;
+    buf_free(&h);
+    r->responded = true;
+    r->status = status;
+    return rc;
+}
+
+int http_send_head(http_req *r, int status, const char *ctype, int64_t len)
+{
+    if (r->responded)
+        return BS_EINVAL;
+    return write_head(r, status, ctype, len);
+}
+
+int http_write(http_req *r, const void *data, size_t len)
+{
+    if (r->method == HTTP_HEAD)
+        return BS_OK;
+    const char *p = data;
+    while (len) {
+        size_t chunk = len > (1u << 30) ? (1u << 30) : len;
+        if (mg_write(r->conn, p, chunk) != (int)chunk)
+            return BS_EIO;
+        p += chunk;
+        len -= chunk;
+    }
+    return BS_OK;
+}
+
+int http_send(http_req *r, int status, const char *ctype, const void *body, size_t len)
+{
+    if (r->responded)
+        return BS_EINVAL;
+    bool nobody = status == 204 || status == 304;
+    int rc = write_head(r, status, nobody ? NULL : ctype, nobody ? -1 : (int64_t)len);
+    if (!rc && !nobody && len)
+        rc = http_write(r, body, len);
+    return rc;
+}
+
+int http_send_json(http_req *r, int status, const char *json, size_t len)
+{
+    return http_send(r, status, "application/json; charset=utf-8", json, len);
+}
+
+int http_error(http_req *r, int status, const char *code, const char *message, const char *details,
+               const char *hint)
+{
+    buf b = BUF_INIT;
+    int rc = BS_OK;
+    char st[8];
+    snprintf(st, sizeof st, "%d", status);
+    switch (r->route ? r->route->style : HTTP_ERR_PGRST) {
+    case HTTP_ERR_GOTRUE:
+        rc = buf_puts(&b, "{\"code\":");
+        if (!rc) rc = buf_json_str(&b, code, strlen(code));
+        if (!rc) rc = buf_puts(&b, ",\"error_code\":");
+        if (!rc) rc = buf_json_str(&b, code, strlen(code));
+        if (!rc) rc = buf_puts(&b, ",\"message\":");
+        if (!rc) rc = buf_json_str(&b, message, strlen(message));
+        if (!rc) rc = buf_puts(&b, ",\"msg\":");
+        if (!rc) rc = buf_json_str(&b, message, strlen(message));
+        if (!rc) rc = buf_putc(&b, '}');
+        break;
+    case HTTP_ERR_STORAGE:
+        rc = buf_printf(&b, "{\"statusCode\":\"%s\",\"error\":", st);
+        if (!rc) rc = buf_json_str(&b, code, strlen(code));
+        if (!rc) rc = buf_puts(&b, ",\"message\":");
+        if (!rc) rc = buf_json_str(&b, message, strlen(message));
+        if (!rc) rc = buf_putc(&b, '}');
+        break;
+    case HTTP_ERR_PGRST:
+        rc = buf_puts(&b, "{\"code\":");
+        if (!rc) rc = buf_json_str(&b, code, strlen(code));
+        if (!rc) rc = buf_puts(&b, ",\"details\":");
+        if (!rc) rc = details ? buf_json_str(&b, details, strlen(details)) : buf_puts(&b, "null");
+        if (!rc) rc = buf_puts(&b, ",\"hint\":");
+        if (!rc) rc = hint ? buf_json_str(&b, hint, strlen(hint)) : buf_puts(&b, "null");
+        if (!rc) rc = buf_puts(&b, ",\"message\":");
+        if (!rc) rc = buf_json_str(&b, message, strlen(message));
+        if (!rc) rc = buf_putc(&b, '}');
+        break;
+    }
+    if (!rc)
+        rc = http_send_json(r, status, b.data, b.len);
+    buf_free(&b);
+    return rc;
+}
+
+/* ---- dispatch ---- */
+
+static const http_route *match_route(const char *path, const char **sub)
+{
+    for (size_t i = 0; i < http_nroutes; i++) {
+        const http_route *rt = &http_routes[i];
+        size_t n = strlen(rt->path);
+        if (rt->path[n - 1] == '/') {
+            if (strncmp(path, rt->path, n) == 0) {
+                *sub = path + n;
+                return rt;
+            }
+            /* "/rest/v1" without the slash reaches the prefix route too */
+            if (strncmp(path, rt->path, n - 1) == 0 && path[n - 1] == '\0') {
+                *sub = "";
+                return rt;
+            }
+        } else if (strcmp(path, rt->path) == 0) {
+            *sub = "";
+            return rt;
+        }
+    }
+    return NULL;
+}
+
+static const char *bearer(const char *h)
+{
+    if (!h || strncasecmp(h, "Bearer ", 7) != 0)
+        return NULL;
+    h += 7;
+    while (*h == ' ')
+        h++;
+    return *h ? h : NULL;
+}
+
+static const char *query_apikey(http_req *r)
+{
+    const db_param *p;
+    size_t n;
+    if (http_params(r, &p, &n) != BS_OK)
+        return NULL;
+    for (size_t i = 0; i < n; i++)
+        if (strcmp(p[i].key, "apikey") == 0)
+            return p[i].val;
+    return NULL;
+}
+
+/* Returns true when the caller may proceed; otherwise has answered. */
+static bool check_access(http_req *r)
+{
+    const http_route *rt = r->route;
+    if (rt->access == HTTP_PUBLIC)
+        return true;
+    int64_t now = time_now_s();
+    bool gotrue = rt->style == HTTP_ERR_GOTRUE;
+    const char *key = http_header(r, "apikey");
+    if (!key)
+        key = query_apikey(r);
+    const char *tok = bearer(http_header(r, "Authorization"));
+    if (!key && !tok) {
+        http_add_header(r, "WWW-Authenticate", "Bearer");
+        http_error(r, 401, gotrue ? "no_authorization" : "PGRST301", "No API key found in request", NULL,
+                   "Send the project's anon or service_role key in the apikey header");
+        return false;
+    }
+    auth_claims *kc = NULL;
+    if (key) {
+        int rc = auth_jwt_verify(r->app->jwt, key, now, &kc);
+        if (rc) {
+            http_add_header(r, "WWW-Authenticate", "Bearer error=\"invalid_token\"");
+            http_error(r, 401, gotrue ? "bad_jwt" : (rc == BS_EEXPIRED ? "PGRST303" : "PGRST301"),
+                       rc == BS_EEXPIRED ? "Invalid API key: JWT expired" : "Invalid API key", NULL,
+                       "Double check the apikey header: it must be a key of this project");
+            return false;
+        }
+    }
+    if (tok && key && strcmp(tok, key) == 0) {
+        r->claims = kc;
+    } else if (tok) {
+        auth_claims *tc = NULL;
+        int rc = auth_jwt_verify(r->app->jwt, tok, now, &tc);
+        auth_claims_release(kc);
+        if (rc) {
+            http_add_header(r, "WWW-Authenticate",
+                            rc == BS_EEXPIRED ? "Bearer error=\"invalid_token\", error_description=\"JWT expired\""
+                                              : "Bearer error=\"invalid_token\"");
+            http_error(r, 401, gotrue ? "bad_jwt" : (rc == BS_EEXPIRED ? "PGRST303" : "PGRST301"),
+                       rc == BS_EEXPIRED ? "JWT expired" : "JWT could not be verified", NULL, NULL);
+            return false;
+        }
+        r->claims = tc;
+    } else {
+        r->claims = kc;
+    }
+    if (rt->access == HTTP_SERVICE && strcmp(r->claims->role, "service_role") != 0) {
+        bool anon = strcmp(r->claims->role, "anon") == 0;
+        http_error(r, anon ? 401 : 403, gotrue ? "not_admin" : "42501",
+                   "This endpoint requires the service_role key", NULL, NULL);
+        return false;
+    }
+    return true;
+}
+
+static int on_request(struct mg_connection *conn, void *cbdata)
+{
+    http_server *srv = cbdata;
+    uint64_t t0 = time_mono_ns();
+    http_req r;
+    memset(&r, 0, sizeof r);
+    r.conn = conn;
+    r.ri = mg_get_request_info(conn);
+    r.app = srv->app;
+    for (size_t i = 0; i < sizeof methods / sizeof methods[0]; i++)
+        if (strcmp(r.ri->request_method, methods[i].name) == 0)
+            r.method = methods[i].bit;
+    const char *path = http_path(&r);
+    const char *sub = "";
+    r.route = match_route(path, &sub);
+    r.subpath = sub;
+    int group = r.route ? r.route->group : METRICS_G_OTHER;
+
+    if (r.method == HTTP_OPTIONS) {
+        /* CORS preflight for every path: answer what browsers need */
+        http_add_header(&r, "Access-Control-Allow-Methods", "GET, HEAD, POST, PUT, PATCH, DELETE, OPTIONS");
+        http_add_header(&r, "Access-Control-Allow-Headers", CORS_ALLOW_HEADERS);
+        http_add_header(&r, "Access-Control-Max-Age", "86400");
+        http_send(&r, 204, NULL, NULL, 0);
+    } else if (!r.route) {
+        http_error(&r, 404, "PGRST125", "Invalid path specified in request URL", NULL, NULL);
+    } else if (!(r.route->methods & r.method)) {
+        http_add_header(&r, "Allow", "GET, HEAD, POST, PUT, PATCH, DELETE");
+        http_error(&r, 405, "PGRST117", "Unsupported HTTP method", NULL, NULL);
+    } else if (check_access(&r)) {
+        int rc = r.route->fn(&r);
+        if (!r.responded) {
+            log_error("%s %s: handler returned %s without answering", r.ri->request_method, path,
+                      basalt_errname(rc));
+            http_error(&r, 500, "PGRST000", basalt_strerror(rc ? rc : BS_EINVAL), NULL, NULL);
+        }
+    }
+    int status = r.status ? r.status : 500;
+    metrics_http(group, status, time_mono_ns() - t0);
+    log_debug("%s %s -> %d", r.ri->request_method, path, status);
+    auth_claims_release(r.claims);
+    buf_free(&r.headers);
+    buf_free(&r.body);
+    arena_free(&r.arena);
+    return status;
+}
+
+static int on_log(const struct mg_connection *conn, const char *msg)
+{
+    log_warn("civetweb: %s", msg);
+    return 1;
+}
+
+int http_start(bs_app *app, http_server **out)
+{
+    *out = NULL;
+    http_server *s = calloc(1, sizeof *s);
+    if (!s)
+        return BS_ENOMEM;
+    s->app = app;
+    char ports[160], threads[16];
+    if (strchr(app->cfg->listen_addr, ':'))
+        snprintf(ports, sizeof ports, "[%s]:%d", app->cfg->listen_addr, app->cfg->port);
+    else
+        snprintf(ports, sizeof ports, "%s:%d", app->cfg->listen_addr, app->cfg->port);
+    snprintf(threads, sizeof threads, "%d", app->cfg->threads);
+    const char *options[] = {"listening_ports", ports,
+                             "num_threads", threads,
+                             "enable_keep_alive", "yes",
+                             "keep_alive_timeout_ms", "30000",
+                             "request_timeout_ms", "60000",
+                             "listen_backlog", "1024",
+                             "connection_queue", "1024",
+                             "tcp_nodelay", "1",
+                             NULL};
+    struct mg_callbacks cb;
+    memset(&cb, 0, sizeof cb);
+    cb.log_message = on_log;
+    s->ctx = mg_start(&cb, s, options);
+    if (!s->ctx) {
+        free(s);
+        return BS_EIO;
+    }
+    mg_set_request_handler(s->ctx, "/", on_request, s);
+    *out = s;
+    return BS_OK;
+}
+
+void http_stop(http_server *s)
+{
+    if (!s)
+        return;
+    mg_stop(s->ctx);
+    free(s);
+}

@@ -1,0 +1,123 @@
+/* http.h - the HTTP front: a thin adapter over civetweb.
+ *
+ * Handlers see only this header, never civetweb.h.  A request arrives on a
+ * civetweb worker thread; the adapter matches it against the route table
+ * (routes.c), answers CORS preflights, checks the caller's keys as the
+ * route demands, then calls the handler on the same thread.  Everything a
+ * handler allocates from http_arena() is freed when the request ends.
+ *
+ * A handler must answer exactly once (http_send, http_send_json or
+ * http_error) and return BS_OK; if it returns an error code without having
+ * answered, the adapter answers 500 in the route's error style.
+ *
+ * Threads: all functions taking an http_req run on that request's worker
+ * thread only.
+ */
+#ifndef BS_HTTP_H
+#define BS_HTTP_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "app.h"
+#include "core/arena.h"
+#include "core/buf.h"
+
+struct auth_claims;
+struct db_param;
+
+typedef struct http_req http_req;
+
+enum {
+    HTTP_GET = 1 << 0,
+    HTTP_HEAD = 1 << 1,
+    HTTP_POST = 1 << 2,
+    HTTP_PUT = 1 << 3,
+    HTTP_PATCH = 1 << 4,
+    HTTP_DELETE = 1 << 5,
+    HTTP_OPTIONS = 1 << 6,
+    HTTP_ANY = 0x7f,
+};
+
+/* Who may call a route. */
+typedef enum {
+    HTTP_PUBLIC,   /* nobody is checked */
+    HTTP_APIKEY,   /* a valid apikey; Authorization: Bearer sets the role */
+    HTTP_SERVICE,  /* as HTTP_APIKEY, and the role must be service_role */
+} http_access;
+
+/* Which protocol's error body the route speaks. */
+typedef enum {
+    HTTP_ERR_PGRST,    /* {"code","details","hint","message"} */
+    HTTP_ERR_GOTRUE,   /* {"code","message"} + X-Supabase-Api-Version */
+    HTTP_ERR_STORAGE,  /* {"statusCode":"404","error","message"} */
+} http_err_style;
+
+typedef int (*http_handler)(http_req *r);
+
+typedef struct http_route {
+    unsigned methods;
+    const char *path;     /* exact path, or a prefix when it ends in '/' */
+    http_access access;
+    http_err_style style;
+    int group;            /* metrics group, METRICS_G_* */
+    http_handler fn;
+} http_route;
+
+/* The route table (routes.c): the one place that says who may call what. */
+extern const http_route http_routes[];
+extern const size_t http_nroutes;
+
+typedef struct http_server http_server;
+
+/* Start listening with cfg's port/threads; handlers get `app`.
+ * BS_EIO when the port cannot be bound. */
+int http_start(bs_app *app, http_server **out);
+/* Stop accepting, let in-flight requests finish, join the workers. NULL-safe. */
+void http_stop(http_server *s);
+
+/* ---- request ---- */
+unsigned http_method(const http_req *r);
+const char *http_method_name(const http_req *r);
+/* Raw (still percent-encoded) path without the query string. */
+const char *http_path(const http_req *r);
+/* The path after the matched route prefix (raw). */
+const char *http_subpath(const http_req *r);
+const char *http_query(const http_req *r);
+/* Header value or NULL (case-insensitive name). */
+const char *http_header(const http_req *r, const char *name);
+arena *http_arena(http_req *r);
+bs_app *http_app(const http_req *r);
+/* The verified claims of the acting role (Bearer token, else apikey);
+ * NULL on HTTP_PUBLIC routes.  Owned by the request. */
+struct auth_claims *http_claims(const http_req *r);
+const char *http_remote_addr(const http_req *r);
+/* Read the whole body (up to cfg->max_body).  BS_ETOOBIG past the limit
+ * (the caller answers 413).  Repeated calls return the same bytes. */
+int http_body(http_req *r, const char **data, size_t *len);
+/* Form-decoded query parameters in request order, from the arena.
+ * BS_EPARSE for a NUL byte (%00) or invalid UTF-8 after decoding. */
+int http_params(http_req *r, const struct db_param **out, size_t *n);
+/* Percent-decode s (no '+' handling) into the arena; NULL on %00, a bad
+ * escape, or invalid UTF-8. */
+char *http_url_decode(arena *a, const char *s, size_t n, bool form);
+
+/* ---- response ---- */
+/* Add a response header for the coming http_send; copies both. */
+int http_add_header(http_req *r, const char *name, const char *value);
+/* Send status, headers and body (for HEAD the body is counted in
+ * Content-Length but not sent). */
+int http_send(http_req *r, int status, const char *content_type, const void *body, size_t len);
+int http_send_json(http_req *r, int status, const char *json, size_t len);
+/* Error body in the route's style.  details/hint may be NULL. */
+int http_error(http_req *r, int status, const char *code, const char *message,
+               const char *details, const char *hint);
+bool http_responded(const http_req *r);
+
+/* Stream the response in parts: headers first (Content-Length known), then
+ * http_write for the body. */
+int http_send_head(http_req *r, int status, const char *content_type, int64_t content_length);
+int http_write(http_req *r, const void *data, size_t len);
+
+#endif

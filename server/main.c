@@ -1,0 +1,395 @@
+/* main.c - the basalt command line: serve, keys, migrate, version.
+ *
+ * `serve` wires the subsystems in order (config → data dir and secret →
+ * store and migrations → JWT → HTTP listener), waits for SIGINT/SIGTERM,
+ * then unwinds in reverse: stop accepting and finish in-flight requests
+ * (civetweb joins its workers), drain the writer queue, checkpoint and
+ * close SQLite, exit 0.
+ */
+#include "app.h"
+#include "auth/jwt.h"
+#include "config.h"
+#include "core/buf.h"
+#include "core/error.h"
+#include "core/log.h"
+#include "core/timeutil.h"
+#include "db/changelog.h"
+#include "db/store.h"
+#include "http/http.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <openssl/rand.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#define SECRET_FILE "jwt_secret"
+#define KEYS_FILE "api_keys.json"
+
+static int ensure_dir(const char *dir)
+{
+    if (mkdir(dir, 0700) == 0 || errno == EEXIST)
+        return BS_OK;
+    fprintf(stderr, "basalt: cannot create data directory %s: %s\n", dir, strerror(errno));
+    return BS_EIO;
+}
+
+static int read_small(const char *path, char *out, size_t cap, size_t *len)
+{
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return BS_ENOTFOUND;
+    ssize_t n = read(fd, out, cap - 1);
+    close(fd);
+    if (n < 0)
+        return BS_EIO;
+    out[n] = '\0';
+    *len = (size_t)n;
+    return BS_OK;
+}
+
+static int write_private(const char *path, const char *data, size_t len, bool exclusive)
+{
+    int fd = open(path, O_WRONLY | O_CREAT | O_CLOEXEC | (exclusive ? O_EXCL : O_TRUNC), 0600);
+    if (fd < 0)
+        return errno == EEXIST ? BS_EEXISTS : BS_EIO;
+    fchmod(fd, 0600);
+    ssize_t w = write(fd, data, len);
+    int rc = (w == (ssize_t)len && fsync(fd) == 0) ? BS_OK : BS_EIO;
+    close(fd);
+    return rc;
+}
+
+/* The project secret: --jwt-secret, else DATA/jwt_secret (created on first
+ * start: 32 random bytes as 64 hex characters, mode 0600). */
+static int load_secret(const bs_config *cfg, char *out, size_t cap)
+{
+    if (cfg->jwt_secret) {
+        if (strlen(cfg->jwt_secret) < 32) {
+            fprintf(stderr, "basalt: --jwt-secret must be at least 32 characters\n");
+            return BS_EINVAL;
+        }
+        snprintf(out, cap, "%s", cfg->jwt_secret);
+        return BS_OK;
+    }
+    char path[4096];
+    snprintf(path, sizeof path, "%s/" SECRET_FILE, cfg->data_dir);
+    size_t len = 0;
+    int rc = read_small(path, out, cap, &len);
+    if (rc == BS_ENOTFOUND) {
+        unsigned char raw[32];
+        if (RAND_bytes(raw, sizeof raw) != 1)
+            return BS_EIO;
+        for (int i = 0; i < 32; i++)
+            snprintf(out + 2 * i, 3, "%02x", raw[i]);
+        rc = write_private(path, out, 64, true);
+        if (rc == BS_EEXISTS) /* another process won the race: use its secret */
+            rc = read_small(path, out, cap, &len);
+        else if (rc == BS_OK)
+            log_info("generated a new JWT secret in %s", path);
+        len = strlen(out);
+    }
+    if (rc) {
+        fprintf(stderr, "basalt: cannot read or create %s\n", path);
+        return rc;
+    }
+    while (len && (out[len - 1] == '\n' || out[len - 1] == '\r' || out[len - 1] == ' '))
+        out[--len] = '\0';
+    if (len < 32) {
+        fprintf(stderr, "basalt: %s holds fewer than 32 characters\n", path);
+        return BS_EINVAL;
+    }
+    return BS_OK;
+}
+
+/* API keys are made once and kept in DATA/api_keys.json so they stay the
+ * same across restarts; they are re-made when they no longer verify (the
+ * secret changed). */
+static int load_keys(bs_app *app, const bs_config *cfg)
+{
+    char path[4096];
+    snprintf(path, sizeof path, "%s/" KEYS_FILE, cfg->data_dir);
+    char text[4096];
+    size_t len;
+    int64_t now = time_now_s();
+    if (read_small(path, text, sizeof text, &len) == BS_OK) {
+        json_error_t je;
+        json_t *j = json_loads(text, 0, &je);
+        const char *a = json_string_value(json_object_get(j, "anon"));
+        const char *s = json_string_value(json_object_get(j, "service_role"));
+        auth_claims *ca = NULL, *cs = NULL;
+        bool ok = a && s && strlen(a) < sizeof app->anon_key && strlen(s) < sizeof app->service_key &&
+                  auth_jwt_verify(app->jwt, a, now, &ca) == BS_OK && auth_jwt_verify(app->jwt, s, now, &cs) == BS_OK &&
+                  strcmp(ca->role, "anon") == 0 && strcmp(cs->role, "service_role") == 0;
+        if (ok) {
+            snprintf(app->anon_key, sizeof app->anon_key, "%s", a);
+            snprintf(app->service_key, sizeof app->service_key, "%s", s);
+        }
+        auth_claims_release(ca);
+        auth_claims_release(cs);
+        json_decref(j);
+        if (ok)
+            return BS_OK;
+    }
+    char *a = NULL, *s = NULL;
+    int rc = auth_jwt_api_key(app->jwt, "anon", now, &a);
+    if (!rc)
+        rc = auth_jwt_api_key(app->jwt, "service_role", now, &s);
+    if (!rc && (strlen(a) >= sizeof app->anon_key || strlen(s) >= sizeof app->service_key))
+        rc = BS_ETOOBIG;
+    if (!rc) {
+        snprintf(app->anon_key, sizeof app->anon_key, "%s", a);
+        snprintf(app->service_key, sizeof app->service_key, "%s", s);
+        snprintf(text, sizeof text, "{\"anon\":\"%s\",\"service_role\":\"%s\"}\n", a, s);
+        if (write_private(path, text, strlen(text), false) != BS_OK)
+            log_warn("cannot write %s: keys will change at the next start", path);
+    }
+    free(a);
+    free(s);
+    return rc;
+}
+
+static int open_jwt(bs_app *app, const bs_config *cfg)
+{
+    char secret[512];
+    int rc = load_secret(cfg, secret, sizeof secret);
+    if (rc)
+        return rc;
+    rc = auth_jwt_new((const unsigned char *)secret, strlen(secret), &app->jwt);
+    memset(secret, 0, sizeof secret);
+    if (rc)
+        return rc;
+    return load_keys(app, cfg);
+}
+
+static int open_store(bs_app *app, const bs_config *cfg)
+{
+    char path[4096];
+    snprintf(path, sizeof path, "%s/basalt.db", cfg->data_dir);
+    db_options o = {path, cfg->migrations_dir, cfg->durability_full, cfg->writer_batch};
+    buf msg = BUF_INIT;
+    int rc = db_open(&o, &app->store, &msg);
+    if (rc)
+        fprintf(stderr, "basalt: cannot open the store: %s\n", msg.len ? buf_cstr(&msg) : basalt_strerror(rc));
+    buf_free(&msg);
+    return rc;
+}
+
+/* ---- maintenance: trims the change log past the retention window ---- */
+
+static pthread_mutex_t maint_lock = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t maint_cond = PTHREAD_COND_INITIALIZER;
+static bool maint_stop;
+
+typedef struct trim_arg {
+    int64_t cutoff;
+    int deleted;
+} trim_arg;
+
+static int trim_fn(db_conn *w, void *arg)
+{
+    trim_arg *t = arg;
+    return db_changelog_trim(w, t->cutoff, 5000, &t->deleted);
+}
+
+static void *maint_main(void *arg)
+{
+    bs_app *app = arg;
+    pthread_mutex_lock(&maint_lock);
+    while (!maint_stop) {
+        struct timespec ts;
+        clock_gettime(CLOCK_REALTIME, &ts);
+        ts.tv_sec += 30;
+        pthread_cond_timedwait(&maint_cond, &maint_lock, &ts);
+        if (maint_stop)
+            break;
+        pthread_mutex_unlock(&maint_lock);
+        trim_arg t = {time_now_ms() - app->cfg->change_retention_s * 1000, 0};
+        do {
+            t.deleted = 0;
+            if (db_write(app->store, trim_fn, &t) != BS_OK)
+                break;
+        } while (t.deleted == 5000);
+        pthread_mutex_lock(&maint_lock);
+    }
+    pthread_mutex_unlock(&maint_lock);
+    return NULL;
+}
+
+static int cmd_serve(int argc, char **argv)
+{
+    bs_config cfg;
+    bool help;
+    int rc = cfg_load(&cfg, argc, argv, 2, &help);
+    if (rc) {
+        if (help)
+            cfg_usage("serve");
+        cfg_free(&cfg);
+        return help ? 0 : 2;
+    }
+    log_set_level(cfg.log_level);
+    /* Signals are taken synchronously by this thread; every thread started
+     * from here inherits the blocked mask. */
+    sigset_t set;
+    sigemptyset(&set);
+    sigaddset(&set, SIGINT);
+    sigaddset(&set, SIGTERM);
+    pthread_sigmask(SIG_BLOCK, &set, NULL);
+    signal(SIGPIPE, SIG_IGN);
+
+    bs_app app;
+    memset(&app, 0, sizeof app);
+    app.cfg = &cfg;
+    app.started_ms = time_now_ms();
+    http_server *http = NULL;
+    pthread_t maint;
+    bool maint_started = false;
+    rc = ensure_dir(cfg.data_dir);
+    if (!rc)
+        rc = open_store(&app, &cfg);
+    if (!rc)
+        rc = open_jwt(&app, &cfg);
+    if (!rc) {
+        rc = http_start(&app, &http);
+        if (rc)
+            fprintf(stderr, "basalt: cannot listen on %s:%d (is the port in use?)\n", cfg.listen_addr, cfg.port);
+    }
+    if (!rc)
+        maint_started = pthread_create(&maint, NULL, maint_main, &app) == 0;
+    if (!rc) {
+        const char *host = strcmp(cfg.listen_addr, "0.0.0.0") == 0 ? "127.0.0.1" : cfg.listen_addr;
+        printf("Basalt %s is serving\n"
+               "  URL:               http://%s:%d\n"
+               "  anon key:          %s\n"
+               "  service_role key:  %s\n"
+               "  data:              %s (durability %s)\n",
+               BASALT_VERSION, host, cfg.port, app.anon_key, app.service_key, cfg.data_dir,
+               cfg.durability_full ? "full" : "normal");
+        fflush(stdout);
+        int sig = 0;
+        sigwait(&set, &sig);
+        log_info("received %s: stopping", sig == SIGINT ? "SIGINT" : "SIGTERM");
+    }
+    http_stop(http);
+    if (maint_started) {
+        pthread_mutex_lock(&maint_lock);
+        maint_stop = true;
+        pthread_cond_signal(&maint_cond);
+        pthread_mutex_unlock(&maint_lock);
+        pthread_join(maint, NULL);
+    }
+    db_close(app.store);
+    auth_jwt_free(app.jwt);
+    if (!rc)
+        log_info("stopped cleanly");
+    cfg_free(&cfg);
+    return rc ? 1 : 0;
+}
+
+static int cmd_keys(int argc, char **argv)
+{
+    bool json = false;
+    /* take --json out, hand the rest to the config parser */
+    char **rest = calloc((size_t)argc + 1, sizeof *rest);
+    if (!rest)
+        return 1;
+    int n = 0;
+    for (int i = 0; i < argc; i++) {
+        if (i >= 2 && strcmp(argv[i], "--json") == 0)
+            json = true;
+        else
+            rest[n++] = argv[i];
+    }
+    bs_config cfg;
+    bool help;
+    int rc = cfg_load(&cfg, n, rest, 2, &help);
+    free(rest);
+    if (rc) {
+        if (help)
+            fprintf(stderr, "usage: basalt keys --data DIR [--json] [--jwt-secret S]\n"
+                            "Prints the anon and service_role API keys of the project in DIR.\n");
+        cfg_free(&cfg);
+        return help ? 0 : 2;
+    }
+    bs_app app;
+    memset(&app, 0, sizeof app);
+    app.cfg = &cfg;
+    rc = ensure_dir(cfg.data_dir);
+    if (!rc)
+        rc = open_jwt(&app, &cfg);
+    if (!rc) {
+        if (json)
+            printf("{\"anon\":\"%s\",\"service_role\":\"%s\"}\n", app.anon_key, app.service_key);
+        else
+            printf("anon:         %s\nservice_role: %s\n", app.anon_key, app.service_key);
+    }
+    auth_jwt_free(app.jwt);
+    cfg_free(&cfg);
+    return rc ? 1 : 0;
+}
+
+static int cmd_migrate(int argc, char **argv)
+{
+    bs_config cfg;
+    bool help;
+    int rc = cfg_load(&cfg, argc, argv, 2, &help);
+    if (rc) {
+        if (help)
+            fprintf(stderr, "usage: basalt migrate --data DIR [--migrations-dir DIR]\n"
+                            "Applies pending system and app migrations, then exits.\n");
+        cfg_free(&cfg);
+        return help ? 0 : 2;
+    }
+    log_set_level(cfg.log_level);
+    bs_app app;
+    memset(&app, 0, sizeof app);
+    rc = ensure_dir(cfg.data_dir);
+    if (!rc)
+        rc = open_store(&app, &cfg);
+    db_close(app.store);
+    if (!rc)
+        printf("migrations are up to date\n");
+    cfg_free(&cfg);
+    return rc ? 1 : 0;
+}
+
+static void usage(void)
+{
+    fprintf(stderr, "usage: basalt <command> [options]\n\n"
+                    "commands:\n"
+                    "  serve     run the server (basalt serve --help)\n"
+                    "  keys      print the API keys (basalt keys --help)\n"
+                    "  migrate   apply pending migrations and exit\n"
+                    "  version   print the version\n");
+}
+
+int main(int argc, char **argv)
+{
+    if (argc < 2) {
+        usage();
+        return 2;
+    }
+    const char *cmd = argv[1];
+    if (strcmp(cmd, "serve") == 0)
+        return cmd_serve(argc, argv);
+    if (strcmp(cmd, "keys") == 0)
+        return cmd_keys(argc, argv);
+    if (strcmp(cmd, "migrate") == 0)
+        return cmd_migrate(argc, argv);
+    if (strcmp(cmd, "version") == 0 || strcmp(cmd, "--version") == 0) {
+        printf("basalt %s\n", BASALT_VERSION);
+        return 0;
+    }
+    if (strcmp(cmd, "--help") == 0 || strcmp(cmd, "-h") == 0 || strcmp(cmd, "help") == 0) {
+        usage();
+        return 0;
+    }
+    fprintf(stderr, "basalt: unknown command '%s'\n", cmd);
+    usage();
+    return 2;
+}
