@@ -38,14 +38,18 @@
  * RAND_bytes when the auth_jwt is made, so nobody can aim many tokens at one
  * set.  A slot keeps a copy of the full token (compared on hit), its exp
  * and nbf and one reference to the claims.  A hit needs nbf <= now < exp;
- * an expired slot met on lookup is freed.  An insert reuses an empty or
- * expired way of its set, otherwise evicts the way that expires first.
- * Besides the slot count, the cache holds at most CACHE_BYTES (an estimate
- * of token + claims memory), because GoTrue puts user_metadata, which users
- * control, into tokens; when that budget is full the insert is skipped and
- * a few sets are swept for expired slots.  The byte budget is checked and
- * charged without a global lock, so concurrent inserts may overshoot it by
- * at most one token per thread.  Failed verifications are never cached.
+ * an expired slot met on lookup is freed.  An insert first frees the
+ * expired ways of its set, then evicts the way that expires first until
+ * there is a free way.  Besides the slot count, the cache holds at most
+ * CACHE_BYTES of token copies and parsed claims (estimated from the
+ * payload's structure, see payload_cost), because GoTrue puts
+ * user_metadata, which users control, into their tokens: ~6 KB of "[{},"
+ * parses into ~0.5 MB.  An insert that would pass the budget evicts more
+ * of its own set; if the set is empty and there is still no room the token
+ * is not cached and a few other sets are swept for expired slots.  The
+ * budget is read and charged with relaxed atomics under per-set locks, so
+ * concurrent inserts may overshoot it by one token per thread.  Failed
+ * verifications are never cached.
  *
  * Threads: every function except auth_jwt_new / auth_jwt_free may be
  * called from any number of threads at once.  Sets are guarded by
@@ -308,6 +312,27 @@ out:
     return rc;
 }
 
+/* Upper estimate of the bytes a cached payload occupies once jansson has
+ * parsed it: every '{', '[', ',', ':' and '"' stands for at most one node,
+ * hashtable or pair, weighted by what jansson 2.14 allocates for it
+ * (measured with glibc: the estimate is 1.0-2x the real heap use, for
+ * typical GoTrue claims as for adversarial shapes such as [{},{},...] or
+ * deep nesting).  Counting those bytes inside strings only overestimates. */
+static size_t payload_cost(const unsigned char *p, size_t n)
+{
+    size_t cost = n;
+    for (size_t i = 0; i < n; i++) {
+        switch (p[i]) {
+        case '{': cost += 256; break;
+        case '[': cost += 128; break;
+        case ',': case ':': cost += 64; break;
+        case '"': cost += 24; break;
+        default: break;
+        }
+    }
+    return cost;
+}
+
 /* The whole uncached verification (steps 1-5).  tok[len] is NUL. */
 static int verify_full(auth_jwt *j, const char *tok, size_t len, int64_t now,
                        auth_claims **out, int64_t *nbf, size_t *cost)
@@ -370,7 +395,7 @@ static int verify_full(auth_jwt *j, const char *tok, size_t len, int64_t now,
     if (jwt_get_alg(lj) != JWT_ALG_HS256)
         goto out;
 
-    *cost = len + 4 * pn + sizeof *c + sizeof(slot) + 256;
+    *cost = len + payload_cost(payload, pn) + sizeof *c + 64;
     *out = c;
     c = NULL;
     rc = BS_OK;
@@ -467,10 +492,11 @@ static void cache_put(auth_jwt *j, uint64_t h, const char *tok, size_t len, int6
 {
     size_t set = (size_t)(h & (CACHE_SETS - 1));
     slot *ways = &j->slots[set * CACHE_WAYS];
-    char *toks[CACHE_WAYS + 1];
-    auth_claims *cs[CACHE_WAYS + 1];
+    char *toks[CACHE_WAYS];         /* every way is taken at most once */
+    auth_claims *cs[CACHE_WAYS];
     int nvict = 0;
     bool stored = false, over_budget = false;
+    slot *dst = NULL;
     char *copy = malloc(len + 1);
 
     if (!copy)
@@ -483,25 +509,29 @@ static void cache_put(auth_jwt *j, uint64_t h, const char *tok, size_t len, int6
             memcmp(ways[w].tok, tok, len) == 0)
             goto unlock;    /* another thread got there first */
     nvict = purge_set(j, ways, now, toks, cs);
-
-    slot *dst = NULL;
-    for (int w = 0; w < CACHE_WAYS && !dst; w++)
-        if (!ways[w].tok)
-            dst = &ways[w];
-    size_t freed = 0;
-    if (!dst) {
-        dst = &ways[0];
-        for (int w = 1; w < CACHE_WAYS; w++)
-            if (ways[w].exp < dst->exp)
-                dst = &ways[w];
-        freed = dst->cost;
-    }
-    if (atomic_load_explicit(&j->bytes, memory_order_relaxed) - freed + cost > CACHE_BYTES) {
-        over_budget = true;
-        goto unlock;
-    }
-    if (dst->tok) {
-        slot_take(j, dst, &toks[nvict], &cs[nvict]);
+    /* Evict from this set, soonest exp first, until there is a free way and
+     * the byte budget has room; with the set empty and still no room, give
+     * up.  Sets are picked by a keyed hash, so this is random eviction. */
+    for (;;) {
+        slot *free_way = NULL, *soonest = NULL;
+        for (int w = 0; w < CACHE_WAYS; w++) {
+            if (!ways[w].tok) {
+                if (!free_way)
+                    free_way = &ways[w];
+            } else if (!soonest || ways[w].exp < soonest->exp) {
+                soonest = &ways[w];
+            }
+        }
+        if (free_way && atomic_load_explicit(&j->bytes, memory_order_relaxed) + cost <=
+                            CACHE_BYTES) {
+            dst = free_way;
+            break;
+        }
+        if (!soonest) {
+            over_budget = true;
+            goto unlock;
+        }
+        slot_take(j, soonest, &toks[nvict], &cs[nvict]);
         nvict++;
     }
     dst->h = h;

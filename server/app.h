@@ -12,11 +12,21 @@
 
 struct db_store;
 struct auth_jwt;
+struct auth_service;   /* auth/: users, sessions, GoTrue endpoints */
+struct rules_cache;    /* server/rules/: compiled rules per collection */
+struct rt_engine;      /* server/realtime/ */
+struct st_service;     /* storage/ */
+struct fn_registry;    /* functions/ */
 
 typedef struct bs_app {
     const bs_config *cfg;
     struct db_store *store;
     struct auth_jwt *jwt;
+    struct auth_service *auth;
+    struct rules_cache *rules;
+    struct rt_engine *rt;
+    struct st_service *storage;
+    struct fn_registry *fn;
     int64_t started_ms;
     char anon_key[1024];
     char service_key[1024];

@@ -11,7 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-enum opt_type { OPT_INT, OPT_I64, OPT_SIZE, OPT_STR, OPT_DURABILITY, OPT_LOGLEVEL };
+enum opt_type { OPT_INT, OPT_I64, OPT_SIZE, OPT_STR, OPT_DURABILITY, OPT_LOGLEVEL, OPT_BOOL };
 
 typedef struct opt {
     const char *flag, *env, *help;
@@ -35,6 +35,22 @@ static const opt opts[] = {
     {"--writer-batch", "BASALT_WRITER_BATCH", "most write requests in one transaction", OPT_INT, OFF(writer_batch), 1, 100000, false},
     {"--change-retention", "BASALT_CHANGE_RETENTION", "seconds the change log is kept", OPT_I64, OFF(change_retention_s), 60, INT64_C(1) << 40, false},
     {"--log-level", "BASALT_LOG_LEVEL", "error, warn, info or debug", OPT_LOGLEVEL, OFF(log_level), 0, 0, false},
+    {"--jwt-expiry", "BASALT_JWT_EXPIRY", "access token lifetime in seconds", OPT_I64, OFF(jwt_expiry_s), 30, INT64_C(1) << 31, false},
+    {"--refresh-token-reuse-interval", "BASALT_REFRESH_TOKEN_REUSE_INTERVAL", "seconds a rotated refresh token still works", OPT_I64, OFF(refresh_reuse_interval_s), 0, 86400, false},
+    {"--password-min-length", "BASALT_PASSWORD_MIN_LENGTH", "shortest password accepted", OPT_INT, OFF(password_min_length), 6, 72, false},
+    {"--rate-signin", "BASALT_RATE_SIGNIN", "sign-in and sign-up attempts per client IP per 5 minutes", OPT_INT, OFF(rate_signin), 1, 1000000, false},
+    {"--rate-refresh", "BASALT_RATE_REFRESH", "token refreshes per client IP per 5 minutes", OPT_INT, OFF(rate_refresh), 1, 1000000, false},
+    {"--rate-recover", "BASALT_RATE_RECOVER", "recovery requests per client IP per 5 minutes", OPT_INT, OFF(rate_recover), 1, 1000000, false},
+    {"--site-url", "BASALT_SITE_URL", "public base URL (token issuer, links)", OPT_STR, OFF(site_url), 0, 0, false},
+    {"--anonymous-signins", "BASALT_ANONYMOUS_SIGNINS", "allow anonymous sign-ups: on or off", OPT_BOOL, OFF(anonymous_signins), 0, 0, false},
+    {"--realtime-port", "BASALT_REALTIME_PORT", "port of the libwebsockets realtime listener (0: off)", OPT_INT, OFF(realtime_port), 0, 65535, false},
+    {"--realtime-max-connections", "BASALT_REALTIME_MAX_CONNECTIONS", "most realtime connections", OPT_INT, OFF(realtime_max_connections), 1, 10000000, false},
+    {"--realtime-max-channels", "BASALT_REALTIME_MAX_CHANNELS", "most channels per realtime connection", OPT_INT, OFF(realtime_max_channels), 1, 100000, false},
+    {"--realtime-queue-bytes", "BASALT_REALTIME_QUEUE_BYTES", "send queue bound per realtime connection", OPT_SIZE, OFF(realtime_queue_bytes), 4096, (int64_t)1 << 34, false},
+    {"--storage-dir", "BASALT_STORAGE_DIR", "where object bytes live (default DATA/storage)", OPT_STR, OFF(storage_dir), 0, 0, false},
+    {"--storage-max-file", "BASALT_STORAGE_MAX_FILE", "largest object in bytes", OPT_SIZE, OFF(storage_max_file), 1, (int64_t)1 << 50, false},
+    {"--functions-dir", "BASALT_FUNCTIONS_DIR", "directory of function plugins (default DATA/functions)", OPT_STR, OFF(functions_dir), 0, 0, false},
+    {"--function-workers", "BASALT_FUNCTION_WORKERS", "threads running async function jobs", OPT_INT, OFF(function_workers), 1, 1024, false},
 };
 #define NOPTS (sizeof opts / sizeof opts[0])
 
@@ -76,6 +92,17 @@ static int set_opt(bs_config *c, const opt *o, const char *val)
         }
         fprintf(stderr, "basalt: %s: want 'full' or 'normal', got '%s'\n", o->flag, val);
         return BS_EINVAL;
+    case OPT_BOOL:
+        if (strcmp(val, "on") == 0 || strcmp(val, "true") == 0 || strcmp(val, "1") == 0) {
+            *(bool *)p = true;
+            return BS_OK;
+        }
+        if (strcmp(val, "off") == 0 || strcmp(val, "false") == 0 || strcmp(val, "0") == 0) {
+            *(bool *)p = false;
+            return BS_OK;
+        }
+        fprintf(stderr, "basalt: %s: want on or off, got '%s'\n", o->flag, val);
+        return BS_EINVAL;
     case OPT_LOGLEVEL: {
         int l = log_parse_level(val);
         if (l < 0) {
@@ -93,7 +120,7 @@ void cfg_usage(const char *cmd)
 {
     fprintf(stderr, "usage: basalt %s [options]\n\noptions (each also read from its environment variable; flags win):\n", cmd);
     for (size_t i = 0; i < NOPTS; i++)
-        fprintf(stderr, "  %-20s %-26s %s\n", opts[i].flag, opts[i].env, opts[i].help);
+        fprintf(stderr, "  %-32s %s (%s)\n", opts[i].flag, opts[i].help, opts[i].env);
 }
 
 int cfg_load(bs_config *c, int argc, char **argv, int first, bool *help)
@@ -110,6 +137,18 @@ int cfg_load(bs_config *c, int argc, char **argv, int first, bool *help)
     c->writer_batch = 512;
     c->change_retention_s = 86400;
     c->log_level = LOG_INFO;
+    c->jwt_expiry_s = 3600;
+    c->refresh_reuse_interval_s = 10;
+    c->password_min_length = 8;
+    c->rate_signin = 30;
+    c->rate_refresh = 150;
+    c->rate_recover = 6;
+    c->anonymous_signins = true;
+    c->realtime_max_connections = 10000;
+    c->realtime_max_channels = 100;
+    c->realtime_queue_bytes = 4u << 20;
+    c->storage_max_file = (size_t)50 << 30;
+    c->function_workers = 4;
     if (!c->listen_addr || !c->data_dir)
         return BS_ENOMEM;
     for (size_t i = 0; i < NOPTS; i++) {
@@ -198,6 +237,7 @@ char *cfg_to_json(const bs_config *c)
         case OPT_SIZE: rc = buf_printf(&b, "%zu", *(const size_t *)p); break;
         case OPT_DURABILITY: rc = buf_puts(&b, *(const bool *)p ? "\"full\"" : "\"normal\""); break;
         case OPT_LOGLEVEL: rc = buf_printf(&b, "\"%s\"", levels[*(const int *)p]); break;
+        case OPT_BOOL: rc = buf_puts(&b, *(const bool *)p ? "true" : "false"); break;
         }
     }
     if (rc == BS_OK)

@@ -22,6 +22,26 @@ typedef struct bs_config {
     int writer_batch;            /* --writer-batch, BASALT_WRITER_BATCH (512) */
     int64_t change_retention_s;  /* --change-retention SECONDS (86400) */
     int log_level;               /* --log-level error|warn|info|debug (info) */
+    /* auth */
+    int64_t jwt_expiry_s;             /* --jwt-expiry (3600) */
+    int64_t refresh_reuse_interval_s; /* --refresh-token-reuse-interval (10) */
+    int password_min_length;          /* --password-min-length (8) */
+    int rate_signin;                  /* --rate-signin: sign-in/up attempts per IP per 5 min (30) */
+    int rate_refresh;                 /* --rate-refresh: token refreshes per IP per 5 min (150) */
+    int rate_recover;                 /* --rate-recover: recovery requests per IP per 5 min (6) */
+    char *site_url;                   /* --site-url, for issuer and links (NULL: http://HOST:PORT) */
+    bool anonymous_signins;           /* --anonymous-signins on|off (on) */
+    /* realtime */
+    int realtime_port;                /* --realtime-port: libwebsockets listener (0: off) */
+    int realtime_max_connections;     /* --realtime-max-connections (10000) */
+    int realtime_max_channels;        /* --realtime-max-channels per connection (100) */
+    size_t realtime_queue_bytes;      /* --realtime-queue-bytes per connection (4 MiB) */
+    /* storage */
+    char *storage_dir;                /* --storage-dir (DATA/storage) */
+    size_t storage_max_file;          /* --storage-max-file: global object size cap (50 GiB) */
+    /* functions */
+    char *functions_dir;              /* --functions-dir (DATA/functions) */
+    int function_workers;             /* --function-workers: async job workers (4) */
 } bs_config;
 
 /* Fill defaults, then env, then argv[first..argc).  On a bad value or an

@@ -21,9 +21,12 @@ int db_changelog_append(db_conn *w, const char *collection, const char *op, cons
         sqlite3_bind_text(st, 5, new_doc, -1, SQLITE_STATIC);
     sqlite3_bind_int64(st, 6, now_ms);
     int rc = sqlite3_step(st) == SQLITE_DONE ? BS_OK : BS_EDB;
-    if (rc == BS_OK)
-        db_conn_set_last_seq(w, sqlite3_last_insert_rowid(db_conn_handle(w)));
     db_stmt_done(st);
+    if (rc == BS_OK) {
+        db_change ch = {sqlite3_last_insert_rowid(db_conn_handle(w)), collection, op, doc_id, old_doc, new_doc, now_ms};
+        db_conn_set_last_seq(w, ch.seq);
+        rc = db_notify_observers(w, &ch);
+    }
     return rc;
 }
 

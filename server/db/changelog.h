@@ -15,7 +15,9 @@
 
 #include "db/store.h"
 
-/* op: "INSERT", "UPDATE" or "DELETE".  old/new: document JSON or NULL. */
+/* op: "INSERT", "UPDATE" or "DELETE".  old/new: document JSON or NULL.
+ * Runs the store's change observers (store.h) on the new entry; their
+ * failure fails the append. */
 int db_changelog_append(db_conn *w, const char *collection, const char *op, const char *doc_id,
                         const char *old_doc, const char *new_doc, int64_t now_ms);
 /* Delete entries committed before cutoff_ms (at most `limit` per call);

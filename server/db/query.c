@@ -743,7 +743,7 @@ static int parse_condition(pctx *c, const db_path *path, const char *col, size_t
         n -= 4;
     }
     size_t i = 0;
-    while (i < n && s[i] >= 'a' && s[i] <= 'z')
+    while (i < n && s[i] != '.' && s[i] != '(')
         i++;
     const char *opn = s;
     size_t opl = i;

@@ -233,7 +233,9 @@ static int csv_field(buf *o, const char *s, size_t n)
 static int to_csv(const buf *json_rows, buf *o)
 {
     json_error_t je;
-    json_t *rows = json_loadb(json_rows->data, json_rows->len, JSON_DECODE_INT_AS_REAL, &je);
+    json_t *rows = json_loadb(json_rows->data, json_rows->len, 0, &je);
+    if (!rows) /* integers beyond 64 bits: print them as reals */
+        rows = json_loadb(json_rows->data, json_rows->len, JSON_DECODE_INT_AS_REAL, &je);
     if (!json_is_array(rows)) {
         json_decref(rows);
         return BS_EJSON;

@@ -39,6 +39,7 @@ struct db_conn {
     size_t nslots;
     int64_t last_seq;
     db_conn *next_reader;
+    db_store *store;
 };
 
 typedef struct wreq {
@@ -63,8 +64,16 @@ struct db_store {
     size_t depth;
     bool stopping;
 
-    db_commit_hook hook;
-    void *hook_arg;
+    struct {
+        db_commit_hook fn;
+        void *arg;
+    } hooks[DB_MAX_HOOKS];
+    size_t nhooks;
+    struct {
+        db_change_observer fn;
+        void *arg;
+    } observers[DB_MAX_HOOKS];
+    size_t nobservers;
 
     pthread_mutex_t readers_lock;
     db_conn *readers;
@@ -260,8 +269,9 @@ static void *writer_main(void *arg)
         if (brc)
             s->writer->last_seq = seq_before;
         metrics_writer_batch(n, depth);
-        if (!brc && s->hook && s->writer->last_seq != seq_before)
-            s->hook(s->hook_arg, s->writer->last_seq);
+        if (!brc && s->writer->last_seq != seq_before)
+            for (size_t h = 0; h < s->nhooks; h++)
+                s->hooks[h].fn(s->hooks[h].arg, s->writer->last_seq);
         pthread_mutex_lock(&s->lock);
         for (size_t i = 0; i < n; i++)
             batch[i]->done = true;
@@ -293,13 +303,48 @@ int db_write(db_store *s, db_write_fn fn, void *arg)
     return r.rc;
 }
 
-void db_set_commit_hook(db_store *s, db_commit_hook fn, void *arg)
+int db_add_commit_hook(db_store *s, db_commit_hook fn, void *arg)
 {
     pthread_mutex_lock(&s->lock);
-    s->hook = fn;
-    s->hook_arg = arg;
+    int rc = BS_EINVAL;
+    if (s->nhooks < DB_MAX_HOOKS) {
+        s->hooks[s->nhooks].fn = fn;
+        s->hooks[s->nhooks].arg = arg;
+        s->nhooks++;
+        rc = BS_OK;
+    }
     pthread_mutex_unlock(&s->lock);
+    return rc;
 }
+
+int db_add_change_observer(db_store *s, db_change_observer fn, void *arg)
+{
+    pthread_mutex_lock(&s->lock);
+    int rc = BS_EINVAL;
+    if (s->nobservers < DB_MAX_HOOKS) {
+        s->observers[s->nobservers].fn = fn;
+        s->observers[s->nobservers].arg = arg;
+        s->nobservers++;
+        rc = BS_OK;
+    }
+    pthread_mutex_unlock(&s->lock);
+    return rc;
+}
+
+int db_notify_observers(db_conn *w, const db_change *ch)
+{
+    db_store *s = w->store;
+    if (!s)
+        return BS_OK;
+    for (size_t i = 0; i < s->nobservers; i++) {
+        int rc = s->observers[i].fn(w, ch, s->observers[i].arg);
+        if (rc)
+            return rc;
+    }
+    return BS_OK;
+}
+
+db_store *db_conn_store(db_conn *c) { return c->store; }
 
 static _Thread_local struct {
     db_store *store;
@@ -317,6 +362,7 @@ db_conn *db_reader(db_store *s)
         buf_free(&msg);
         return NULL;
     }
+    c->store = s;
     pthread_mutex_lock(&s->readers_lock);
     c->next_reader = s->readers;
     s->readers = c;
@@ -344,8 +390,10 @@ int db_open(const db_options *opt, db_store **out, buf *msg)
     int rc = s->path ? BS_OK : BS_ENOMEM;
     if (!rc)
         rc = conn_open(s->path, true, opt->durability_full, &s->writer, msg);
-    if (!rc)
+    if (!rc) {
+        s->writer->store = s;
         rc = db_migrate(s->writer, opt->app_migrations, msg);
+    }
     if (!rc) {
         sqlite3_stmt *st = db_stmt(s->writer, "SELECT coalesce(max(seq),0) FROM _basalt_changes", 49, msg);
         if (!st) {

@@ -54,11 +54,35 @@ typedef int (*db_write_fn)(db_conn *w, void *arg);
  * batch was written), or BS_ESHUTDOWN once db_close has begun. */
 int db_write(db_store *s, db_write_fn fn, void *arg);
 
-/* Called on the writer thread after every successful commit with the
- * highest change-log seq committed so far (realtime and triggers hook in
- * here; keep it short: enqueue and wake).  One hook; NULL clears it. */
+/* Called on the writer thread after every commit that appended to the
+ * change log, with the highest seq appended (a hint: read the log with
+ * seq > your last one; keep the hook short: enqueue and wake).
+ * Register before serving starts; at most DB_MAX_HOOKS. */
+#define DB_MAX_HOOKS 8
 typedef void (*db_commit_hook)(void *arg, int64_t last_seq);
-void db_set_commit_hook(db_store *s, db_commit_hook fn, void *arg);
+int db_add_commit_hook(db_store *s, db_commit_hook fn, void *arg);
+
+/* One change-log entry, as seen by observers inside the transaction. */
+typedef struct db_change {
+    int64_t seq;
+    const char *collection;
+    const char *op;          /* "INSERT", "UPDATE", "DELETE" */
+    const char *doc_id;
+    const char *old_doc;     /* JSON or NULL */
+    const char *new_doc;     /* JSON or NULL */
+    int64_t committed_ms;
+} db_change;
+
+/* Called on the writer thread for every change-log append, inside the
+ * same transaction (e.g. to enqueue trigger jobs that must not be lost).
+ * A non-BS_OK return fails the write that caused the change.  Register
+ * before serving starts; at most DB_MAX_HOOKS. */
+typedef int (*db_change_observer)(db_conn *w, const db_change *ch, void *arg);
+int db_add_change_observer(db_store *s, db_change_observer fn, void *arg);
+/* Run the observers for ch (called by the change log). */
+int db_notify_observers(db_conn *w, const db_change *ch);
+/* The store a connection belongs to. */
+db_store *db_conn_store(db_conn *c);
 
 /* The calling thread's read connection (opened on first use). NULL on
  * failure (logged). */

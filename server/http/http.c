@@ -7,9 +7,10 @@
  * Content-Length so keep-alive works; CORS headers go on every response so
  * browsers can read the headers supabase-js depends on (spec §1.3).
  *
- * This is the only file that includes civetweb.h.
+ * Only the files of server/http/ include civetweb.h (via http_int.h).
  */
 #include "http/http.h"
+#include "http/http_int.h"
 #include "auth/jwt.h"
 #include "core/error.h"
 #include "core/log.h"
@@ -22,11 +23,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
-
-struct http_server {
-    struct mg_context *ctx;
-    bs_app *app;
-};
 
 struct http_req {
     struct mg_connection *conn;

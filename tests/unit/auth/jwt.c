@@ -639,6 +639,33 @@ TEST(cache_is_bounded)
     auth_jwt_free(j);
 }
 
+/* Tokens whose claims parse into much more memory than their size are
+ * held to the byte budget, not just the slot count, and still verify. */
+TEST(cache_byte_budget)
+{
+    auth_jwt *j = new_jwt();
+    size_t cap = 8000, entries = 0;
+    char *payload = malloc(cap);
+    int failed = 0;
+
+    for (int i = 0; i < 400; i++) {
+        int k = snprintf(payload, cap, "{\"role\":\"anon\",\"exp\":1700003600,\"n\":%d,\"m\":[", i);
+        while ((size_t)k < 5500) {
+            memcpy(payload + k, "{},", 3);
+            k += 3;
+        }
+        strcpy(payload + k - 1, "]}");
+        if (verify_payload(j, payload) != BS_OK)
+            failed++;
+    }
+    ASSERT_EQ_INT(failed, 0);
+    auth_jwt_cache_stats(j, NULL, NULL, &entries);
+    ASSERT(entries > 0);
+    ASSERT(entries < 250);      /* ~0.6 MB estimated each against 64 MiB */
+    free(payload);
+    auth_jwt_free(j);
+}
+
 #define THREADS 8
 #define ITERS 10000
 #define NTOK 16
@@ -714,4 +741,4 @@ TEST(concurrent_verify)
 TEST_MAIN(T(new_secret_rules), T(sign_verify_round_trip), T(claim_defaults),
           T(hand_built_and_pyjwt_tokens), T(forged_algorithms), T(bad_signatures),
           T(malformed_shapes), T(bad_payloads), T(length_limit), T(api_key),
-          T(cache_hits_and_expiry), T(cache_is_bounded), T(concurrent_verify))
+          T(cache_hits_and_expiry), T(cache_is_bounded), T(cache_byte_budget), T(concurrent_verify))

@@ -1,0 +1,156 @@
+/* query_parse.c - libFuzzer target for server/db/query.c.
+ *
+ * The input is a query string: split on '&' into params, each on its first
+ * '=' into key and value (no URL decoding; the parser sees decoded text).
+ * Every input must parse or fail cleanly; every query that parses must
+ * compile to SQL that SQLite accepts, with exactly as many binds as `?`,
+ * and must run against a small table of documents (which also exercises
+ * bs_json_contains / bs_json_overlaps with fuzzed operands).  A compiled
+ * query SQLite rejects is a bug in the compiler, so it aborts.
+ */
+#include <sqlite3.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/arena.h"
+#include "core/buf.h"
+#include "core/error.h"
+#include "db/query.h"
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+#define MAX_PARAMS 1024
+
+static sqlite3 *db;
+
+static void setup(void)
+{
+    static const char *const docs[] = {
+        ("{\"id\":\"a\",\"n\":1,\"s\":\"x\",\"b\":true,\"t\":[\"a\",1,{\"k\":2}],"
+         "\"o\":{\"k\":1,\"p\":{\"q\":[1,2]}},\"z\":null}"),
+        "{\"id\":\"b\",\"n\":\"1\",\"s\":\"X*?[\",\"b\":false,\"t\":[],\"o\":[1,{\"k\":1}]}",
+        "{\"id\":\"c\",\"n\":2.5,\"t\":{\"a\":[1]},\"o\":\"str\"}",
+        "{\"id\":\"d\"}",
+    };
+    if (sqlite3_open(":memory:", &db) != SQLITE_OK || db_query_register_functions(db) != BS_OK)
+        abort();
+    sqlite3_exec(db,
+                 "CREATE TABLE t(id TEXT PRIMARY KEY, data TEXT, created_at TEXT, "
+                 "updated_at TEXT, version INTEGER)",
+                 NULL, NULL, NULL);
+    for (size_t i = 0; i < sizeof docs / sizeof docs[0]; i++) {
+        sqlite3_stmt *st;
+        sqlite3_prepare_v2(db, "INSERT INTO t VALUES(json_extract(?1, '$.id'), ?1, '2024', "
+                               "'2025', 1)",
+                           -1, &st, NULL);
+        sqlite3_bind_text(st, 1, docs[i], -1, SQLITE_STATIC);
+        if (sqlite3_step(st) != SQLITE_DONE)
+            abort();
+        sqlite3_finalize(st);
+    }
+}
+
+static void run_sql(const db_query *q, const buf *where, const buf *proj, const buf *order,
+                    const db_binds *binds)
+{
+    buf sql = BUF_INIT;
+    if (buf_printf(&sql, "SELECT %s FROM t WHERE %s", buf_cstr(proj), buf_cstr(where)) != BS_OK)
+        abort();
+    if (db_query_has_order(q))
+        buf_printf(&sql, " ORDER BY %s", buf_cstr(order));
+    sqlite3_stmt *st = NULL;
+    if (sqlite3_prepare_v2(db, buf_cstr(&sql), -1, &st, NULL) != SQLITE_OK) {
+        fprintf(stderr, "compiled SQL rejected: %s\n%s\n", sqlite3_errmsg(db), buf_cstr(&sql));
+        abort();
+    }
+    if ((size_t)sqlite3_bind_parameter_count(st) != binds->n) {
+        fprintf(stderr, "bind count %d != %zu\n%s\n", sqlite3_bind_parameter_count(st), binds->n,
+                buf_cstr(&sql));
+        abort();
+    }
+    for (size_t i = 0; i < binds->n; i++) {
+        const db_bind *b = &binds->v[i];
+        int k = (int)i + 1;
+        switch (b->type) {
+        case DB_BIND_INT: sqlite3_bind_int64(st, k, b->i); break;
+        case DB_BIND_REAL: sqlite3_bind_double(st, k, b->r); break;
+        case DB_BIND_TEXT: sqlite3_bind_text(st, k, b->s, (int)b->n, SQLITE_STATIC); break;
+        default: sqlite3_bind_null(st, k); break;
+        }
+    }
+    int rc;
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW)
+        ;
+    if (rc != SQLITE_DONE) {
+        fprintf(stderr, "step failed: %s\n%s\n", sqlite3_errmsg(db), buf_cstr(&sql));
+        abort();
+    }
+    sqlite3_finalize(st);
+    buf_free(&sql);
+}
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+    if (!db)
+        setup();
+    if (size > 65536)
+        return 0;
+    char *s = malloc(size + 1);
+    if (!s)
+        return 0;
+    memcpy(s, data, size);
+    s[size] = '\0';
+
+    static db_param params[MAX_PARAMS];
+    size_t n = 0;
+    char *p = s;
+    while (p && n < MAX_PARAMS) {
+        char *amp = strchr(p, '&');
+        if (amp)
+            *amp = '\0';
+        char *eq = strchr(p, '=');
+        if (eq)
+            *eq = '\0';
+        params[n].key = p;
+        params[n].val = eq ? eq + 1 : "";
+        n++;
+        p = amp ? amp + 1 : NULL;
+    }
+
+    arena a = ARENA_INIT;
+    db_query *q = NULL;
+    db_qerr err;
+    if (db_query_parse(&a, params, n, &q, &err) == BS_OK) {
+        buf where = BUF_INIT, proj = BUF_INIT, order = BUF_INIT;
+        db_binds binds = {0};
+        if (db_query_where(q, &a, &where, &binds, &err) != BS_OK ||
+            db_query_projection(q, &proj, &err) != BS_OK ||
+            db_query_order(q, &order, &err) != BS_OK)
+            abort(); /* only out of memory may fail here */
+        (void)db_query_limit(q);
+        (void)db_query_has_filters(q);
+        const char *const *names;
+        size_t nn;
+        db_query_columns(q, &names, &nn);
+        for (size_t i = 0; i < nn; i++)
+            if (!db_ident_field_ok(names[i], strlen(names[i])))
+                abort();
+        db_query_on_conflict(q, &names, &nn);
+        for (size_t i = 0; i < nn; i++)
+            if (!db_ident_field_ok(names[i], strlen(names[i])))
+                abort();
+        run_sql(q, &where, &proj, &order, &binds);
+        buf_free(&where);
+        buf_free(&proj);
+        buf_free(&order);
+    } else {
+        /* errors are well formed */
+        if (!err.code || err.status < 400 || strlen(err.message) == 0)
+            abort();
+    }
+    arena_free(&a);
+    free(s);
+    return 0;
+}
