@@ -254,6 +254,13 @@ static int cmd_serve(int argc, char **argv)
         rc = open_store(&app, &cfg);
     if (!rc)
         rc = open_jwt(&app, &cfg);
+    /* Subsystems start here, each on one line, before the listener:
+     * @init:rules
+     * @init:auth
+     * @init:storage
+     * @init:functions
+     * @init:realtime
+     */
     if (!rc) {
         rc = http_start(&app, &http);
         if (rc)
@@ -276,6 +283,13 @@ static int cmd_serve(int argc, char **argv)
         log_info("received %s: stopping", sig == SIGINT ? "SIGINT" : "SIGTERM");
     }
     http_stop(http);
+    /* Subsystems stop here in reverse order, each on one line (NULL-safe):
+     * @stop:realtime
+     * @stop:functions
+     * @stop:storage
+     * @stop:auth
+     * @stop:rules
+     */
     if (maint_started) {
         pthread_mutex_lock(&maint_lock);
         maint_stop = true;
