@@ -1410,8 +1410,8 @@ static int put_placeholders(buf *sql, int k)
     return rc;
 }
 
-/* One comparison of a leaf against one value. */
-static int emit_cmp(ectx *e, const fnode *f, const tval *t)
+/* One comparison of a leaf against one value, unparenthesised. */
+static int cmp_body(ectx *e, const fnode *f, const tval *t)
 {
     buf *sql = e->sql;
     bool text_only = is_text_column(&f->path);
@@ -1480,7 +1480,18 @@ static bool cmp_compound(const fnode *f, const tval *t)
     return t->k == V_TEXT ? lt : !lt;
 }
 
-static int emit_node(ectx *e, const fnode *f);
+/* One comparison, parenthesised when it is "a AND b" so that it can be
+ * combined with anything. */
+static int emit_cmp(ectx *e, const fnode *f, const tval *t)
+{
+    if (!cmp_compound(f, t))
+        return cmp_body(e, f, t);
+    int rc = buf_putc(e->sql, '(');
+    if (rc == BS_OK)
+        rc = cmp_body(e, f, t);
+    return rc == BS_OK ? buf_putc(e->sql, ')') : rc;
+}
+
 
 static int emit_leaf(ectx *e, const fnode *f)
 {
@@ -1504,17 +1515,11 @@ static int emit_leaf(ectx *e, const fnode *f)
     case OP_NEQ:
     case OP_LIKE:
     case OP_ILIKE:
-        return emit_cmp(e, f, &f->vals[0]);
     case OP_GT:
     case OP_GTE:
     case OP_LT:
     case OP_LTE:
-        if (!cmp_compound(f, &f->vals[0]))
-            return emit_cmp(e, f, &f->vals[0]);
-        rc = buf_putc(sql, '(');
-        if (rc == BS_OK)
-            rc = emit_cmp(e, f, &f->vals[0]);
-        return rc == BS_OK ? buf_putc(sql, ')') : rc;
+        return emit_cmp(e, f, &f->vals[0]);
     case OP_IN: {
         if (f->nvals == 0)
             return buf_puts(sql, "0"); /* x IN () is false */

@@ -125,6 +125,16 @@ int http_body(http_req *r, const char **data, size_t *len)
     return BS_OK;
 }
 
+long http_read(http_req *r, void *dst, size_t len)
+{
+    if (len > (1u << 30))
+        len = 1u << 30;
+    int n = mg_read(r->conn, dst, len);
+    return n < 0 ? -1 : n;
+}
+
+int64_t http_content_length(const http_req *r) { return r->ri->content_length; }
+
 static int hexval(int c)
 {
     if (c >= '0' && c <= '9')

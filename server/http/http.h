@@ -96,6 +96,13 @@ const char *http_remote_addr(const http_req *r);
 /* Read the whole body (up to cfg->max_body).  BS_ETOOBIG past the limit
  * (the caller answers 413).  Repeated calls return the same bytes. */
 int http_body(http_req *r, const char **data, size_t *len);
+/* Streaming body reads (instead of http_body, never both): returns bytes
+ * read, 0 at the end, -1 on a connection error.  The caller enforces its
+ * own size limit while reading. */
+long http_read(http_req *r, void *dst, size_t len);
+/* Content-Length of the request, or -1 when absent (chunked). */
+int64_t http_content_length(const http_req *r);
+
 /* Form-decoded query parameters in request order, from the arena.
  * BS_EPARSE for a NUL byte (%00) or invalid UTF-8 after decoding. */
 int http_params(http_req *r, const struct db_param **out, size_t *n);

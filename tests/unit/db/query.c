@@ -877,11 +877,26 @@ TEST(sqlite_worst_case_compiles)
     for (int i = 0; i < DB_QUERY_MAX_NODES - 17; i++) /* 16 groups + 1 leaf above */
         buf_printf(&b, "&age=not.eq.%d", 1000 + i);
     rc = query_rows(db, buf_cstr(&b), "id", got, sizeof got);
+    if (rc != 0) {
+        buf_free(&b);
+        sqlite3_close(db);
+        TEST_FAIL_("%s", got);
+    }
+    ASSERT_EQ_STR(got, "d01|d03|d04|d06|d07");
+    /* the most parentheses: every level negated, a compound leaf inside */
+    buf_reset(&b);
+    buf_puts(&b, "not.or=(");
+    for (int i = 1; i < DB_QUERY_MAX_DEPTH; i++)
+        buf_puts(&b, i % 2 ? "not.and(" : "not.or(");
+    buf_puts(&b, "age.not.gte(any).{1,x},name.not.lt.b");
+    for (int i = 1; i < DB_QUERY_MAX_DEPTH; i++)
+        buf_puts(&b, ")");
+    buf_puts(&b, ")");
+    rc = query_rows(db, buf_cstr(&b), "id", got, sizeof got);
     buf_free(&b);
     sqlite3_close(db);
     if (rc != 0)
         TEST_FAIL_("%s", got);
-    ASSERT_EQ_STR(got, "d01|d03|d04|d06|d07");
 }
 
 TEST(sqlite_json_functions)
