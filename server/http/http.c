@@ -259,7 +259,11 @@ int http_add_header(http_req *r, const char *name, const char *value)
     return buf_printf(&r->headers, "%s: %s\r\n", name, value);
 }
 
-static int write_head(http_req *r, int status, const char *ctype, int64_t len)
+/* Write the status line and headers; a small body rides in the same write
+ * (one send(2) instead of two: with TCP_NODELAY that halves the packets of
+ * a typical API answer). */
+static int write_head_body(http_req *r, int status, const char *ctype, int64_t len, const void *body,
+                           size_t blen)
 {
     buf h = BUF_INIT;
     int rc = buf_printf(&h,
@@ -275,12 +279,19 @@ static int write_head(http_req *r, int status, const char *ctype, int64_t len)
         rc = buf_append(&h, r->headers.data, r->headers.len);
     if (!rc)
         rc = buf_puts(&h, "\r\n");
+    if (!rc && blen && r->method != HTTP_HEAD)
+        rc = buf_append(&h, body, blen);
     if (!rc && mg_write(r->conn, h.data, h.len) != (int)h.len)
         rc = BS_EIO;
     buf_free(&h);
     r->responded = true;
     r->status = status;
     return rc;
+}
+
+static int write_head(http_req *r, int status, const char *ctype, int64_t len)
+{
+    return write_head_body(r, status, ctype, len, NULL, 0);
 }
 
 int http_send_head(http_req *r, int status, const char *ctype, int64_t len)
@@ -310,6 +321,8 @@ int http_send(http_req *r, int status, const char *ctype, const void *body, size
     if (r->responded)
         return BS_EINVAL;
     bool nobody = status == 204 || status == 304;
+    if (!nobody && len <= 65536)
+        return write_head_body(r, status, ctype, (int64_t)len, body, len);
     int rc = write_head(r, status, nobody ? NULL : ctype, nobody ? -1 : (int64_t)len);
     if (!rc && !nobody && len)
         rc = http_write(r, body, len);
