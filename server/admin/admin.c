@@ -50,15 +50,15 @@ static int op_error(http_req *r, int rc, coll_op *o)
     }
 }
 
+/* Parse the body as a JSON object; answers the error itself. */
 static int read_json(http_req *r, json_t **out)
 {
-    const char *body;
-    size_t len;
-    int rc = http_body(r, &body, &len);
+    char msg[256];
+    int rc = http_body_json(r, 0, out, msg, sizeof msg);
     if (rc == BS_ETOOBIG)
-        return http_error(r, 413, "PGRST413", "Payload Too Large", NULL, NULL), BS_ETOOBIG;
-    json_error_t je;
-    *out = rc ? NULL : json_loadb(body, len, 0, &je);
+        return http_error(r, 413, "PGRST413", "Payload Too Large", msg, NULL), rc;
+    if (rc)
+        return http_error(r, 400, "PGRST102", "Empty or invalid json", msg, NULL), rc;
     if (!json_is_object(*out)) {
         json_decref(*out);
         *out = NULL;

@@ -19,10 +19,13 @@
 #include "metrics.h"
 
 #include <civetweb.h>
+#include <jansson.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <time.h>
 
 struct http_req {
     struct mg_connection *conn;
@@ -123,6 +126,64 @@ int http_body(http_req *r, const char **data, size_t *len)
     *data = buf_cstr(&r->body);
     *len = r->body.len;
     return BS_OK;
+}
+
+/* Nesting depth of JSON text, counting [ and { outside strings.  Linear,
+ * no recursion; malformed text is left for the parser to report. */
+static int json_depth(const char *s, size_t n)
+{
+    int depth = 0, max = 0;
+    bool in_str = false;
+    for (size_t i = 0; i < n; i++) {
+        char c = s[i];
+        if (in_str) {
+            if (c == '\\')
+                i++;
+            else if (c == '"')
+                in_str = false;
+        } else if (c == '"') {
+            in_str = true;
+        } else if (c == '[' || c == '{') {
+            if (++depth > max)
+                max = depth;
+        } else if (c == ']' || c == '}') {
+            depth--;
+        }
+    }
+    return max;
+}
+
+int http_parse_json(const char *data, size_t len, size_t flags, json_t **out, char *msg, size_t msgsz)
+{
+    *out = NULL;
+    if (json_depth(data, len) > HTTP_JSON_MAX_DEPTH) {
+        snprintf(msg, msgsz, "JSON nested deeper than %d levels", HTTP_JSON_MAX_DEPTH);
+        return BS_EJSON;
+    }
+    json_error_t je;
+    *out = json_loadb(data, len, flags | JSON_REJECT_DUPLICATES, &je);
+    if (!*out) {
+        snprintf(msg, msgsz, "%s (line %d, column %d)", je.text, je.line, je.column);
+        return BS_EJSON;
+    }
+    return BS_OK;
+}
+
+int http_body_json(http_req *r, size_t flags, json_t **out, char *msg, size_t msgsz)
+{
+    const char *data;
+    size_t len;
+    *out = NULL;
+    int rc = http_body(r, &data, &len);
+    if (rc == BS_ETOOBIG) {
+        snprintf(msg, msgsz, "the request body is larger than the limit of %zu bytes", r->app->cfg->max_body);
+        return rc;
+    }
+    if (rc) {
+        snprintf(msg, msgsz, "could not read the request body");
+        return BS_EJSON;
+    }
+    return http_parse_json(data, len, flags, out, msg, msgsz);
 }
 
 long http_read(http_req *r, void *dst, size_t len)
@@ -481,10 +542,17 @@ static bool check_access(http_req *r)
     return true;
 }
 
+/* Requests inside on_request, and whether the server is draining: stop
+ * waits for in-flight requests to answer before civetweb is stopped (once
+ * mg_stop begins, civetweb drops what handlers still write). */
+static atomic_int g_inflight;
+static atomic_bool g_draining;
+
 static int on_request(struct mg_connection *conn, void *cbdata)
 {
     http_server *srv = cbdata;
     uint64_t t0 = time_mono_ns();
+    atomic_fetch_add(&g_inflight, 1);
     http_req r;
     memset(&r, 0, sizeof r);
     r.conn = conn;
@@ -499,7 +567,11 @@ static int on_request(struct mg_connection *conn, void *cbdata)
     r.subpath = sub;
     int group = r.route ? r.route->group : METRICS_G_OTHER;
 
-    if (r.method == HTTP_OPTIONS) {
+    if (atomic_load(&g_draining)) {
+        http_add_header(&r, "Connection", "close");
+        http_add_header(&r, "Retry-After", "1");
+        http_error(&r, 503, "PGRST000", "the server is shutting down", NULL, NULL);
+    } else if (r.method == HTTP_OPTIONS) {
         /* CORS preflight for every path: answer what browsers need */
         http_add_header(&r, "Access-Control-Allow-Methods", "GET, HEAD, POST, PUT, PATCH, DELETE, OPTIONS");
         http_add_header(&r, "Access-Control-Allow-Headers", CORS_ALLOW_HEADERS);
@@ -525,7 +597,30 @@ static int on_request(struct mg_connection *conn, void *cbdata)
     buf_free(&r.headers);
     buf_free(&r.body);
     arena_free(&r.arena);
+    atomic_fetch_sub(&g_inflight, 1);
     return status;
+}
+
+/* civetweb's own errors (request line too long, bad headers): JSON too. */
+static int on_http_error(struct mg_connection *conn, int status, const char *msg)
+{
+    buf b = BUF_INIT;
+    int rc = buf_puts(&b, "{\"code\":\"PGRST000\",\"details\":null,\"hint\":null,\"message\":");
+    if (!rc)
+        rc = buf_json_str(&b, msg ? msg : "bad request", strlen(msg ? msg : "bad request"));
+    if (!rc)
+        rc = buf_putc(&b, '}');
+    if (rc) {
+        buf_free(&b);
+        return 1;
+    }
+    mg_printf(conn,
+              "HTTP/1.1 %d %s\r\nContent-Type: application/json\r\nContent-Length: %zu\r\n"
+              "Access-Control-Allow-Origin: *\r\nConnection: close\r\n\r\n",
+              status, status_text(status), b.len);
+    mg_write(conn, b.data, b.len);
+    buf_free(&b);
+    return 0;
 }
 
 static int on_log(const struct mg_connection *conn, const char *msg)
@@ -555,10 +650,15 @@ int http_start(bs_app *app, http_server **out)
                              "listen_backlog", "1024",
                              "connection_queue", "1024",
                              "tcp_nodelay", "1",
+                             /* CORS preflights are answered by on_request
+                              * with our header lists, not by civetweb */
+                             "access_control_allow_origin", "",
+                             "max_request_size", "65536",
                              NULL};
     struct mg_callbacks cb;
     memset(&cb, 0, sizeof cb);
     cb.log_message = on_log;
+    cb.http_error = on_http_error;
     s->ctx = mg_start(&cb, s, options);
     if (!s->ctx) {
         free(s);
@@ -573,6 +673,16 @@ void http_stop(http_server *s)
 {
     if (!s)
         return;
+    /* drain: new requests get 503 + Connection: close; wait (bounded) for
+     * the ones inside handlers to answer, then stop civetweb */
+    atomic_store(&g_draining, true);
+    for (int i = 0; i < 3000 && atomic_load(&g_inflight) > 0; i++) {
+        struct timespec ts = {0, 10 * 1000 * 1000};
+        nanosleep(&ts, NULL);
+    }
+    if (atomic_load(&g_inflight) > 0)
+        log_warn("stopping with %d requests still in flight", atomic_load(&g_inflight));
     mg_stop(s->ctx);
+    atomic_store(&g_draining, false);
     free(s);
 }

@@ -96,6 +96,20 @@ const char *http_remote_addr(const http_req *r);
 /* Read the whole body (up to cfg->max_body).  BS_ETOOBIG past the limit
  * (the caller answers 413).  Repeated calls return the same bytes. */
 int http_body(http_req *r, const char **data, size_t *len);
+/* Read and parse a JSON body: http_body's size limit, then a nesting-depth
+ * check (HTTP_JSON_MAX_DEPTH; deep nesting would exhaust the worker's stack
+ * inside the parser), then jansson with duplicate keys refused (a document
+ * whose readers disagree on which duplicate wins could slip past a rule),
+ * NUL bytes in strings refused and invalid UTF-8 refused.  Returns BS_OK
+ * and *out (caller json_decref's), BS_ETOOBIG, or BS_EJSON with a message
+ * (line/column) in msg (at least 200 bytes).  flags: extra jansson decode
+ * flags (e.g. JSON_DECODE_INT_AS_REAL). */
+#define HTTP_JSON_MAX_DEPTH 64
+struct json_t;
+int http_body_json(http_req *r, size_t flags, struct json_t **out, char *msg, size_t msgsz);
+/* The same checks on a buffer the caller already holds. */
+int http_parse_json(const char *data, size_t len, size_t flags, struct json_t **out, char *msg, size_t msgsz);
+
 /* Streaming body reads (instead of http_body, never both): returns bytes
  * read, 0 at the end, -1 on a connection error.  The caller enforces its
  * own size limit while reading. */
