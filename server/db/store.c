@@ -9,9 +9,8 @@
  *     commit hook; wake every waiter of the batch
  * If COMMIT fails the whole batch is rolled back and every caller gets
  * BS_EDB, so no caller is told "ok" for a write that is not durable.
- * Callers wait on one condition variable shared by the store; each checks
- * its own `done` flag, so a broadcast per batch wakes exactly the batch
- * (others recheck and sleep).
+ * Each caller waits on its own condition variable, so finishing a batch
+ * wakes exactly the callers of that batch.
  */
 #include "db/store.h"
 #include "core/error.h"
@@ -47,6 +46,7 @@ typedef struct wreq {
     void *arg;
     int rc;
     bool done;
+    pthread_cond_t cond;   /* the caller's own: waking a batch wakes only it */
     struct wreq *next;
 } wreq;
 
@@ -59,7 +59,6 @@ struct db_store {
 
     pthread_mutex_t lock;
     pthread_cond_t work_cond;
-    pthread_cond_t done_cond;
     wreq *head, *tail;
     size_t depth;
     bool stopping;
@@ -273,9 +272,10 @@ static void *writer_main(void *arg)
             for (size_t h = 0; h < s->nhooks; h++)
                 s->hooks[h].fn(s->hooks[h].arg, s->writer->last_seq);
         pthread_mutex_lock(&s->lock);
-        for (size_t i = 0; i < n; i++)
+        for (size_t i = 0; i < n; i++) {
             batch[i]->done = true;
-        pthread_cond_broadcast(&s->done_cond);
+            pthread_cond_signal(&batch[i]->cond);
+        }
         pthread_mutex_unlock(&s->lock);
     }
     free(batch);
@@ -284,10 +284,12 @@ static void *writer_main(void *arg)
 
 int db_write(db_store *s, db_write_fn fn, void *arg)
 {
-    wreq r = {fn, arg, BS_OK, false, NULL};
+    wreq r = {.fn = fn, .arg = arg, .rc = BS_OK};
+    pthread_cond_init(&r.cond, NULL);
     pthread_mutex_lock(&s->lock);
     if (s->stopping) {
         pthread_mutex_unlock(&s->lock);
+        pthread_cond_destroy(&r.cond);
         return BS_ESHUTDOWN;
     }
     if (s->tail)
@@ -298,8 +300,9 @@ int db_write(db_store *s, db_write_fn fn, void *arg)
     if (s->depth++ == 0)
         pthread_cond_signal(&s->work_cond);
     while (!r.done)
-        pthread_cond_wait(&s->done_cond, &s->lock);
+        pthread_cond_wait(&r.cond, &s->lock);
     pthread_mutex_unlock(&s->lock);
+    pthread_cond_destroy(&r.cond);
     return r.rc;
 }
 
@@ -385,7 +388,6 @@ int db_open(const db_options *opt, db_store **out, buf *msg)
     s->opt.path = s->path;
     pthread_mutex_init(&s->lock, NULL);
     pthread_cond_init(&s->work_cond, NULL);
-    pthread_cond_init(&s->done_cond, NULL);
     pthread_mutex_init(&s->readers_lock, NULL);
     int rc = s->path ? BS_OK : BS_ENOMEM;
     if (!rc)
@@ -447,7 +449,6 @@ void db_close(db_store *s)
     }
     pthread_mutex_destroy(&s->lock);
     pthread_cond_destroy(&s->work_cond);
-    pthread_cond_destroy(&s->done_cond);
     pthread_mutex_destroy(&s->readers_lock);
     free(s->path);
     free(s);
