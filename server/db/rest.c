@@ -746,6 +746,7 @@ static int do_insert(db_conn *w, void *arg)
     json_t *j = c->json;
     size_t n = json_is_array(j) ? json_array_size(j) : 1;
     int rc = BS_OK;
+    size_t nwritten = 0;
     char id[MAX_ID_LEN + 1];
     for (size_t i = 0; i < n && !rc; i++) {
         json_t *doc = json_is_array(j) ? json_array_get(j, i) : j;
@@ -756,6 +757,8 @@ static int do_insert(db_conn *w, void *arg)
             snprintf(src, sizeof src, "$");
         bool written = false;
         rc = insert_one(c, w, doc, src, &written, id);
+        if (!rc && written)
+            nwritten++;
         if (!rc && written && (want_repr(c) || c->pref.ret == RET_HEADERS))
             rc = want_repr(c) ? append_repr(c, w, id) : BS_OK;
         if (!rc && written && c->pref.ret == RET_HEADERS && i == 0) {
@@ -766,6 +769,8 @@ static int do_insert(db_conn *w, void *arg)
             }
         }
     }
+    if (!rc && !want_repr(c))
+        c->nrows = nwritten; /* for Content-Range with Prefer: count */
     if (!rc && want_repr(c))
         rc = finish_repr(c);
     if (!rc && c->acc == ACC_OBJECT && want_repr(c) && c->nrows != 1) {
@@ -933,11 +938,9 @@ static int load_body(rest_ctx *c, bool allow_array)
         set_err(c, 400, "PGRST102", "could not read the request body", NULL);
         return rc;
     }
-    json_error_t je;
-    c->json = json_loadb(c->body, c->body_len, JSON_DECODE_INT_AS_REAL, &je);
-    if (!c->json) {
-        char d[256];
-        snprintf(d, sizeof d, "%s at line %d, column %d", je.text, je.line, je.column);
+    /* depth-bounded, duplicate keys refused (http.h explains why) */
+    char d[256];
+    if (http_parse_json(c->body, c->body_len, JSON_DECODE_INT_AS_REAL, &c->json, d, sizeof d)) {
         set_err(c, 400, "PGRST102", "Empty or invalid json", d);
         return BS_EJSON;
     }
