@@ -8,6 +8,7 @@
  */
 #include "app.h"
 #include "auth/jwt.h"
+#include "auth/auth.h"
 #include "config.h"
 #include "core/buf.h"
 #include "core/error.h"
@@ -16,6 +17,10 @@
 #include "db/changelog.h"
 #include "db/store.h"
 #include "http/http.h"
+#include "http/ws.h"
+#include "realtime/rt_engine.h"
+#include "storage/st_service.h"
+#include "rules/cache.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -256,13 +261,31 @@ static int cmd_serve(int argc, char **argv)
         rc = open_jwt(&app, &cfg);
     /* Subsystems start here, each on one line, before the listener:
      * @init:rules
+     */
+    if (!rc && (rc = rules_cache_new(app.store, &app.rules)) != BS_OK)
+        fprintf(stderr, "basalt: cannot start the rules cache: %s\n", basalt_strerror(rc));
+    /*
      * @init:auth
+     */
+    if (!rc)
+        rc = auth_service_new(&app, &app.auth);
+    /*
      * @init:storage
+     */
+    if (!rc)
+        rc = st_start(&app, &app.storage);
+    /*
      * @init:functions
+     */
+    if (!rc) { int fn_start(bs_app *a, struct fn_registry **out); rc = fn_start(&app, &app.fn); }
+    /*
      * @init:realtime
      */
+    if (!rc)
+        rc = rt_engine_start(&app, &app.rt);
     if (!rc) {
         rc = http_start(&app, &http);
+        if (!rc) ws_attach(http, app.rt);
         if (rc)
             fprintf(stderr, "basalt: cannot listen on %s:%d (is the port in use?)\n", cfg.listen_addr, cfg.port);
     }
@@ -285,11 +308,27 @@ static int cmd_serve(int argc, char **argv)
     http_stop(http);
     /* Subsystems stop here in reverse order, each on one line (NULL-safe):
      * @stop:realtime
+     */
+    rt_engine_stop(app.rt);
+    app.rt = NULL;
+    /*
      * @stop:functions
+     */
+    { void fn_stop(struct fn_registry *reg); fn_stop(app.fn); app.fn = NULL; }
+    /*
      * @stop:storage
+     */
+    st_free(app.storage);
+    app.storage = NULL;
+    /*
      * @stop:auth
+     */
+    auth_service_free(app.auth);
+    /*
      * @stop:rules
      */
+    rules_cache_free(app.rules);
+    app.rules = NULL;
     if (maint_started) {
         pthread_mutex_lock(&maint_lock);
         maint_stop = true;
@@ -395,6 +434,8 @@ int main(int argc, char **argv)
         return cmd_keys(argc, argv);
     if (strcmp(cmd, "migrate") == 0)
         return cmd_migrate(argc, argv);
+    if (strcmp(cmd, "fn") == 0) { int fn_cli_main(int c, char **v); return fn_cli_main(argc, argv); }
+    if (strcmp(cmd, "admin") == 0) { int console_admin_main(int, char **); return console_admin_main(argc, argv); }
     if (strcmp(cmd, "version") == 0 || strcmp(cmd, "--version") == 0) {
         printf("basalt %s\n", BASALT_VERSION);
         return 0;

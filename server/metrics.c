@@ -3,6 +3,7 @@
 #include "core/error.h"
 
 #include <stdatomic.h>
+#include <string.h>
 
 static const char *group_names[METRICS_NGROUPS] = {
     "rest", "auth", "storage", "functions", "realtime", "admin", "console", "system", "other"};
@@ -100,4 +101,28 @@ int metrics_render(buf *o)
                         (unsigned long long)LOAD(batch_sum), (unsigned long long)LOAD(batch_count),
                         (unsigned long long)LOAD(queue_depth));
     return rc;
+}
+
+void metrics_get_totals(metrics_totals *t)
+{
+    _Static_assert(NLAT <= METRICS_NLAT_MAX, "METRICS_NLAT_MAX too small");
+    memset(t, 0, sizeof *t);
+    t->nbounds = NLAT;
+    for (size_t b = 0; b < NLAT; b++)
+        t->bounds_s[b] = lat_bounds[b];
+    uint64_t sum_us = 0;
+    for (int g = 0; g < METRICS_NGROUPS; g++) {
+        for (int s = 100; s < 600; s++) {
+            uint64_t v = LOAD(http_count[g][s]);
+            t->requests += v;
+            if (s >= 500)
+                t->errors += v;
+            else if (s >= 400)
+                t->client_errors += v;
+        }
+        for (size_t b = 0; b <= NLAT; b++)
+            t->lat_count[b] += LOAD(lat_bucket[g][b]);
+        sum_us += LOAD(lat_sum_us[g]);
+    }
+    t->lat_sum_s = (double)sum_us / 1e6;
 }

@@ -30,6 +30,22 @@ void metrics_http(int group, int status, uint64_t duration_ns);
 void metrics_writer_batch(size_t n, size_t queue_depth);
 void metrics_writer_queue(size_t depth);
 
+/* Totals over every route group since start, for the console's overview
+ * (GET /admin/v1/stats).  Latency buckets are per bucket (not cumulative);
+ * bucket i counts requests of at most bounds_s[i] seconds, the last one
+ * (index nbounds) the rest.  A relaxed snapshot, like /metrics. */
+#define METRICS_NLAT_MAX 16
+typedef struct metrics_totals {
+    uint64_t requests;      /* every finished request */
+    uint64_t errors;        /* status >= 500 */
+    uint64_t client_errors; /* status 400..499 */
+    size_t nbounds;
+    double bounds_s[METRICS_NLAT_MAX];
+    uint64_t lat_count[METRICS_NLAT_MAX + 1];
+    double lat_sum_s;
+} metrics_totals;
+void metrics_get_totals(metrics_totals *out);
+
 /* Extra lines from other modules (page cache, jwt cache) are appended by
  * the /metrics handler; this renders the ones kept here. */
 int metrics_render(buf *out);

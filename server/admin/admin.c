@@ -1,9 +1,11 @@
 /* admin.c - collection management over HTTP, /health and /metrics.
  *
  *   GET    /admin/v1/collections          list
- *   POST   /admin/v1/collections          {"name","indexes":[...]}  201 / 409 / 400
- *   GET    /admin/v1/collections/NAME     one
- *   PATCH  /admin/v1/collections/NAME     {"indexes":[...]}  replaces the index set
+ *   POST   /admin/v1/collections          {"name","indexes":[...],"rules":{op: text}}  201 / 409 / 400
+ *   GET    /admin/v1/collections/NAME     one (with its rules)
+ *   PATCH  /admin/v1/collections/NAME     {"indexes":[...]} replaces the index set;
+ *                                         {"rules":{op: text|null}} replaces the named
+ *                                         ops' rules (null: closed again)
  *   DELETE /admin/v1/collections/NAME     204
  * Errors use the PostgREST shape, like the rest of the data API.
  */
@@ -14,6 +16,8 @@
 #include "db/collections.h"
 #include "db/store.h"
 #include "metrics.h"
+#include "rules/cache.h"
+#include "rules/rules.h"
 
 #include <jansson.h>
 #include <stdio.h>
@@ -25,14 +29,21 @@ typedef struct coll_op {
     const char *name;
     json_t *spec;
     buf msg;
+    buf details;
 } coll_op;
 
 static int run_op(db_conn *w, void *arg)
 {
     coll_op *o = arg;
+    int rc = BS_OK;
     switch (o->op) {
     case OP_CREATE: return db_coll_create(w, o->name, o->spec, &o->msg);
-    case OP_PATCH: return db_coll_set_indexes(w, o->name, json_object_get(o->spec, "indexes"), &o->msg);
+    case OP_PATCH:
+        if (json_object_get(o->spec, "indexes"))
+            rc = db_coll_set_indexes(w, o->name, json_object_get(o->spec, "indexes"), &o->msg);
+        if (!rc && json_object_get(o->spec, "rules"))
+            rc = db_coll_set_rules(w, o->name, json_object_get(o->spec, "rules"), &o->msg, &o->details);
+        return rc;
     case OP_DROP: return db_coll_drop(w, o->name, &o->msg);
     }
     return BS_EINVAL;
@@ -42,7 +53,7 @@ static int op_error(http_req *r, int rc, coll_op *o)
 {
     const char *m = o->msg.len ? buf_cstr(&o->msg) : basalt_strerror(rc);
     switch (rc) {
-    case BS_EINVAL: return http_error(r, 400, "PGRST100", m, NULL, NULL);
+    case BS_EINVAL: return http_error(r, 400, "PGRST100", m, o->details.len ? buf_cstr(&o->details) : NULL, NULL);
     case BS_EEXISTS: return http_error(r, 409, "23505", m, NULL, NULL);
     case BS_ENOTFOUND: return http_error(r, 404, "PGRST205", m, NULL, NULL);
     case BS_ESHUTDOWN: return http_error(r, 503, "PGRST000", "the server is shutting down", NULL, NULL);
@@ -109,6 +120,10 @@ int admin_collections(http_req *r)
     } else if (m == HTTP_PATCH && name) {
         if (read_json(r, &o.spec))
             return BS_OK;
+        if (!json_object_get(o.spec, "indexes") && !json_object_get(o.spec, "rules")) {
+            json_decref(o.spec);
+            return http_error(r, 400, "PGRST100", "nothing to change: give \"indexes\" and/or \"rules\"", NULL, NULL);
+        }
         o.op = OP_PATCH;
         o.name = name;
     } else if (m == HTTP_DELETE && name) {
@@ -117,7 +132,25 @@ int admin_collections(http_req *r)
     } else {
         return http_error(r, 405, "PGRST117", "Unsupported HTTP method", NULL, NULL);
     }
+    /* Check rules on this thread first, so that a bad one costs the writer
+     * nothing and the error carries the rule text with a caret. */
+    json_t *rules = o.op == OP_DROP ? NULL : json_object_get(o.spec, "rules");
+    if (rules && !(o.op == OP_CREATE && json_is_null(rules))) {
+        json_t *merged = NULL;
+        rc = rules_merge(NULL, rules, &merged, &o.msg, &o.details);
+        json_decref(merged);
+        if (rc) {
+            rc = op_error(r, rc, &o);
+            json_decref(o.spec);
+            buf_free(&o.msg);
+            buf_free(&o.details);
+            return rc;
+        }
+    }
     rc = db_write(app->store, run_op, &o);
+    /* after the commit: the next request reloads this collection's rules */
+    if (!rc)
+        rules_cache_invalidate(app->rules, o.name);
     if (rc) {
         rc = op_error(r, rc, &o);
     } else if (o.op == OP_DROP) {
@@ -133,6 +166,7 @@ int admin_collections(http_req *r)
     }
     json_decref(o.spec);
     buf_free(&o.msg);
+    buf_free(&o.details);
     return rc;
 }
 

@@ -4,8 +4,10 @@
 #include "core/error.h"
 #include "core/timeutil.h"
 #include "db/ident.h"
+#include "rules/rules.h"
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 /* Validate an index list and emit its CREATE INDEX statements into ddl
@@ -94,7 +96,9 @@ static int write_meta(db_conn *w, const char *sql, const char *name, json_t *ind
 {
     char now[32];
     time_iso_now(now);
-    char *ix = json_dumps(indexes ? indexes : json_array(), JSON_COMPACT);
+    json_t *empty = indexes ? NULL : json_array();
+    char *ix = json_dumps(indexes ? indexes : empty, JSON_COMPACT);
+    json_decref(empty);
     if (!ix)
         return BS_ENOMEM;
     sqlite3_stmt *st = db_stmt(w, sql, strlen(sql), msg);
@@ -147,7 +151,56 @@ int db_coll_create(db_conn *w, const char *name, json_t *spec, buf *msg)
     if (!rc)
         rc = write_meta(w, "INSERT INTO _basalt_collections(name, indexes, created_at, updated_at) VALUES(?1, ?2, ?3, ?3)",
                         name, indexes, msg);
+    json_t *rules = spec ? json_object_get(spec, "rules") : NULL;
+    if (!rc && rules && !json_is_null(rules))
+        rc = db_coll_set_rules(w, name, rules, msg, NULL);
     buf_free(&ddl);
+    return rc;
+}
+
+int db_coll_set_rules(db_conn *w, const char *name, json_t *rules, buf *msg, buf *details)
+{
+    char canon[64];
+    if (db_coll_lookup(w, name, canon) != BS_OK) {
+        buf_printf(msg, "collection \"%s\" does not exist", name);
+        return BS_ENOTFOUND;
+    }
+    const char *q = "SELECT rules FROM _basalt_collections WHERE name=?";
+    sqlite3_stmt *st = db_stmt(w, q, strlen(q), msg);
+    if (!st)
+        return BS_EDB;
+    sqlite3_bind_text(st, 1, canon, -1, SQLITE_STATIC);
+    json_t *cur = NULL;
+    if (sqlite3_step(st) == SQLITE_ROW) {
+        const char *t = (const char *)sqlite3_column_text(st, 0);
+        json_error_t je;
+        cur = t ? json_loads(t, 0, &je) : NULL;
+    }
+    db_stmt_done(st);
+    json_t *merged = NULL;
+    int rc = rules_merge(cur, rules, &merged, msg, details);
+    json_decref(cur);
+    if (rc)
+        return rc;
+    char *text = json_dumps(merged, JSON_COMPACT | JSON_SORT_KEYS);
+    json_decref(merged);
+    if (!text)
+        return BS_ENOMEM;
+    char now[32];
+    time_iso_now(now);
+    q = "UPDATE _basalt_collections SET rules=?2, updated_at=?3 WHERE name=?1";
+    st = db_stmt(w, q, strlen(q), msg);
+    rc = BS_EDB;
+    if (st) {
+        sqlite3_bind_text(st, 1, canon, -1, SQLITE_STATIC);
+        sqlite3_bind_text(st, 2, text, -1, SQLITE_STATIC);
+        sqlite3_bind_text(st, 3, now, -1, SQLITE_STATIC);
+        rc = sqlite3_step(st) == SQLITE_DONE ? BS_OK : BS_EDB;
+        if (rc)
+            buf_puts(msg, sqlite3_errmsg(db_conn_handle(w)));
+        db_stmt_done(st);
+    }
+    free(text);
     return rc;
 }
 
@@ -295,11 +348,44 @@ static void fn_create(sqlite3_context *ctx, int argc, sqlite3_value **argv)
     buf_free(&msg);
 }
 
+/* basalt_set_rules(name, rules_json) inside an app migration. */
+static void fn_set_rules(sqlite3_context *ctx, int argc, sqlite3_value **argv)
+{
+    db_conn *w = sqlite3_user_data(ctx);
+    const char *name = (const char *)sqlite3_value_text(argv[0]);
+    const char *rules_s = (const char *)sqlite3_value_text(argv[1]);
+    json_error_t je;
+    json_t *rules = rules_s ? json_loads(rules_s, 0, &je) : NULL;
+    buf msg = BUF_INIT, det = BUF_INIT;
+    int rc = BS_EINVAL;
+    if (!name)
+        buf_puts(&msg, "the collection name is null");
+    else if (!json_is_object(rules))
+        buf_puts(&msg, "rules must be a JSON object like '{\"select\": \"true\"}'");
+    else
+        rc = db_coll_set_rules(w, name, rules, &msg, &det);
+    json_decref(rules);
+    if (rc) {
+        buf full = BUF_INIT;
+        buf_printf(&full, "basalt_set_rules: %s", msg.len ? buf_cstr(&msg) : basalt_strerror(rc));
+        if (det.len)
+            buf_printf(&full, "\n%s", buf_cstr(&det));
+        sqlite3_result_error(ctx, buf_cstr(&full), -1);
+        buf_free(&full);
+    } else {
+        sqlite3_result_int(ctx, 1);
+    }
+    buf_free(&msg);
+    buf_free(&det);
+}
+
 int db_coll_register_functions(db_conn *w)
 {
     sqlite3 *db = db_conn_handle(w);
     int rc = sqlite3_create_function(db, "basalt_create_collection", 1, SQLITE_UTF8, w, fn_create, NULL, NULL);
     if (rc == SQLITE_OK)
         rc = sqlite3_create_function(db, "basalt_create_collection", 2, SQLITE_UTF8, w, fn_create, NULL, NULL);
+    if (rc == SQLITE_OK)
+        rc = sqlite3_create_function(db, "basalt_set_rules", 2, SQLITE_UTF8, w, fn_set_rules, NULL, NULL);
     return rc == SQLITE_OK ? BS_OK : BS_EDB;
 }

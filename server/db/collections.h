@@ -34,7 +34,16 @@ int db_coll_lookup(db_conn *c, const char *name, char out_name[64]);
 int db_coll_get_json(db_conn *c, const char *name, buf *out);
 int db_coll_list_json(db_conn *c, buf *out);
 
-/* Register basalt_create_collection(name, spec_json) for app migrations. */
+/* Writer thread: apply a rules change to a collection.  rules is an object
+ * op → rule text, or op → null to remove that op's rule (closed again);
+ * ops not named keep their rule.  Every rule is parsed and checked first
+ * (rules_merge): BS_EINVAL with msg ("rule for select: ... at position N")
+ * and details (rule text and a caret; may be NULL), BS_ENOTFOUND.  Callers
+ * invalidate the rules cache after the commit. */
+int db_coll_set_rules(db_conn *w, const char *name, json_t *rules, buf *msg, buf *details);
+
+/* Register basalt_create_collection(name, spec_json) and
+ * basalt_set_rules(name, rules_json) for app migrations. */
 int db_coll_register_functions(db_conn *w);
 
 #endif

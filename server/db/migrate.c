@@ -5,6 +5,7 @@
 #include "core/timeutil.h"
 #include "db/collections.h"
 #include "db/store.h"
+#include "storage/st_service.h"
 
 #include <dirent.h>
 #include <openssl/evp.h>
@@ -186,6 +187,7 @@ int db_migrate(db_conn *w, const char *app_dir, buf *msg)
     int rc = db_migrate_list(w, "system", db_system_migrations, n, msg);
     if (rc == BS_OK && app_dir) {
         rc = db_coll_register_functions(w);
+        rc = rc ? rc : st_register_functions(w);
         if (rc == BS_OK)
             rc = migrate_dir(w, app_dir, msg);
     }

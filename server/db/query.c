@@ -42,16 +42,28 @@
  *   - Numbers are parsed with strtod, which follows LC_NUMERIC: the server
  *     must stay in the "C" locale.
  *
+ * Logic trees: items are split at top-level commas; (), [] and {} nest,
+ * and a double quote opens a string only at the start of a value, so
+ * `a.in.("x,y",z)`, `t.cs.{a,b}` and `m.cs.{"k":[1,2]}` need no extra
+ * quoting, while any other value holding , ( ) [ ] { } must be quoted
+ * (postgrest-js does this for in(); users do it by hand in or()).  Items
+ * are trimmed, so `or=(a.eq.1, b.eq.2)` works.
+ *
  * Semantics that differ from PostgreSQL (a document store has no types):
  *   - eq.5 matches the number 5 and the string "5"; eq.true matches true
  *     and the number 1 (json_extract maps true to 1).
  *   - gt/gte/lt/lte with a number only match numbers, with text only text
- *     (SQLite orders NULL < numbers < text).
+ *     (SQLite orders NULL < numbers < text); true/false compare as 1/0.
  *   - ilike is ASCII-case-insensitive (SQLite LIKE).
  *   - is.true/is.false test the exact JSON value.
  *   - `{}` as a cs/cd operand is read as JSON (an empty object); the
  *     contains function treats an empty object against an array as the
  *     empty array, since postgrest-js sends contains(c, []) as `cs.{}`.
+ *
+ * The SQL functions bs_json_contains / bs_json_overlaps parse their JSON
+ * operands with jansson (the constant one once per statement, kept as
+ * auxdata) and recurse over them; jansson's parser caps nesting at 2048, so
+ * the recursion is bounded.  Cost is O(|a| * |b|) per row for arrays.
  *
  * Threads: pure functions except the SQL functions, which run on whatever
  * thread owns the connection.
@@ -67,6 +79,9 @@
 #include <string.h>
 
 #include "core/error.h"
+
+#define XSTR_(x) #x
+#define XSTR(x) XSTR_(x)
 
 #define MAX_VALUES 5000   /* values in all in.(...) and {...} of one request */
 #define MAX_NAMES 1024    /* entries in columns= / on_conflict= */
@@ -552,7 +567,7 @@ static int parse_list(pctx *c, const char *s, size_t n, char open, char close, e
             return BS_EPARSE;
         }
         if (k == DB_QUERY_MAX_IN) {
-            *why = "too many values in one list (at most 1000)";
+            *why = "too many values in one list (at most " XSTR(DB_QUERY_MAX_IN) ")";
             return BS_EPARSE;
         }
         v[k++] = e;
@@ -956,6 +971,7 @@ static int parse_tree(pctx *c, bool is_or, bool neg, const char *s, size_t n, in
             return perr(c, "PGRST100", "Values containing , ( or ) must be double-quoted.", NULL,
                         "failed to parse logic tree (%s): unbalanced parentheses or quotes",
                         echo(ev, sizeof ev, s, n));
+        trim(&it, &itn);
         if (itn == 0)
             return perr(c, "PGRST100", "", NULL,
                         "failed to parse logic tree (%s): empty condition",
@@ -976,6 +992,7 @@ static int parse_tree(pctx *c, bool is_or, bool neg, const char *s, size_t n, in
     pos = 0;
     while (pos <= inn && g->nkids < count) {
         next_item(in, inn, &pos, &it, &itn);
+        trim(&it, &itn); /* "a.eq.1, b.eq.2" is a common way to write it */
         rc = parse_tree_item(c, it, itn, depth, &g->kids[g->nkids]);
         if (rc != BS_OK)
             return rc;

@@ -2,8 +2,20 @@
  *
  * Request flow:
  *   path → collection (404 PGRST205) → profile headers (406 PGRST106)
- *   → role gate → query string → db_query (400 PGRST100)
+ *   → query string → db_query (400 PGRST100) → access rules
  *   → GET/HEAD: SELECT on the reader;  POST/PATCH/DELETE: one db_write.
+ *
+ * Access rules (server/rules/): service_role bypasses them.  For anyone
+ * else an operation without a rule is closed (42501, 401 anon / 403
+ * authenticated).  The select rule is compiled to SQL and ANDed in front of
+ * the filters, "(rule) AND (filters)", so rows, counts, Content-Range and
+ * single() only ever see permitted rows and no or= can widen it.  Update
+ * and delete rules are ANDed into the target selection the same way (rows
+ * the caller may not touch are simply not targeted); inside the writer
+ * callback each written document is read back (RETURNING data) and checked
+ * in C (insert: the new document; update: the result, see
+ * rules_write_allowed; representation: the select rule), and a failure
+ * rolls the whole request back with 42501.
  *
  * Documents are built by SQLite from the request body's own text
  * (`?body -> '$[i]'`, json_set), so numbers keep their exact spelling and
@@ -21,6 +33,8 @@
 #include "db/ident.h"
 #include "db/query.h"
 #include "db/store.h"
+#include "rules/cache.h"
+#include "rules/rules.h"
 
 #include <jansson.h>
 #include <stdio.h>
@@ -66,6 +80,14 @@ typedef struct rest_ctx {
     char err_msg[512];
     char err_details[512];
     char *location;     /* Location of the first insert (return=headers-only) */
+    /* access rules (rules_on: the caller is not service_role) */
+    const auth_claims *auth;
+    bool rules_on;
+    int deny_status;                /* 401 anon, 403 otherwise */
+    const rules_expr *rule_where;   /* ANDed into reads / update and delete targets */
+    const rules_expr *rule_write;   /* checked in C on written documents */
+    const rules_expr *rule_upd;     /* upserts that hit an existing row */
+    const rules_expr *rule_sel;     /* rows handed back */
 } rest_ctx;
 
 static void set_err(rest_ctx *c, int status, const char *code, const char *msg, const char *details)
@@ -168,7 +190,20 @@ static int compile(rest_ctx *c)
 {
     db_qerr e;
     memset(&e, 0, sizeof e);
+    if (c->rule_where) {
+        /* "(rule) AND (filters)": the rule's binds come first */
+        int rrc = rules_to_sql_ex(c->rule_where, c->auth, http_method(c->r) == HTTP_PATCH, c->a, &c->where,
+                                  &c->binds);
+        if (!rrc)
+            rrc = buf_puts(&c->where, " AND (");
+        if (rrc) {
+            set_err(c, 500, "PGRST000", "could not compile the access rule", NULL);
+            return BS_EINVAL;
+        }
+    }
     int rc = db_query_where(c->q, c->a, &c->where, &c->binds, &e);
+    if (!rc && c->rule_where)
+        rc = buf_putc(&c->where, ')');
     if (!rc)
         rc = db_query_projection(c->q, &c->proj, &e);
     if (!rc)
@@ -214,77 +249,6 @@ static int collect_rows(sqlite3_stmt *st, buf *out, size_t *n, sqlite3 *db)
     }
     if (!rc)
         rc = buf_putc(out, ']');
-    return rc;
-}
-
-/* ---- CSV ---- */
-
-static int csv_field(buf *o, const char *s, size_t n)
-{
-    bool quote = memchr(s, ',', n) || memchr(s, '"', n) || memchr(s, '\n', n) || memchr(s, '\r', n);
-    if (!quote)
-        return buf_append(o, s, n);
-    int rc = buf_putc(o, '"');
-    for (size_t i = 0; i < n && !rc; i++)
-        rc = s[i] == '"' ? buf_puts(o, "\"\"") : buf_putc(o, s[i]);
-    return rc ? rc : buf_putc(o, '"');
-}
-
-static int to_csv(const buf *json_rows, buf *o)
-{
-    json_error_t je;
-    json_t *rows = json_loadb(json_rows->data, json_rows->len, 0, &je);
-    if (!rows) /* integers beyond 64 bits: print them as reals */
-        rows = json_loadb(json_rows->data, json_rows->len, JSON_DECODE_INT_AS_REAL, &je);
-    if (!json_is_array(rows)) {
-        json_decref(rows);
-        return BS_EJSON;
-    }
-    int rc = BS_OK;
-    json_t *first = json_array_get(rows, 0);
-    if (json_is_object(first)) {
-        const char *k;
-        json_t *v;
-        bool comma = false;
-        json_object_foreach(first, k, v)
-        {
-            if (comma)
-                rc = buf_putc(o, ',');
-            if (!rc)
-                rc = csv_field(o, k, strlen(k));
-            comma = true;
-            if (rc)
-                break;
-        }
-        size_t i;
-        json_t *row;
-        json_array_foreach(rows, i, row)
-        {
-            if (rc)
-                break;
-            rc = buf_putc(o, '\n');
-            comma = false;
-            json_object_foreach(first, k, v)
-            {
-                if (rc)
-                    break;
-                if (comma)
-                    rc = buf_putc(o, ',');
-                comma = true;
-                json_t *cell = json_object_get(row, k);
-                if (rc || !cell || json_is_null(cell))
-                    continue;
-                if (json_is_string(cell)) {
-                    rc = csv_field(o, json_string_value(cell), json_string_length(cell));
-                } else {
-                    char *t = json_dumps(cell, JSON_COMPACT | JSON_ENCODE_ANY | JSON_REAL_PRECISION(15));
-                    rc = t ? csv_field(o, t, strlen(t)) : BS_ENOMEM;
-                    free(t);
-                }
-            }
-        }
-    }
-    json_decref(rows);
     return rc;
 }
 
@@ -370,7 +334,7 @@ static int handle_read(rest_ctx *c)
     }
     if (c->acc == ACC_CSV) {
         buf csv = BUF_INIT;
-        rc = to_csv(&c->out, &csv);
+        rc = db_rest_csv(&c->out, &csv);
         if (!rc)
             rc = http_send(r, status, "text/csv; charset=utf-8", csv.data ? csv.data : "", csv.len);
         else
@@ -382,6 +346,18 @@ static int handle_read(rest_ctx *c)
 }
 
 /* ---- writes ---- */
+
+/* 42501 for a written row that the rules refuse; the callback's error rolls
+ * the whole request back. */
+static int deny_row(rest_ctx *c)
+{
+    char msg[160];
+    snprintf(msg, sizeof msg, "new row violates row-level security policy for table \"%s\"", c->coll);
+    set_err(c, c->deny_status, "42501", msg, NULL);
+    return BS_EDENIED;
+}
+
+static bool want_repr(rest_ctx *c);
 
 /* The id of a document: a non-empty string (<= 255 bytes) or an integer. */
 static int doc_id(rest_ctx *c, json_t *doc, char *out, size_t outsz, bool *given)
@@ -639,6 +615,9 @@ static int update_row(rest_ctx *c, db_conn *w, const char *id, const char *old_d
         return rc ? rc : BS_EDB;
     char *new_doc;
     rc = step_returning(c, w, st, id, &new_doc);
+    if (!rc && new_doc && c->rules_on &&
+        !rules_write_allowed(c->rule_upd, c->auth, old_doc, new_doc, c->rule_sel, want_repr(c)))
+        rc = deny_row(c);
     if (!rc && new_doc)
         rc = db_changelog_append(w, c->coll, "UPDATE", id, old_doc, new_doc, c->now_ms);
     return rc;
@@ -658,6 +637,10 @@ static int insert_one(rest_ctx *c, db_conn *w, json_t *doc, const char *src, boo
             if (c->pref.resolution == RES_IGNORE)
                 return BS_OK;
             char *old = read_doc(c, w, found);
+            /* the stored row must be one the caller may update */
+            if (c->rules_on &&
+                (!c->rule_upd || !old || !rules_write_allowed(c->rule_upd, c->auth, old, old, NULL, false)))
+                return deny_row(c);
             rc = update_row(c, w, found, old, doc, src, true);
             if (!rc) {
                 snprintf(id, MAX_ID_LEN + 1, "%s", found);
@@ -723,6 +706,9 @@ static int insert_one(rest_ctx *c, db_conn *w, json_t *doc, const char *src, boo
         return rc ? rc : BS_EDB;
     char *new_doc;
     rc = step_returning(c, w, st, id, &new_doc);
+    if (!rc && new_doc && c->rules_on &&
+        !rules_write_allowed(c->rule_write, c->auth, NULL, new_doc, c->rule_sel, want_repr(c)))
+        rc = deny_row(c);
     if (!rc && new_doc) {
         rc = db_changelog_append(w, c->coll, "INSERT", id, NULL, new_doc, c->now_ms);
         *written = true;
@@ -878,6 +864,10 @@ static int do_delete(db_conn *w, void *arg)
     if (!rc)
         rc = buf_printf(&proj, "SELECT %s FROM (SELECT ? AS data)", c->proj.data);
     for (size_t i = 0; i < n && !rc; i++) {
+        if (want_repr(c) && c->rules_on && !rules_write_allowed(NULL, c->auth, t[i].data, NULL, c->rule_sel, true)) {
+            rc = deny_row(c);
+            break;
+        }
         if (want_repr(c)) {
             sqlite3_stmt *ps = db_stmt(w, proj.data, proj.len, NULL);
             if (!ps) {
@@ -956,9 +946,9 @@ static int load_body(rest_ctx *c, bool allow_array)
         json_array_foreach(c->json, i, e)
         {
             if (!json_is_object(e)) {
-                char d[96];
-                snprintf(d, sizeof d, "element %zu of the array is not an object", i);
-                set_err(c, 400, "PGRST102", "All object keys must match", d);
+                char det[96];
+                snprintf(det, sizeof det, "element %zu of the array is not an object", i);
+                set_err(c, 400, "PGRST102", "All object keys must match", det);
                 return BS_EJSON;
             }
         }
@@ -1015,6 +1005,56 @@ static int handle_write(rest_ctx *c)
     return respond_write(c, m == HTTP_POST ? 201 : 204);
 }
 
+/* Take the rules this request needs from the cache.  An operation without
+ * a rule is closed: 42501 "permission denied". */
+static int get_rule(rest_ctx *c, db_conn *conn, rules_op op, const rules_expr **out)
+{
+    int rc = rules_cache_get(http_app(c->r)->rules, conn, c->coll, op, out);
+    if (rc == BS_EPARSE)
+        rc = BS_OK; /* a stored rule that no longer parses: closed (logged) */
+    if (rc == BS_ENOTFOUND) {
+        char msg[256];
+        snprintf(msg, sizeof msg, "Could not find the table 'public.%.100s' in the schema cache", c->coll);
+        set_err(c, 404, "PGRST205", msg, NULL);
+    } else if (rc) {
+        set_err(c, 500, "PGRST000", "could not load the access rules", NULL);
+    }
+    return rc;
+}
+
+static int load_rules(rest_ctx *c, db_conn *conn)
+{
+    unsigned m = http_method(c->r);
+    rules_op op = (m & (HTTP_GET | HTTP_HEAD)) ? RULES_SELECT
+                  : m == HTTP_POST              ? RULES_INSERT
+                  : m == HTTP_PATCH             ? RULES_UPDATE
+                                                : RULES_DELETE;
+    const rules_expr *rule;
+    int rc = get_rule(c, conn, op, &rule);
+    if (rc)
+        return rc;
+    if (!rule) {
+        char msg[160];
+        snprintf(msg, sizeof msg, "permission denied for table %s", c->coll);
+        set_err(c, c->deny_status, "42501", msg, NULL);
+        return BS_EDENIED;
+    }
+    switch (op) {
+    case RULES_SELECT: c->rule_where = rule; break;
+    case RULES_INSERT: c->rule_write = rule; break;
+    case RULES_UPDATE:
+        c->rule_where = rule;
+        c->rule_upd = rules_retain(rule);
+        break;
+    default: c->rule_where = rule; break;
+    }
+    if (!rc && op == RULES_INSERT && c->pref.resolution == RES_MERGE)
+        rc = get_rule(c, conn, RULES_UPDATE, &c->rule_upd);
+    if (!rc && op != RULES_SELECT && c->pref.ret == RET_REPR)
+        rc = get_rule(c, conn, RULES_SELECT, &c->rule_sel);
+    return rc;
+}
+
 int db_rest_handle(http_req *r)
 {
     const char *sub = http_subpath(r);
@@ -1047,34 +1087,46 @@ int db_rest_handle(http_req *r)
         snprintf(msg, sizeof msg, "Could not find the table 'public.%.100s' in the schema cache", name);
         return http_error(r, 404, "PGRST205", msg, NULL, NULL);
     }
-    /* Until access rules exist, a collection is closed to everyone but
-     * service_role: no open-by-default window. */
     auth_claims *cl = http_claims(r);
-    if (strcmp(cl->role, "service_role") != 0) {
-        bool anon = strcmp(cl->role, "anon") == 0;
-        char msg[160];
-        snprintf(msg, sizeof msg, "permission denied for table %s", c->coll);
-        return http_error(r, anon ? 401 : 403, "42501", msg, NULL, NULL);
-    }
+    c->auth = cl;
+    c->rules_on = strcmp(cl->role, "service_role") != 0;
+    c->deny_status = strcmp(cl->role, "anon") == 0 ? 401 : 403;
     const db_param *params;
     size_t np;
     if (http_params(r, &params, &np))
         return http_error(r, 400, "PGRST100", "the query string is not valid UTF-8 or contains NUL bytes", NULL, NULL);
+    /* the apikey may travel in the query string (browsers' WebSocket
+     * fallbacks do that): it is a credential, not a filter */
+    db_param *kept = arena_alloc(a, (np ? np : 1) * sizeof *kept);
+    if (!kept)
+        return BS_ENOMEM;
+    size_t nk = 0;
+    for (size_t i = 0; i < np; i++)
+        if (strcmp(params[i].key, "apikey") != 0)
+            kept[nk++] = params[i];
     db_qerr e;
     memset(&e, 0, sizeof e);
     db_query *q;
-    if (db_query_parse(a, params, np, &q, &e))
+    if (db_query_parse(a, kept, nk, &q, &e))
         return send_qerr(r, &e);
     c->q = q;
     parse_prefer(r, &c->pref);
     c->acc = parse_accept(r);
     int rc;
-    if (http_method(r) & (HTTP_GET | HTTP_HEAD))
+    if (c->rules_on && !(http_method(r) & (HTTP_GET | HTTP_HEAD | HTTP_POST | HTTP_PATCH | HTTP_DELETE)))
+        rc = http_error(r, 405, "PGRST117", "Unsupported HTTP method", NULL, NULL);
+    else if (c->rules_on && load_rules(c, conn))
+        rc = send_err(c);
+    else if (http_method(r) & (HTTP_GET | HTTP_HEAD))
         rc = handle_read(c);
     else if (http_method(r) & (HTTP_POST | HTTP_PATCH | HTTP_DELETE))
         rc = handle_write(c);
     else
         rc = http_error(r, 405, "PGRST117", "Unsupported HTTP method", NULL, NULL);
+    rules_cache_put(c->rule_where);
+    rules_cache_put(c->rule_write);
+    rules_cache_put(c->rule_upd);
+    rules_cache_put(c->rule_sel);
     json_decref(c->json);
     buf_free(&c->where);
     buf_free(&c->proj);

@@ -12,8 +12,13 @@
 #ifndef BS_DB_REST_H
 #define BS_DB_REST_H
 
+#include "core/buf.h"
 #include "http/http.h"
 
 int db_rest_handle(http_req *r);
+
+/* Render a JSON array of row objects (json_rows) as CSV into out (rest_csv.c).
+ * BS_EJSON when json_rows is not an array; BS_ENOMEM.  Any thread. */
+int db_rest_csv(const buf *json_rows, buf *out);
 
 #endif

@@ -67,4 +67,60 @@ bool rules_eval(const rules_expr *e, const rules_env *env);
  * answer here as rules_eval with env.doc = the row. */
 int rules_to_sql(const rules_expr *e, const struct auth_claims *auth, arena *a, buf *sql, db_binds *binds);
 
+
+/* ---- Added by the rules module (append-only below this line). ---- */
+
+/* Reference counting: rules_parse returns one reference; rules_retain adds
+ * one and rules_free drops one (the tree is freed with the last).  Any
+ * thread.  rules_retain(NULL) returns NULL. */
+const rules_expr *rules_retain(const rules_expr *e);
+
+/* "select", "insert", "update", "delete" ("?" otherwise). */
+const char *rules_op_name(rules_op op);
+/* BS_OK and *op for one of those names, else BS_ENOTFOUND. */
+int rules_op_parse(const char *name, rules_op *op);
+
+/* rules_parse plus what the operation may reference: new.* is refused in
+ * select and delete rules (there is no new document; reads are compiled to
+ * SQL), object.* in every collection rule (it is for storage rules).
+ * BS_EPARSE with err (position of the offending reference). */
+int rules_parse_op(rules_op op, const char *text, rules_expr **out, rules_error *err);
+bool rules_uses_new(const rules_expr *e);
+
+/* rules_to_sql with a choice for new.*: when new_as_doc, new.<path> reads
+ * the stored row like doc.<path> (an update's target selection, before the
+ * row changes); otherwise a rule using new.* gives BS_EINVAL.  object.*
+ * always gives BS_EINVAL.  The SQL reads the columns id, data of the row in
+ * scope; nothing of the rule text is pasted: names go through ident.h,
+ * values are bound.  auth may be NULL (anon). */
+int rules_to_sql_ex(const rules_expr *e, const struct auth_claims *auth, bool new_as_doc, arena *a, buf *sql,
+                    db_binds *binds);
+
+/* Parse stored document text for rules_eval (integers beyond 64 bits fall
+ * back to reals).  NULL on malformed JSON.  The caller json_decrefs. */
+json_t *rules_json_load(const char *text, size_t len);
+
+/* Validate a rules change and merge it into the current set.
+ *   current: the stored object {"select": "...", ...} (NULL: none)
+ *   patch:   an object op → rule text, or null to remove that op's rule
+ * BS_OK and *out (a new reference: the merged object with only set ops), or
+ * BS_EINVAL with msg ("rule for select: unexpected ';' at position 12") and
+ * details (the rule text, a newline and a caret under the position; empty
+ * for shape errors). */
+int rules_merge(json_t *current, json_t *patch, json_t **out, buf *msg, buf *details);
+
+
+/* The write checks of /rest/v1, on stored document texts (parsed here with
+ * rules_json_load):
+ *   insert (old_text NULL):  rule with doc = new = the new document
+ *   update:                  rule with doc = stored, new = result, and again
+ *                            with doc = new = result (a rule that speaks of
+ *                            doc only must hold before and after, like a
+ *                            PostgreSQL policy's USING and WITH CHECK)
+ *   rule NULL:               no write check (e.g. a delete's returned row)
+ * With check_select, the row handed back (new_text, else old_text) must
+ * also pass `select` (NULL: closed → false).  False on malformed JSON. */
+bool rules_write_allowed(const rules_expr *rule, const struct auth_claims *auth, const char *old_text,
+                         const char *new_text, const rules_expr *select, bool check_select);
+
 #endif

@@ -3,7 +3,7 @@
 
 import { test, describe, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { startServer, clients, createCollection, request, assertPgError } from './lib/server.mjs';
+import { startServer, clients, createCollection, request, assertPgError, mintToken, signJwt, projectSecret, tokenClient } from './lib/server.mjs';
 
 let server;
 let anon;
@@ -131,5 +131,75 @@ describe('service_role', () => {
     assert.equal(error, null, JSON.stringify(error));
     assert.equal(count, 2);
     assert.deepEqual(data, [{ id: 's1' }, { id: 's2' }]);
+  });
+});
+
+describe('tokens signed with the project secret', () => {
+  test('a freshly minted service_role token works like the service key', async () => {
+    const token = mintToken(server, { role: 'service_role' });
+    const r = await request(server, 'GET', '/rest/v1/todos?select=id&order=id', { key: null, headers: { apikey: server.anonKey, Authorization: `Bearer ${token}` } });
+    assert.equal(r.status, 200, r.text);
+    assert.deepEqual(r.body, [{ id: 's1' }, { id: 's2' }]);
+  });
+
+  test('an authenticated user is refused with 403 on a closed collection', async () => {
+    const token = mintToken(server, { sub: '00000000-0000-4000-8000-000000000001', role: 'authenticated', aud: 'authenticated', session_id: 'x' });
+    const user = tokenClient(server, token);
+    const checks = [
+      ['select', await user.from('todos').select('*')],
+      ['insert', await user.from('todos').insert({ title: 'user' })],
+      ['update', await user.from('todos').update({ title: 'user' }).eq('id', 's1')],
+      ['delete', await user.from('todos').delete().eq('id', 's1')],
+    ];
+    for (const [what, res] of checks) {
+      assert.equal(res.status, 403, `${what} as authenticated (spec: 42501 → 403 when authenticated): ${res.status} ${JSON.stringify(res.error)}`);
+      assert.equal(typeof res.error?.code, 'string');
+    }
+    assert.deepEqual(await snapshot(), SEED);
+  });
+
+  test('an authenticated user is refused on every /admin/v1 route', async () => {
+    const token = mintToken(server, { sub: '00000000-0000-4000-8000-000000000001', role: 'authenticated' });
+    for (const [method, p, json] of [
+      ['GET', '/admin/v1/collections', undefined],
+      ['POST', '/admin/v1/collections', { name: 'by_user', indexes: [] }],
+      ['GET', '/admin/v1/collections/todos', undefined],
+      ['PATCH', '/admin/v1/collections/todos', { indexes: [] }],
+      ['DELETE', '/admin/v1/collections/todos', undefined],
+      ['GET', '/admin/v1/config', undefined],
+    ]) {
+      const r = await request(server, method, p, { key: null, json, headers: { apikey: server.anonKey, Authorization: `Bearer ${token}` } });
+      assert.ok([401, 403].includes(r.status), `${method} ${p} as authenticated: ${r.status} ${r.text}`);
+    }
+    const g = await request(server, 'GET', '/admin/v1/collections/todos');
+    assert.equal(g.status, 200, 'todos still exists');
+    const l = await request(server, 'GET', '/admin/v1/collections');
+    assert.ok(!JSON.stringify(l.body).includes('by_user'));
+  });
+
+  const now = () => Math.floor(Date.now() / 1000);
+  const bad = [
+    ['expired', () => signJwt({ role: 'service_role', iat: now() - 7200, exp: now() - 3600 }, projectSecret(server)), 'PGRST303'],
+    ['without exp', () => signJwt({ role: 'service_role', iat: now() }, projectSecret(server)), undefined],
+    ['with a string exp', () => signJwt({ role: 'service_role', exp: String(now() + 3600) }, projectSecret(server)), undefined],
+    ['without role', () => signJwt({ sub: 'x', iat: now(), exp: now() + 3600 }, projectSecret(server)), undefined],
+    ['not yet valid (nbf)', () => signJwt({ role: 'service_role', nbf: now() + 3600, exp: now() + 7200 }, projectSecret(server)), undefined],
+    ['HS512 with the right secret', () => signJwt({ role: 'service_role', exp: now() + 3600 }, projectSecret(server), { alg: 'HS512', typ: 'JWT' }), undefined],
+    ['alg none', () => signJwt({ role: 'service_role', exp: now() + 3600 }, null, { alg: 'none', typ: 'JWT' }), undefined],
+    ['RS256 header with an HMAC signature', () => signJwt({ role: 'service_role', exp: now() + 3600 }, projectSecret(server), { alg: 'RS256', typ: 'JWT' }), undefined],
+  ];
+  for (const [name, make, code] of bad) {
+    test(`a service_role token ${name} → 401`, async () => {
+      const token = make();
+      const r = await request(server, 'GET', '/rest/v1/todos?select=id', { key: null, headers: { apikey: server.anonKey, Authorization: `Bearer ${token}` } });
+      assertPgError(r, 401, code, `token ${name}`);
+      assert.ok(r.headers.get('www-authenticate'), `WWW-Authenticate on a 401 for a bad token (${name})`);
+      const d = await request(server, 'DELETE', '/rest/v1/todos?id=eq.s1', { key: null, headers: { apikey: server.anonKey, Authorization: `Bearer ${token}`, 'Content-Type': 'application/json' } });
+      assertPgError(d, 401, code, `DELETE with token ${name}`);
+    });
+  }
+
+  test('nothing was changed by the refused tokens', async () => {
+    assert.deepEqual(await snapshot(), SEED);
   });
 });

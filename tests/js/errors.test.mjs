@@ -437,3 +437,60 @@ describe('CORS', () => {
     assert.ok(r2.headers.get('access-control-allow-origin'), 'Allow-Origin on a 401');
   });
 });
+
+// Last in this file: a server that crashes here takes later tests with it.
+describe('hostile inputs do not crash the server', () => {
+  async function alive(what) {
+    const h = await fetch(`${server.url}/health`).then((r) => r.status, (e) => `network error ${e.cause?.code || e.message}`);
+    assert.equal(h, 200, `server still answers /health after ${what}`);
+  }
+
+  test('deeply nested or()/and() in the query string → 400', async () => {
+    const q = '(a.eq.1,or('.repeat(200) + 'a.eq.1' + '))'.repeat(200);
+    const r = await request(server, 'GET', `/rest/v1/todos?or=${encodeURIComponent(q)}`);
+    await alive('deep or()');
+    assertPgError(r, 400, 'PGRST100', 'deep or');
+  });
+
+  test('a 200 kB query string → 4xx, server alive', async () => {
+    const r = await request(server, 'GET', `/rest/v1/todos?select=id&title=eq.${'x'.repeat(200000)}`);
+    await alive('a 200 kB URL');
+    assert.ok(r.status >= 400 && r.status < 500 || r.status === 200, `status ${r.status}`);
+  });
+
+  test('duplicate keys in an object: one value is kept (the last, as jsonb does) or 400', async () => {
+    const r = await postRaw('{"id":"dupkey","a":1,"a":2}', { Prefer: 'return=representation' });
+    if (r.status === 400) return assertPgError(r, 400, undefined, 'duplicate keys');
+    assert.equal(r.status, 201, r.text);
+    const g = await request(server, 'GET', '/rest/v1/todos?select=*&id=eq.dupkey');
+    assert.equal((g.text.match(/"a":/g) || []).length, 1, `one "a" key in ${g.text}`);
+    assert.equal(g.body[0].a, 2);
+    await request(server, 'DELETE', '/rest/v1/todos?id=eq.dupkey', { headers: { 'Content-Type': 'application/json' } });
+  });
+
+  test('many concurrent requests with bad bodies leave the server healthy', async () => {
+    const bodies = ['{', 'null', '[1,2]', '{"a":"\u0000"}', '"x"', '{"a":1e999}'];
+    const rs = await Promise.all(Array.from({ length: 60 }, (_, i) => postRaw(bodies[i % bodies.length])));
+    for (const r of rs) assert.equal(r.status, 400, r.text);
+    await alive('60 bad bodies');
+  });
+
+  // A limit on nesting is expected (SQLite's JSON functions stop at 1000);
+  // 1000 levels may also be stored, 100000 may not.
+  for (const depth of [1000, 100000]) {
+    test(`JSON nested ${depth} levels deep → 4xx, server alive`, async () => {
+      const before = await countTodos();
+      const body = `{"title":"deep","a":${'['.repeat(depth)}${']'.repeat(depth)}}`;
+      let r;
+      try {
+        r = await postRaw(body);
+      } catch (e) {
+        r = { status: `network error ${e.cause?.code || e.message}` };
+      }
+      await alive(`a body nested ${depth} deep`);
+      if (depth <= 1000 && r.status === 201) return;
+      assertPgError(r, [400, 413], undefined, `depth ${depth}`);
+      assert.equal(await countTodos(), before);
+    });
+  }
+});

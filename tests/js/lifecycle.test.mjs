@@ -29,6 +29,8 @@ function walk(dir) {
   return out;
 }
 
+// Big enough that requests are still arriving when SIGTERM lands.
+const PAYLOAD = 'p'.repeat(64 * 1024);
 const successIds = [];
 const outcomes = {};
 
@@ -49,7 +51,7 @@ test('SIGTERM while 50 inserts are in flight: clean exit 0', async (t) => {
         Authorization: `Bearer ${first.serviceKey}`,
         'Content-Type': 'application/json',
       },
-      body: JSON.stringify({ id, title: `doc ${i}`, payload: 'p'.repeat(2000) }),
+      body: JSON.stringify({ id, title: `doc ${i}`, payload: PAYLOAD }),
     }).then(async (res) => {
       await res.arrayBuffer().catch(() => {});
       firstDone();
@@ -98,7 +100,7 @@ test('every insert that got 201 is there after a restart on the same data dir', 
   for (const row of r.body) assert.equal(row.title, `doc ${Number(row.id.slice(5))}`);
   // Nothing half-written: every stored document is complete.
   const full = await request(second, 'GET', '/rest/v1/todos?select=id,payload');
-  for (const row of full.body) assert.equal(row.payload, 'p'.repeat(2000), `document ${row.id} intact`);
+  for (const row of full.body) assert.equal(row.payload, PAYLOAD, `document ${row.id} intact`);
 
   // Keys are stable across restarts.
   assert.equal(second.anonKey, firstKeys.anon, 'anon key unchanged');

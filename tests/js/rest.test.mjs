@@ -253,6 +253,11 @@ describe('filters', () => {
     ['or combined with a top-level filter', (q) => q.or('age.eq.25,age.eq.40').eq('done', false), ['a3', 'a4']],
     ['or with not inside', (q) => q.or('age.not.eq.25,title.eq.alpine'), ['a1', 'a2', 'a3', 'a5']],
     ['match', (q) => q.match({ age: 25, done: false }), ['a4']],
+    ['neq leaves out nulls (SQL semantics)', (q) => q.neq('score', 2), ['a1', 'a3']],
+    ['not eq leaves out nulls', (q) => q.not('score', 'eq', 2), ['a1', 'a3']],
+    ['or with is.null', (q) => q.or('score.is.null,age.gt.45'), ['a2', 'a5']],
+    ['like with _', (q) => q.like('title', 'G_mma'), ['a3']],
+    ['in with parentheses in a quoted value', (q) => q.in('note', ['x(y)', 'third']), ['a3']],
     ['several filters are ANDed', (q) => q.gte('age', 25).lt('age', 45).eq('done', false), ['a1', 'a3', 'a4']],
     ['JSON path ->> eq', (q) => q.eq('meta->>kind', 'x'), ['a1', 'a3']],
     ['nested JSON path ->> eq', (q) => q.eq('meta->deep->>level', '2'), ['a2']],
@@ -459,6 +464,53 @@ describe('single, maybeSingle, csv', () => {
     assert.equal(r.status, 200);
     assert.match(r.headers.get('content-type') || '', /^text\/csv/);
     assert.deepEqual(r.text.replace(/\r?\n$/, '').split(/\r?\n/), ['id', 'a1']);
+  });
+});
+
+describe('writes with single() and count', () => {
+  test('bulk insert with select().single() → 406 and nothing written', async () => {
+    const res = await db.from('todos').insert([{ title: 'single-bulk' }, { title: 'single-bulk' }]).select().single();
+    assert.equal(res.status, 406);
+    assert.equal(res.error?.code, 'PGRST116');
+    const { count } = await db.from('todos').select('*', { count: 'exact', head: true }).eq('title', 'single-bulk');
+    assert.equal(count, 0, 'the insert was rolled back');
+  });
+
+  test('update of 2 rows with select().single() → 406 and nothing changed', async () => {
+    await ok(db.from('todos').insert([{ title: 'su', k: 1 }, { title: 'su', k: 2 }]));
+    const res = await db.from('todos').update({ k: 99 }).eq('title', 'su').select().single();
+    assert.equal(res.status, 406);
+    assert.equal(res.error?.code, 'PGRST116');
+    const rows = await ok(db.from('todos').select('k').eq('title', 'su').order('k'));
+    assert.deepEqual(rows, [{ k: 1 }, { k: 2 }], 'the update was rolled back');
+  });
+
+  test("insert with count 'exact' reports the number of rows written", async () => {
+    const res = await db.from('todos').insert([{ title: 'cnt' }, { title: 'cnt' }, { title: 'cnt' }], { count: 'exact' });
+    assert.equal(res.error, null, JSON.stringify(res.error));
+    assert.equal(res.count, 3);
+  });
+
+  test("update and delete with count 'exact' report the rows affected", async () => {
+    const u = await db.from('todos').update({ counted: true }, { count: 'exact' }).eq('title', 'cnt');
+    assert.equal(u.error, null, JSON.stringify(u.error));
+    assert.equal(u.count, 3);
+    const d = await db.from('todos').delete({ count: 'exact' }).eq('title', 'cnt');
+    assert.equal(d.error, null, JSON.stringify(d.error));
+    assert.equal(d.count, 3);
+  });
+});
+
+describe('timestamps in filters and order', () => {
+  test('created_at compares as a timestamp column', async () => {
+    const a = await ok(db.from('todos').insert({ title: 'ts-a' }).select('id,created_at').single());
+    await sleep(20);
+    const b = await ok(db.from('todos').insert({ title: 'ts-b' }).select('id,created_at').single());
+    assert.ok(b.created_at > a.created_at, `${b.created_at} > ${a.created_at}`);
+    const after = await ok(db.from('todos').select('title').gt('created_at', a.created_at).in('title', ['ts-a', 'ts-b']));
+    assert.deepEqual(after, [{ title: 'ts-b' }]);
+    const from = await ok(db.from('todos').select('title').gte('created_at', a.created_at).in('title', ['ts-a', 'ts-b']).order('created_at', { ascending: false }));
+    assert.deepEqual(from, [{ title: 'ts-b' }, { title: 'ts-a' }]);
   });
 });
 

@@ -11,6 +11,7 @@
 // always with BASALT_TEST_LOGS=1.
 
 import { spawn, execFile } from 'node:child_process';
+import crypto from 'node:crypto';
 import fs from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
@@ -247,16 +248,22 @@ export async function createCollection(server, name, indexes = []) {
   return r;
 }
 
+const clientOpts = () => ({
+  auth: { persistSession: false, autoRefreshToken: false, detectSessionInUrl: false },
+  realtime: { transport: WebSocket },
+});
+
 /** supabase-js clients for the anon and service_role keys. */
 export function clients(server) {
-  const opts = {
-    auth: { persistSession: false, autoRefreshToken: false, detectSessionInUrl: false },
-    realtime: { transport: WebSocket },
-  };
   return {
-    anon: createClient(server.url, server.anonKey, opts),
-    service: createClient(server.url, server.serviceKey, opts),
+    anon: createClient(server.url, server.anonKey, clientOpts()),
+    service: createClient(server.url, server.serviceKey, clientOpts()),
   };
+}
+
+/** A supabase-js client with the anon key that sends `token` as its Bearer (a signed-in user). */
+export function tokenClient(server, token) {
+  return createClient(server.url, server.anonKey, { ...clientOpts(), global: { headers: { Authorization: `Bearer ${token}` } } });
 }
 
 /** Assert a PostgREST-shaped error body: {code, message, details, hint} all present. */
@@ -280,3 +287,23 @@ export const ISO_UTC = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,9})?(Z|\+00:
 
 /** Ids of rows, sorted. */
 export const ids = (rows) => rows.map((r) => r.id).sort();
+
+/** A JWT: base64url(header).base64url(payload).HMAC-SHA256 (or HS384/HS512 per header.alg); unsigned when secret is null. */
+export function signJwt(payload, secret, header = { alg: 'HS256', typ: 'JWT' }) {
+  const b64 = (o) => Buffer.from(JSON.stringify(o)).toString('base64url');
+  const data = `${b64(header)}.${b64(payload)}`;
+  if (secret === null || secret === undefined) return `${data}.`;
+  const algo = { HS256: 'sha256', HS384: 'sha384', HS512: 'sha512' }[header.alg] || 'sha256';
+  return `${data}.${crypto.createHmac(algo, secret).update(data).digest('base64url')}`;
+}
+
+/** The project JWT secret the server keeps in DATA/jwt_secret (text, trailing newline trimmed). */
+export function projectSecret(server) {
+  return fs.readFileSync(path.join(server.dataDir, 'jwt_secret'), 'utf8').replace(/[\r\n ]+$/, '');
+}
+
+/** A token signed with the project secret; exp defaults to an hour from now. */
+export function mintToken(server, claims) {
+  const now = Math.floor(Date.now() / 1000);
+  return signJwt({ iat: now, exp: now + 3600, ...claims }, projectSecret(server));
+}

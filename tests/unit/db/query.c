@@ -247,6 +247,8 @@ TEST(where_logic_trees)
                  "'[\"a\",\"b\"]','{\"k\":[1,2]}','[1,2]'");
     EXPECT_WHERE("or=(a->b->>c.eq.x,id.is.null,x.eq.O\"Brien)",
                  "(" JX("a.b.c") " = ? OR id IS NULL OR " JX("x") " = ?)", "'x','O\"Brien'");
+    EXPECT_WHERE("or=(a.eq.x, b.eq.y ,\n c.eq.\" z \")",
+                 "(" JX("a") " = ? OR " JX("b") " = ? OR " JX("c") " = ?)", "'x','y',' z '");
     EXPECT_WHERE("or=(a.eq.x)&b=eq.y", "(" JX("a") " = ?) AND " JX("b") " = ?", "'x','y'");
     EXPECT_WHERE("or=(a.like(any).{x*,y*},b.eq.1)",
                  "((" JX("a") " GLOB ? OR " JX("a") " GLOB ?) OR " JX("b") " IN (?, ?))",
@@ -933,6 +935,31 @@ TEST(sqlite_json_functions)
         {"SELECT bs_json_overlaps('{\"a\":1}', '[1]')", "0"},
         {"SELECT count(*) FROM t WHERE bs_json_contains(data -> '$.tags', '[\"a\"]')", "2"},
     };
+    /* deeply nested operands: bounded by jansson's depth limit, no crash */
+    buf deep = BUF_INIT;
+    buf_puts(&deep, "SELECT bs_json_contains(?1, ?1), bs_json_overlaps(?1, ?1), "
+                    "bs_json_contains(?2, ?2)");
+    buf arr = BUF_INIT, over = BUF_INIT;
+    for (int i = 0; i < 2000; i++)
+        buf_putc(&arr, '[');
+    buf_putc(&arr, '1');
+    for (int i = 0; i < 2000; i++)
+        buf_putc(&arr, ']');
+    for (int i = 0; i < 3000; i++)
+        buf_puts(&over, "{\"a\":");
+    sqlite3_stmt *ds = NULL;
+    ASSERT_EQ_INT(sqlite3_prepare_v2(db, buf_cstr(&deep), -1, &ds, NULL), SQLITE_OK);
+    sqlite3_bind_text(ds, 1, buf_cstr(&arr), -1, SQLITE_STATIC);
+    sqlite3_bind_text(ds, 2, buf_cstr(&over), -1, SQLITE_STATIC);
+    ASSERT_EQ_INT(sqlite3_step(ds), SQLITE_ROW);
+    ASSERT_EQ_INT(sqlite3_column_int(ds, 0), 1);
+    ASSERT_EQ_INT(sqlite3_column_int(ds, 1), 1);
+    ASSERT_EQ_INT(sqlite3_column_type(ds, 2), SQLITE_NULL);
+    sqlite3_finalize(ds);
+    buf_free(&deep);
+    buf_free(&arr);
+    buf_free(&over);
+
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         sqlite3_stmt *st = NULL;
         ASSERT_EQ_INT(sqlite3_prepare_v2(db, cases[i].sql, -1, &st, NULL), SQLITE_OK);

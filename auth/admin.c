@@ -1,0 +1,379 @@
+/* admin.c - GoTrue's admin API over users: GET/POST /admin/users and
+ * GET/PUT/DELETE /admin/users/{id}.  service_role only (403 not_admin).
+ *
+ * Listing is paginated like GoTrue (page from 1, per_page default 50, both
+ * may arrive empty as supabase-js sends them) with X-Total-Count and a
+ * Link header holding rel="next" (when there is a next page) and
+ * rel="last" (spec §2.3).  Admin-created users may bring a bcrypt
+ * `password_hash`; it is verified at sign-in and upgraded to scrypt then.
+ */
+#include "auth/auth_int.h"
+#include "auth/password.h"
+#include "core/error.h"
+#include "core/log.h"
+#include "core/timeutil.h"
+
+#include <ctype.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* Parse an optional positive integer query parameter. */
+static bool page_param(http_req *r, const char *name, int64_t def, int64_t *out)
+{
+    const char *v = auth_param(r, name);
+    *out = def;
+    if (!v || !*v)
+        return true;
+    int64_t n = 0;
+    for (const char *p = v; *p; p++) {
+        if (*p < '0' || *p > '9' || n > 100000000)
+            return false;
+        n = n * 10 + (*p - '0');
+    }
+    if (n < 1)
+        return false;
+    *out = n;
+    return true;
+}
+
+static int list_users(http_req *r)
+{
+    int64_t page, per;
+    if (!page_param(r, "page", 1, &page) || !page_param(r, "per_page", AUTH_PER_PAGE_DEFAULT, &per))
+        return auth_error(r, 400, "validation_failed", "page and per_page must be positive integers");
+    if (per > AUTH_PER_PAGE_MAX)
+        per = AUTH_PER_PAGE_MAX;
+    json_t *users = json_array();
+    int64_t total = 0;
+    db_conn *rd = db_reader(http_app(r)->store);
+    int rc = !users ? BS_ENOMEM : rd ? auth_user_list(rd, (page - 1) * per, per, users, &total) : BS_EDB;
+    if (rc) {
+        json_decref(users);
+        return auth_fail(r, "listing users", rc);
+    }
+    int64_t last = (total + per - 1) / per;
+    char link[256], cnt[32];
+    int n = 0;
+    if (page < last)
+        n = snprintf(link, sizeof link, "</admin/users?page=%lld&per_page=%lld>; rel=\"next\", ", (long long)(page + 1),
+                     (long long)per);
+    snprintf(link + n, sizeof link - (size_t)n, "</admin/users?page=%lld&per_page=%lld>; rel=\"last\"", (long long)last,
+             (long long)per);
+    snprintf(cnt, sizeof cnt, "%lld", (long long)total);
+    http_add_header(r, "X-Total-Count", cnt);
+    http_add_header(r, "Link", link);
+    return auth_send(r, 200, json_pack("{s:o,s:s}", "users", users, "aud", "authenticated"));
+}
+
+/* ---- attributes of create and update ---- */
+
+typedef struct attrs {
+    char email[AUTH_EMAIL_MAX + 1];
+    bool has_email;
+    char *pw_hash;               /* from password (hashed) or password_hash */
+    int email_confirm;           /* -1 absent, 0, 1 */
+    json_t *user_metadata, *app_metadata;   /* borrowed from the body */
+    const char *role;
+    bool has_ban;
+    int64_t ban_ms;              /* 0 = "none" */
+    char id[UUID_STR_LEN + 1];
+} attrs;
+
+static bool valid_role(const char *s)
+{
+    size_t n = strlen(s);
+    if (n == 0 || n > 63)
+        return false;
+    for (size_t i = 0; i < n; i++)
+        if (!islower((unsigned char)s[i]) && !isdigit((unsigned char)s[i]) && s[i] != '_')
+            return false;
+    return true;
+}
+
+/* Validate and prepare the attributes; answers and returns false on bad
+ * input.  Hashing happens here (worker thread). */
+static bool read_attrs(http_req *r, auth_service *s, json_t *b, attrs *a, bool create)
+{
+    memset(a, 0, sizeof *a);
+    a->email_confirm = -1;
+    json_t *v;
+    if ((v = json_object_get(b, "phone")) && !json_is_null(v) && !(json_is_string(v) && !json_string_length(v))) {
+        auth_error(r, 422, "phone_provider_disabled", "Phone users are not supported");
+        return false;
+    }
+    if ((v = json_object_get(b, "email")) && !json_is_null(v)) {
+        if (!auth_valid_email(r, v, a->email, sizeof a->email))
+            return false;
+        a->has_email = true;
+    } else if (create) {
+        auth_error(r, 400, "validation_failed", "Unable to validate email address: an email is required");
+        return false;
+    }
+    json_t *pw = json_object_get(b, "password"), *ph = json_object_get(b, "password_hash");
+    if (json_is_null(pw))
+        pw = NULL;
+    if (json_is_null(ph))
+        ph = NULL;
+    if (pw && ph) {
+        auth_error(r, 400, "validation_failed", "Only one of password or password_hash can be set");
+        return false;
+    }
+    if (pw) {
+        const char *p;
+        size_t n;
+        if (!auth_valid_password(r, s, pw, &p, &n))
+            return false;
+        int rc = auth_password_hash(p, n, &a->pw_hash);
+        if (rc) {
+            auth_fail(r, "hashing a password", rc);
+            return false;
+        }
+    } else if (ph) {
+        if (!json_is_string(ph) || !auth_password_hash_valid(json_string_value(ph))) {
+            auth_error(r, 400, "validation_failed",
+                       "Invalid password hash: expected bcrypt ($2a$, $2b$, $2y$, cost 4-16) or $scrypt$");
+            return false;
+        }
+        if (!(a->pw_hash = strdup(json_string_value(ph)))) {
+            auth_fail(r, "copying a hash", BS_ENOMEM);
+            return false;
+        }
+    }
+    if ((v = json_object_get(b, "email_confirm")) && !json_is_null(v)) {
+        if (!json_is_boolean(v)) {
+            auth_error(r, 400, "validation_failed", "email_confirm must be a boolean");
+            return false;
+        }
+        a->email_confirm = json_is_true(v);
+    }
+    a->user_metadata = json_object_get(b, "user_metadata");
+    a->app_metadata = json_object_get(b, "app_metadata");
+    if (!auth_valid_object(r, a->user_metadata, "user_metadata") || !auth_valid_object(r, a->app_metadata, "app_metadata"))
+        return false;
+    if ((v = json_object_get(b, "role")) && !json_is_null(v)) {
+        if (!json_is_string(v) || !valid_role(json_string_value(v))) {
+            auth_error(r, 400, "validation_failed", "role must be a lower-case name ([a-z0-9_], at most 63)");
+            return false;
+        }
+        a->role = json_string_value(v);
+    }
+    if ((v = json_object_get(b, "ban_duration")) && !json_is_null(v)) {
+        if (!json_is_string(v) || auth_parse_duration(json_string_value(v), &a->ban_ms) != BS_OK) {
+            auth_error(r, 400, "validation_failed", "invalid format for ban duration: use \"none\" or e.g. \"24h\", \"100y\"");
+            return false;
+        }
+        a->has_ban = true;
+    }
+    if (create && (v = json_object_get(b, "id")) && !json_is_null(v)) {
+        const char *id = json_string_value(v);
+        size_t n = id ? strlen(id) : 0;
+        for (size_t i = 0; i < n && i < UUID_STR_LEN; i++)
+            a->id[i] = (char)tolower((unsigned char)id[i]);
+        if (n != UUID_STR_LEN || !uuid_valid(a->id, n)) {
+            auth_error(r, 400, "validation_failed", "id must be a UUID");
+            return false;
+        }
+    }
+    return true;
+}
+
+static int apply_attrs(auth_user *u, attrs *a, int64_t now_ms, bool *banned_now)
+{
+    *banned_now = false;
+    if (a->has_email && (!u->email || strcmp(u->email, a->email) != 0)) {
+        char *e = strdup(a->email);
+        if (!e)
+            return BS_ENOMEM;
+        free(u->email);
+        u->email = e;
+        if (!u->identity_id[0] && uuid_v4(u->identity_id))
+            return BS_EIO;
+        if (!json_object_get(u->app_metadata, "provider")) {
+            json_object_set_new(u->app_metadata, "provider", json_string("email"));
+            json_object_set_new(u->app_metadata, "providers", json_pack("[s]", "email"));
+        }
+        u->is_anonymous = false;
+    }
+    if (a->pw_hash) {
+        free(u->password_hash);
+        u->password_hash = a->pw_hash;
+        a->pw_hash = NULL;
+    }
+    if (a->email_confirm == 1 && !u->email_confirmed_at)
+        u->email_confirmed_at = now_ms;
+    if (a->user_metadata && json_is_object(a->user_metadata))
+        auth_merge_metadata(u->user_metadata, a->user_metadata);
+    if (a->app_metadata && json_is_object(a->app_metadata))
+        auth_merge_metadata(u->app_metadata, a->app_metadata);
+    if (a->role) {
+        char *rl = strdup(a->role);
+        if (!rl)
+            return BS_ENOMEM;
+        free(u->role);
+        u->role = rl;
+    }
+    if (a->has_ban) {
+        u->banned_until = a->ban_ms ? now_ms + a->ban_ms : 0;
+        *banned_now = a->ban_ms != 0;
+    }
+    u->updated_at = now_ms;
+    return BS_OK;
+}
+
+typedef struct admin_arg {
+    const char *id;
+    attrs *a;
+    int64_t now_ms;
+    int op;                  /* 0 create, 1 update, 2 delete */
+    auth_user *u;            /* in (create) / out */
+    bool gone;
+} admin_arg;
+
+static int admin_fn(db_conn *w, void *p)
+{
+    admin_arg *x = p;
+    bool banned = false;
+    int rc;
+    if (x->op == 0) {
+        rc = apply_attrs(x->u, x->a, x->now_ms, &banned);
+        return rc ? rc : auth_user_insert(w, x->u, x->now_ms);
+    }
+    rc = auth_user_load(w, x->id, NULL, &x->u);
+    if (rc == BS_ENOTFOUND) {
+        x->gone = true;
+        return BS_OK;
+    }
+    if (rc)
+        return rc;
+    if (x->op == 2)
+        return auth_user_delete(w, x->u, x->now_ms);
+    char *old = auth_user_json_text(x->u);
+    if (!old)
+        return BS_ENOMEM;
+    rc = apply_attrs(x->u, x->a, x->now_ms, &banned);
+    if (!rc)
+        rc = auth_user_save(w, x->u, old, x->now_ms);
+    if (!rc && banned) /* a ban ends the user's sessions */
+        rc = auth_sessions_revoke(w, x->u->id, "", AUTH_SCOPE_GLOBAL);
+    free(old);
+    return rc;
+}
+
+static int create_user(http_req *r, auth_service *s)
+{
+    json_t *b = NULL;
+    attrs a;
+    memset(&a, 0, sizeof a);
+    admin_arg x = {NULL, &a, time_now_ms(), 0, NULL, false};
+    int rc = BS_OK;
+    if (auth_body(r, &b))
+        goto out;
+    if (!read_attrs(r, s, b, &a, true))
+        goto out;
+    x.u = auth_user_new();
+    if (!x.u) {
+        rc = auth_fail(r, "creating a user", BS_ENOMEM);
+        goto out;
+    }
+    if (a.id[0])
+        memcpy(x.u->id, a.id, sizeof a.id);
+    else if ((rc = uuid_v4(x.u->id)) != BS_OK) {
+        rc = auth_fail(r, "making an id", rc);
+        goto out;
+    }
+    x.u->created_at = x.u->updated_at = x.now_ms;
+    json_object_set_new(x.u->app_metadata, "provider", json_string("email"));
+    json_object_set_new(x.u->app_metadata, "providers", json_pack("[s]", "email"));
+    if (a.id[0]) {
+        auth_user *dup = NULL;
+        db_conn *rd = db_reader(http_app(r)->store);
+        int lrc = rd ? auth_user_load(rd, a.id, NULL, &dup) : BS_EDB;
+        auth_user_free(dup);
+        if (lrc == BS_OK) {
+            rc = auth_error(r, 422, "user_already_exists", "A user with this id already exists");
+            goto out;
+        }
+    }
+    rc = db_write(http_app(r)->store, admin_fn, &x);
+    if (rc == BS_EEXISTS)
+        rc = auth_error(r, 422, "email_exists", "A user with this email address has already been registered");
+    else if (rc)
+        rc = auth_fail(r, "creating a user", rc);
+    else
+        rc = auth_send(r, 200, auth_user_json(x.u));
+out:
+    free(a.pw_hash);
+    auth_user_free(x.u);
+    json_decref(b);
+    return rc;
+}
+
+static int one_user(http_req *r, auth_service *s, const char *raw)
+{
+    char id[UUID_STR_LEN + 1];
+    size_t n = strlen(raw);
+    if (n != UUID_STR_LEN)
+        return auth_error(r, 404, "user_not_found", "User not found");
+    for (size_t i = 0; i < n; i++)
+        id[i] = (char)tolower((unsigned char)raw[i]);
+    id[n] = '\0';
+    if (!uuid_valid(id, n))
+        return auth_error(r, 404, "user_not_found", "User not found");
+    unsigned m = http_method(r);
+    if (m == HTTP_GET) {
+        auth_user *u = NULL;
+        db_conn *rd = db_reader(http_app(r)->store);
+        int rc = rd ? auth_user_load(rd, id, NULL, &u) : BS_EDB;
+        if (rc == BS_ENOTFOUND)
+            rc = auth_error(r, 404, "user_not_found", "User not found");
+        else if (rc)
+            rc = auth_fail(r, "loading a user", rc);
+        else
+            rc = auth_send(r, 200, auth_user_json(u));
+        auth_user_free(u);
+        return rc;
+    }
+    if (m != HTTP_PUT && m != HTTP_DELETE)
+        return auth_error(r, 405, "method_not_allowed", "Method not allowed for this endpoint");
+    json_t *b = NULL;
+    attrs a;
+    memset(&a, 0, sizeof a);
+    admin_arg x = {id, &a, time_now_ms(), m == HTTP_PUT ? 1 : 2, NULL, false};
+    int rc = BS_OK;
+    if (auth_body(r, &b))
+        goto out;
+    if (m == HTTP_PUT && !read_attrs(r, s, b, &a, false))
+        goto out;
+    rc = db_write(http_app(r)->store, admin_fn, &x);
+    if (rc == BS_EEXISTS)
+        rc = auth_error(r, 422, "email_exists", "A user with this email address has already been registered");
+    else if (rc)
+        rc = auth_fail(r, m == HTTP_PUT ? "updating a user" : "deleting a user", rc);
+    else if (x.gone)
+        rc = auth_error(r, 404, "user_not_found", "User not found");
+    else
+        rc = auth_send(r, 200, auth_user_json(x.u));
+out:
+    free(a.pw_hash);
+    auth_user_free(x.u);
+    json_decref(b);
+    return rc;
+}
+
+int auth_ep_admin_users(http_req *r, auth_service *s, const char *path)
+{
+    if (!auth_is_service(r))
+        return auth_error(r, 403, "not_admin", "User not allowed");
+    unsigned m = http_method(r);
+    if (!*path || strcmp(path, "/") == 0) {
+        if (m == HTTP_GET)
+            return list_users(r);
+        if (m == HTTP_POST)
+            return create_user(r, s);
+        return auth_error(r, 405, "method_not_allowed", "Method not allowed for this endpoint");
+    }
+    /* one_user answers user_not_found for anything that is not a UUID,
+     * including deeper paths (factors, identities: not supported) */
+    return one_user(r, s, path + 1);
+}

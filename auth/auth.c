@@ -1,0 +1,342 @@
+/* auth.c - the auth service object, /auth/v1 dispatch, and the reply and
+ * request helpers shared by the endpoint files (see auth_int.h).
+ *
+ * Every response carries X-Supabase-Api-Version: 2024-01-01 so supabase-js
+ * reads the `code` of error bodies (spec §2.5, trap 3), and every endpoint
+ * but /logout answers JSON (trap 2).  The route is HTTP_PUBLIC: this file
+ * checks the apikey (header or ?apikey=) itself, then each endpoint decides
+ * what the Bearer token must be (a user's access token for /user and
+ * /logout, service_role for /admin).
+ */
+#include "auth/auth_int.h"
+#include "auth/password.h"
+#include "core/error.h"
+#include "core/log.h"
+#include "core/timeutil.h"
+#include "db/query.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+int auth_service_new(bs_app *app, auth_service **out)
+{
+    *out = NULL;
+    auth_service *s = calloc(1, sizeof *s);
+    if (!s)
+        return BS_ENOMEM;
+    s->app = app;
+    s->cfg = app->cfg;
+    pthread_mutex_init(&s->reuse_lock, NULL);
+    int rc = BS_OK;
+    s->reuse = calloc(AUTH_REUSE_SLOTS, sizeof *s->reuse);
+    if (!s->reuse)
+        rc = BS_ENOMEM;
+    if (!rc)
+        rc = auth_rl_new(s->cfg->rate_signin, AUTH_RATE_PERIOD_MS, &s->rl_signin);
+    if (!rc)
+        rc = auth_rl_new(s->cfg->rate_refresh, AUTH_RATE_PERIOD_MS, &s->rl_refresh);
+    if (!rc)
+        rc = auth_rl_new(s->cfg->rate_recover, AUTH_RATE_PERIOD_MS, &s->rl_recover);
+    if (!rc) {
+        if (s->cfg->site_url && s->cfg->site_url[0]) {
+            size_t n = strlen(s->cfg->site_url);
+            while (n && s->cfg->site_url[n - 1] == '/')
+                n--;
+            snprintf(s->issuer, sizeof s->issuer, "%.*s/auth/v1", (int)(n > 600 ? 600 : n), s->cfg->site_url);
+        } else {
+            const char *host = strcmp(s->cfg->listen_addr, "0.0.0.0") == 0 ? "127.0.0.1" : s->cfg->listen_addr;
+            bool v6 = strchr(host, ':') != NULL;
+            snprintf(s->issuer, sizeof s->issuer, "http://%s%.200s%s:%d/auth/v1", v6 ? "[" : "", host, v6 ? "]" : "",
+                     s->cfg->port);
+        }
+        /* unknown e-mails are verified against this, so a miss costs what a
+         * hit costs and response times do not reveal who has an account */
+        rc = auth_password_hash("basalt-timing-equalizer", 23, &s->dummy_hash);
+    }
+    if (rc) {
+        auth_service_free(s);
+        return rc;
+    }
+    int ln, r, p;
+    auth_password_get_params(&ln, &r, &p);
+    log_info("auth: issuer %s, scrypt ln=%d r=%d p=%d, access tokens live %llds", s->issuer, ln, r, p,
+             (long long)s->cfg->jwt_expiry_s);
+    *out = s;
+    return BS_OK;
+}
+
+void auth_service_free(auth_service *s)
+{
+    if (!s)
+        return;
+    auth_rl_free(s->rl_signin);
+    auth_rl_free(s->rl_refresh);
+    auth_rl_free(s->rl_recover);
+    free(s->dummy_hash);
+    if (s->reuse) {
+        memset(s->reuse, 0, AUTH_REUSE_SLOTS * sizeof *s->reuse);
+        free(s->reuse);
+    }
+    pthread_mutex_destroy(&s->reuse_lock);
+    free(s);
+}
+
+/* ---- replies ---- */
+
+int auth_error(http_req *r, int status, const char *code, const char *msg)
+{
+    return http_error(r, status, code, msg, NULL, NULL);
+}
+
+int auth_fail(http_req *r, const char *what, int rc)
+{
+    log_error("auth: %s failed: %s", what, basalt_strerror(rc));
+    if (rc == BS_ESHUTDOWN)
+        return auth_error(r, 503, "unexpected_failure", "The server is shutting down");
+    return auth_error(r, 500, "unexpected_failure", "Unexpected failure, please check server logs for more information");
+}
+
+int auth_send(http_req *r, int status, json_t *j)
+{
+    char *t = j ? json_dumps(j, JSON_COMPACT) : NULL;
+    json_decref(j);
+    if (!t)
+        return auth_fail(r, "serializing a reply", BS_ENOMEM);
+    int rc = http_send_json(r, status, t, strlen(t));
+    free(t);
+    return rc;
+}
+
+int auth_error_weak(http_req *r, const char *msg, const char *reason)
+{
+    json_t *j = json_pack("{s:s,s:s,s:s,s:s,s:{s:[s],s:s}}", "code", "weak_password", "error_code", "weak_password",
+                          "message", msg, "msg", msg, "weak_password", "reasons", reason, "message", msg);
+    return auth_send(r, 422, j);
+}
+
+int auth_send_token(http_req *r, auth_service *s, const auth_user *u, const auth_issue *is)
+{
+    int64_t now = time_now_s();
+    int64_t exp = now + s->cfg->jwt_expiry_s;
+    json_t *claims = json_pack("{s:s,s:s,s:s,s:I,s:I,s:s,s:s,s:O,s:O,s:s,s:s,s:[{s:s,s:I}],s:s,s:b}",
+                               "iss", s->issuer, "sub", u->id, "aud", u->aud, "exp", (json_int_t)exp, "iat",
+                               (json_int_t)now, "email", u->email ? u->email : "", "phone", u->phone ? u->phone : "",
+                               "app_metadata", u->app_metadata, "user_metadata", u->user_metadata, "role", u->role,
+                               "aal", "aal1", "amr", "method", is->amr_method, "timestamp", (json_int_t)is->amr_at,
+                               "session_id", is->session_id, "is_anonymous", (int)u->is_anonymous);
+    char *tok = NULL;
+    int rc = claims ? auth_jwt_sign(http_app(r)->jwt, claims, &tok) : BS_ENOMEM;
+    json_decref(claims);
+    if (rc)
+        return auth_fail(r, "signing an access token", rc);
+    json_t *user = auth_user_json(u);
+    json_t *j = user ? json_pack("{s:s,s:s,s:I,s:I,s:s,s:o}", "access_token", tok, "token_type", "bearer", "expires_in",
+                                 (json_int_t)s->cfg->jwt_expiry_s, "expires_at", (json_int_t)exp, "refresh_token",
+                                 is->refresh, "user", user)
+                     : NULL;
+    free(tok);
+    return auth_send(r, 200, j);
+}
+
+/* ---- request helpers ---- */
+
+const char *auth_param(http_req *r, const char *key)
+{
+    const db_param *p;
+    size_t n;
+    if (http_params(r, &p, &n) != BS_OK)
+        return NULL;
+    for (size_t i = 0; i < n; i++)
+        if (strcmp(p[i].key, key) == 0)
+            return p[i].val;
+    return NULL;
+}
+
+int auth_body(http_req *r, json_t **out)
+{
+    *out = NULL;
+    const char *data;
+    size_t len;
+    int rc = http_body(r, &data, &len);
+    if (rc == BS_ETOOBIG) {
+        auth_error(r, 413, "request_too_large", "Request body is too large");
+        return rc;
+    }
+    if (rc) {
+        auth_fail(r, "reading the body", rc);
+        return rc;
+    }
+    size_t i = 0;
+    while (i < len && (data[i] == ' ' || data[i] == '\t' || data[i] == '\r' || data[i] == '\n'))
+        i++;
+    if (i == len) {
+        *out = json_object();
+        return *out ? BS_OK : BS_ENOMEM;
+    }
+    json_error_t je;
+    json_t *j = json_loadb(data, len, JSON_REJECT_DUPLICATES, &je);
+    if (!json_is_object(j)) {
+        char msg[300];
+        if (j)
+            snprintf(msg, sizeof msg, "Could not parse request body as JSON: expected an object");
+        else
+            snprintf(msg, sizeof msg, "Could not parse request body as JSON: %s", je.text);
+        json_decref(j);
+        auth_error(r, 400, "bad_json", msg);
+        return BS_EJSON;
+    }
+    *out = j;
+    return BS_OK;
+}
+
+static const char *bearer(http_req *r)
+{
+    const char *h = http_header(r, "Authorization");
+    if (!h || strncasecmp(h, "Bearer ", 7) != 0)
+        return NULL;
+    h += 7;
+    while (*h == ' ')
+        h++;
+    return *h ? h : NULL;
+}
+
+static const char *apikey(http_req *r)
+{
+    const char *k = http_header(r, "apikey");
+    return k ? k : auth_param(r, "apikey");
+}
+
+bool auth_is_service(http_req *r)
+{
+    const char *tok = bearer(r);
+    if (!tok)
+        tok = apikey(r);
+    if (!tok)
+        return false;
+    auth_claims *c = NULL;
+    bool ok = auth_jwt_verify(http_app(r)->jwt, tok, time_now_s(), &c) == BS_OK && strcmp(c->role, "service_role") == 0;
+    auth_claims_release(c);
+    return ok;
+}
+
+bool auth_rate(http_req *r, auth_service *s, auth_rl *rl)
+{
+    /* server-side callers holding the service key are trusted (tests, the
+     * console and back ends sign users in for them) */
+    if (auth_is_service(r))
+        return true;
+    int64_t retry = 0;
+    const char *ip = http_remote_addr(r);
+    if (auth_rl_take(rl, ip ? ip : "", time_now_ms(), &retry))
+        return true;
+    char v[32];
+    snprintf(v, sizeof v, "%lld", (long long)retry);
+    http_add_header(r, "Retry-After", v);
+    auth_error(r, 429, "over_request_rate_limit", "Request rate limit reached");
+    return false;
+}
+
+int auth_caller(http_req *r, auth_service *s, auth_claims **out)
+{
+    *out = NULL;
+    const char *tok = bearer(r);
+    if (!tok) {
+        auth_error(r, 401, "no_authorization", "This endpoint requires a Bearer token");
+        return BS_EAUTH;
+    }
+    auth_claims *c = NULL;
+    int rc = auth_jwt_verify(http_app(r)->jwt, tok, time_now_s(), &c);
+    if (rc) {
+        auth_error(r, 403, "bad_jwt",
+                   rc == BS_EEXPIRED ? "invalid JWT: unable to parse or verify signature, token has invalid claims: token is expired"
+                                     : "invalid JWT: unable to parse or verify signature, token signature is invalid");
+        return BS_EAUTH;
+    }
+    if (!c->sub[0]) {
+        auth_claims_release(c);
+        auth_error(r, 403, "bad_jwt", "invalid claim: missing sub claim");
+        return BS_EAUTH;
+    }
+    bool exists = false;
+    if (c->session_id[0] && uuid_valid(c->session_id, strlen(c->session_id))) {
+        db_conn *rd = db_reader(http_app(r)->store);
+        rc = rd ? auth_session_check(rd, c->session_id, c->sub, &exists) : BS_EDB;
+        if (rc) {
+            auth_claims_release(c);
+            auth_fail(r, "checking a session", rc);
+            return rc;
+        }
+    }
+    if (!exists) {
+        auth_claims_release(c);
+        auth_error(r, 403, "session_not_found", "Session from session_id claim in JWT does not exist");
+        return BS_EAUTH;
+    }
+    *out = c;
+    return BS_OK;
+}
+
+/* ---- dispatch ---- */
+
+static int settings(http_req *r, auth_service *s)
+{
+    json_t *j = json_pack("{s:{s:b,s:b,s:b,s:b,s:b,s:b,s:b,s:b},s:b,s:b,s:b,s:s,s:b}", "external", "anonymous_users",
+                          (int)s->cfg->anonymous_signins, "email", 1, "phone", 0, "apple", 0, "github", 0, "google", 0,
+                          "saml", 0, "azure", 0, "disable_signup", 0, "mailer_autoconfirm", 1, "phone_autoconfirm", 0,
+                          "sms_provider", "", "saml_enabled", 0);
+    return auth_send(r, 200, j);
+}
+
+static int method_not_allowed(http_req *r)
+{
+    return auth_error(r, 405, "method_not_allowed", "Method not allowed for this endpoint");
+}
+
+int auth_handle(http_req *r)
+{
+    bs_app *app = http_app(r);
+    auth_service *s = app->auth;
+    http_add_header(r, "X-Supabase-Api-Version", AUTH_API_VERSION);
+    if (!s)
+        return auth_error(r, 503, "unexpected_failure", "The auth service is not running");
+    const char *key = apikey(r);
+    if (!key)
+        return auth_error(r, 401, "no_authorization", "No API key found in request");
+    auth_claims *kc = NULL;
+    int rc = auth_jwt_verify(app->jwt, key, time_now_s(), &kc);
+    auth_claims_release(kc);
+    if (rc)
+        return auth_error(r, 401, "bad_jwt", rc == BS_EEXPIRED ? "Invalid API key: JWT expired" : "Invalid API key");
+
+    const char *p = http_subpath(r);
+    unsigned m = http_method(r);
+    if (strcmp(p, "signup") == 0)
+        return m == HTTP_POST ? auth_ep_signup(r, s) : method_not_allowed(r);
+    if (strcmp(p, "token") == 0)
+        return m == HTTP_POST ? auth_ep_token(r, s) : method_not_allowed(r);
+    if (strcmp(p, "user") == 0) {
+        if (m == HTTP_GET)
+            return auth_ep_user_get(r, s);
+        return m == HTTP_PUT ? auth_ep_user_put(r, s) : method_not_allowed(r);
+    }
+    if (strcmp(p, "logout") == 0)
+        return m == HTTP_POST ? auth_ep_logout(r, s) : method_not_allowed(r);
+    if (strcmp(p, "recover") == 0)
+        return m == HTTP_POST ? auth_ep_recover(r, s) : method_not_allowed(r);
+    if (strcmp(p, "resend") == 0)
+        return m == HTTP_POST ? auth_ep_resend(r, s) : method_not_allowed(r);
+    if (strcmp(p, "verify") == 0)
+        return m == HTTP_POST ? auth_ep_verify(r, s) : method_not_allowed(r);
+    if (strcmp(p, "settings") == 0)
+        return m == HTTP_GET ? settings(r, s) : method_not_allowed(r);
+    if (strcmp(p, ".well-known/jwks.json") == 0)
+        return m == HTTP_GET ? auth_send(r, 200, json_pack("{s:[]}", "keys")) : method_not_allowed(r);
+    if (strcmp(p, "health") == 0)
+        return auth_send(r, 200, json_pack("{s:s,s:s,s:s}", "version", BASALT_VERSION, "name", "GoTrue",
+                                           "description", "Basalt's GoTrue-compatible auth"));
+    if (strncmp(p, "admin/users", 11) == 0 && (p[11] == '\0' || p[11] == '/'))
+        return auth_ep_admin_users(r, s, p + 11);
+    return auth_error(r, 404, "not_found", "Not found");
+}

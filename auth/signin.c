@@ -1,0 +1,589 @@
+/* signin.c - the endpoints that create sessions or one-time tokens:
+ * POST /signup, /token?grant_type=password|refresh_token, /recover,
+ * /resend, /verify.
+ *
+ * Passwords are hashed and verified here on the worker thread before the
+ * write is queued; the write callbacks only store results.  Sign-up is
+ * auto-confirmed (there is no mail server): it returns a token response.
+ * Recovery and confirmation tokens cannot be mailed, so they are published
+ * on the change log as collection "auth.events" (INSERT, new = {"event",
+ * "user", "token", "email", "redirect_to"}) for functions to deliver, and
+ * logged at debug level.
+ */
+#include "auth/auth_int.h"
+#include "auth/password.h"
+#include "core/error.h"
+#include "core/log.h"
+#include "core/timeutil.h"
+#include "db/changelog.h"
+
+#include <ctype.h>
+#include <stdlib.h>
+#include <string.h>
+
+static json_t *field(json_t *o, const char *k)
+{
+    json_t *v = json_object_get(o, k);
+    return json_is_null(v) ? NULL : v;
+}
+
+static bool empty_string(json_t *v)
+{
+    return !v || (json_is_string(v) && json_string_length(v) == 0);
+}
+
+/* ---- sign-up ---- */
+
+typedef struct signup_arg {
+    auth_user *u;
+    const char *method;
+    int64_t now_ms;
+    auth_issue issue;
+} signup_arg;
+
+static int signup_fn(db_conn *w, void *p)
+{
+    signup_arg *a = p;
+    int rc = auth_user_insert(w, a->u, a->now_ms);
+    if (!rc)
+        rc = auth_session_create(w, a->u, a->method, a->now_ms, &a->issue);
+    return rc;
+}
+
+int auth_ep_signup(http_req *r, auth_service *s)
+{
+    if (!auth_rate(r, s, s->rl_signin))
+        return BS_OK;
+    json_t *b = NULL;
+    auth_user *u = NULL;
+    int rc = BS_OK;
+    if (auth_body(r, &b))
+        goto out;
+    json_t *email = field(b, "email"), *phone = field(b, "phone"), *pw = field(b, "password"), *data = field(b, "data");
+    if (!auth_valid_object(r, data, "data"))
+        goto out;
+    if (!empty_string(phone)) {
+        auth_error(r, 422, "phone_provider_disabled", "Phone signups are disabled");
+        goto out;
+    }
+    int64_t now = time_now_ms();
+    u = auth_user_new();
+    if (!u || uuid_v4(u->id)) {
+        rc = auth_fail(r, "creating a user", BS_ENOMEM);
+        goto out;
+    }
+    u->created_at = u->updated_at = now;
+    u->last_sign_in_at = now;
+    if (data)
+        json_object_update(u->user_metadata, data);
+    signup_arg a;
+    memset(&a, 0, sizeof a);
+    a.u = u;
+    a.method = "password";
+    a.now_ms = now;
+    if (empty_string(email)) {
+        if (pw) {
+            auth_error(r, 400, "validation_failed", "To sign up, please provide your email");
+            goto out;
+        }
+        if (!s->cfg->anonymous_signins) {
+            auth_error(r, 422, "anonymous_provider_disabled", "Anonymous sign-ins are disabled");
+            goto out;
+        }
+        u->is_anonymous = true;
+        a.method = "anonymous";
+    } else {
+        char em[AUTH_EMAIL_MAX + 1];
+        const char *pws;
+        size_t pwlen;
+        if (!auth_valid_email(r, email, em, sizeof em))
+            goto out;
+        if (!pw) {
+            auth_error(r, 400, "validation_failed", "Signup requires a valid password");
+            goto out;
+        }
+        if (!auth_valid_password(r, s, pw, &pws, &pwlen))
+            goto out;
+        /* cheap duplicate check before the slow hash; the unique index
+         * decides races */
+        auth_user *dup = NULL;
+        db_conn *rd = db_reader(http_app(r)->store);
+        int lrc = rd ? auth_user_load(rd, NULL, em, &dup) : BS_EDB;
+        auth_user_free(dup);
+        if (lrc == BS_OK) {
+            auth_error(r, 422, "user_already_exists", "User already registered");
+            goto out;
+        }
+        if (lrc != BS_ENOTFOUND) {
+            rc = auth_fail(r, "looking up an e-mail", lrc);
+            goto out;
+        }
+        u->email = strdup(em);
+        rc = u->email ? auth_password_hash(pws, pwlen, &u->password_hash) : BS_ENOMEM;
+        if (!rc)
+            rc = uuid_v4(u->identity_id);
+        if (rc) {
+            rc = auth_fail(r, "hashing a password", rc);
+            goto out;
+        }
+        u->email_confirmed_at = now;
+        json_object_set_new(u->app_metadata, "provider", json_string("email"));
+        json_object_set_new(u->app_metadata, "providers", json_pack("[s]", "email"));
+    }
+    rc = db_write(http_app(r)->store, signup_fn, &a);
+    if (rc == BS_EEXISTS) {
+        rc = auth_error(r, 422, "user_already_exists", "User already registered");
+        goto out;
+    }
+    if (rc) {
+        rc = auth_fail(r, "signing up", rc);
+        goto out;
+    }
+    rc = auth_send_token(r, s, u, &a.issue);
+out:
+    auth_user_free(u);
+    json_decref(b);
+    return rc;
+}
+
+/* ---- password grant ---- */
+
+typedef struct signin_arg {
+    const char *user_id;
+    const char *verified_hash;   /* the hash the password was checked against */
+    char *new_hash;              /* replaces it when still current (upgrade) */
+    int64_t now_ms;
+    auth_user *u;                /* out */
+    auth_issue issue;
+    bool gone;
+} signin_arg;
+
+static int signin_fn(db_conn *w, void *p)
+{
+    signin_arg *a = p;
+    int rc = auth_user_load(w, a->user_id, NULL, &a->u);
+    if (rc == BS_ENOTFOUND) {
+        a->gone = true;
+        return BS_OK;
+    }
+    if (rc)
+        return rc;
+    if (a->new_hash && a->u->password_hash && strcmp(a->u->password_hash, a->verified_hash) == 0) {
+        free(a->u->password_hash);
+        a->u->password_hash = a->new_hash;
+        a->new_hash = NULL;
+    }
+    a->u->last_sign_in_at = a->now_ms;
+    rc = auth_user_save(w, a->u, NULL, a->now_ms);
+    if (!rc)
+        rc = auth_session_create(w, a->u, "password", a->now_ms, &a->issue);
+    if (rc) {
+        auth_user_free(a->u);
+        a->u = NULL;
+    }
+    return rc;
+}
+
+static int grant_password(http_req *r, auth_service *s)
+{
+    if (!auth_rate(r, s, s->rl_signin))
+        return BS_OK;
+    json_t *b = NULL;
+    auth_user *u = NULL;
+    char *new_hash = NULL;
+    int rc = BS_OK;
+    if (auth_body(r, &b))
+        goto out;
+    json_t *email = field(b, "email"), *phone = field(b, "phone"), *pw = field(b, "password");
+    if (empty_string(email) && !empty_string(phone)) {
+        auth_error(r, 400, "phone_provider_disabled", "Phone logins are disabled");
+        goto out;
+    }
+    if (!json_is_string(email) || empty_string(email) || !json_is_string(pw)) {
+        auth_error(r, 400, "validation_failed", "A valid email and password are required");
+        goto out;
+    }
+    if (json_string_length(email) > AUTH_EMAIL_MAX) {
+        auth_error(r, 400, "validation_failed", "An email address is too long");
+        goto out;
+    }
+    if (json_string_length(pw) > AUTH_PASSWORD_MAX) {
+        auth_error(r, 400, "validation_failed", "Password is too long (at most 1024 bytes)");
+        goto out;
+    }
+    char em[AUTH_EMAIL_MAX + 1];
+    const char *e = json_string_value(email);
+    size_t n = json_string_length(email);
+    for (size_t i = 0; i < n; i++)
+        em[i] = (char)tolower((unsigned char)e[i]);
+    em[n] = '\0';
+    db_conn *rd = db_reader(http_app(r)->store);
+    int lrc = rd ? auth_user_load(rd, NULL, em, &u) : BS_EDB;
+    if (lrc && lrc != BS_ENOTFOUND) {
+        rc = auth_fail(r, "looking up a user", lrc);
+        goto out;
+    }
+    bool ok = false, rehash = false;
+    const char *stored = u && u->password_hash ? u->password_hash : s->dummy_hash;
+    int vrc = auth_password_verify(json_string_value(pw), json_string_length(pw), stored, &ok, &rehash);
+    if (vrc && vrc != BS_EINVAL) {
+        rc = auth_fail(r, "verifying a password", vrc);
+        goto out;
+    }
+    if (!u || !u->password_hash || !ok) {
+        auth_error(r, 400, "invalid_credentials", "Invalid login credentials");
+        goto out;
+    }
+    int64_t now = time_now_ms();
+    if (auth_user_banned(u, now)) {
+        auth_error(r, 400, "user_banned", "User is banned");
+        goto out;
+    }
+    if (!u->email_confirmed_at) {
+        auth_error(r, 400, "email_not_confirmed", "Email not confirmed");
+        goto out;
+    }
+    if (rehash && auth_password_hash(json_string_value(pw), json_string_length(pw), &new_hash) != BS_OK)
+        new_hash = NULL; /* keep the old hash; try again next time */
+    signin_arg a;
+    memset(&a, 0, sizeof a);
+    a.user_id = u->id;
+    a.verified_hash = u->password_hash;
+    a.new_hash = new_hash;
+    a.now_ms = now;
+    bool upgrading = new_hash != NULL;
+    rc = db_write(http_app(r)->store, signin_fn, &a);
+    new_hash = a.new_hash;
+    if (rc) {
+        rc = auth_fail(r, "signing in", rc);
+        goto out;
+    }
+    if (a.gone) {
+        rc = auth_error(r, 400, "invalid_credentials", "Invalid login credentials");
+        goto out;
+    }
+    if (upgrading && !new_hash)
+        log_info("auth: upgraded the password hash of user %s", u->id);
+    rc = auth_send_token(r, s, a.u, &a.issue);
+    auth_user_free(a.u);
+out:
+    free(new_hash);
+    auth_user_free(u);
+    json_decref(b);
+    return rc;
+}
+
+/* ---- refresh grant ---- */
+
+typedef struct refresh_arg {
+    auth_service *s;
+    const char *token;
+    int64_t now_ms;
+    auth_issue issue;
+    auth_user *u;
+    int outcome;
+} refresh_arg;
+
+static int refresh_fn(db_conn *w, void *p)
+{
+    refresh_arg *a = p;
+    return auth_refresh_exchange(a->s, w, a->token, a->now_ms, &a->issue, &a->u, &a->outcome);
+}
+
+static int grant_refresh(http_req *r, auth_service *s)
+{
+    if (!auth_rate(r, s, s->rl_refresh))
+        return BS_OK;
+    json_t *b = NULL;
+    int rc = BS_OK;
+    if (auth_body(r, &b))
+        goto out;
+    json_t *t = field(b, "refresh_token");
+    if (!json_is_string(t) || json_string_length(t) == 0) {
+        auth_error(r, 400, "validation_failed", "refresh_token required");
+        goto out;
+    }
+    if (json_string_length(t) > 256 || strlen(json_string_value(t)) != json_string_length(t)) {
+        auth_error(r, 400, "refresh_token_not_found", "Invalid Refresh Token: Refresh Token Not Found");
+        goto out;
+    }
+    refresh_arg a;
+    memset(&a, 0, sizeof a);
+    a.s = s;
+    a.token = json_string_value(t);
+    a.now_ms = time_now_ms();
+    a.outcome = AUTH_REFRESH_NOT_FOUND;
+    rc = db_write(http_app(r)->store, refresh_fn, &a);
+    if (rc) {
+        auth_user_free(a.u);
+        rc = auth_fail(r, "refreshing a session", rc);
+        goto out;
+    }
+    switch (a.outcome) {
+    case AUTH_REFRESH_OK:
+        rc = auth_send_token(r, s, a.u, &a.issue);
+        break;
+    case AUTH_REFRESH_REUSED:
+        rc = auth_error(r, 400, "refresh_token_already_used", "Invalid Refresh Token: Already Used");
+        break;
+    case AUTH_REFRESH_BANNED:
+        rc = auth_error(r, 400, "user_banned", "User is banned");
+        break;
+    default:
+        rc = auth_error(r, 400, "refresh_token_not_found", "Invalid Refresh Token: Refresh Token Not Found");
+        break;
+    }
+    auth_user_free(a.u);
+out:
+    json_decref(b);
+    return rc;
+}
+
+int auth_ep_token(http_req *r, auth_service *s)
+{
+    const char *g = auth_param(r, "grant_type");
+    if (g && strcmp(g, "password") == 0)
+        return grant_password(r, s);
+    if (g && strcmp(g, "refresh_token") == 0)
+        return grant_refresh(r, s);
+    return auth_error(r, 400, "validation_failed", "unsupported_grant_type: use password or refresh_token");
+}
+
+/* ---- recovery and confirmation tokens ---- */
+
+typedef struct ott_arg {
+    const char *email;
+    const char *type;          /* "recovery" | "signup" */
+    const char *event;         /* "recovery_requested" | "confirmation_requested" */
+    const char *redirect_to;
+    int64_t now_ms;
+    bool sent;
+} ott_arg;
+
+static int ott_fn(db_conn *w, void *p)
+{
+    ott_arg *a = p;
+    auth_user *u = NULL;
+    char *ev = NULL;
+    json_t *evj = NULL;
+    int rc = auth_user_load(w, NULL, a->email, &u);
+    if (rc == BS_ENOTFOUND)
+        return BS_OK; /* answer as if sent: no account enumeration */
+    if (rc)
+        return rc;
+    bool signup = strcmp(a->type, "signup") == 0;
+    if (signup && u->email_confirmed_at)
+        goto out; /* nothing to confirm */
+    char token[AUTH_TOKEN_LEN + 1];
+    rc = auth_ott_create(w, u->id, a->type, u->email, a->now_ms, token);
+    if (rc)
+        goto out;
+    if (signup)
+        u->confirmation_sent_at = a->now_ms;
+    else
+        u->recovery_sent_at = a->now_ms;
+    rc = auth_user_save(w, u, NULL, a->now_ms);
+    if (rc)
+        goto out;
+    char evid[UUID_STR_LEN + 1];
+    rc = uuid_v4(evid);
+    if (rc)
+        goto out;
+    evj = json_pack("{s:s,s:o,s:s,s:s,s:s,s:s?}", "event", a->event, "user", auth_user_json(u), "token", token, "type",
+                    a->type, "email", u->email, "redirect_to", a->redirect_to);
+    ev = evj ? json_dumps(evj, JSON_COMPACT) : NULL;
+    if (!ev) {
+        rc = BS_ENOMEM;
+        goto out;
+    }
+    rc = db_changelog_append(w, "auth.events", "INSERT", evid, NULL, ev, a->now_ms);
+    if (!rc) {
+        a->sent = true;
+        log_debug("auth: %s for %s: token %s", a->event, u->email, token);
+    }
+out:
+    free(ev);
+    json_decref(evj);
+    auth_user_free(u);
+    return rc;
+}
+
+static int request_ott(http_req *r, auth_service *s, json_t *b, const char *type, const char *event)
+{
+    char em[AUTH_EMAIL_MAX + 1];
+    json_t *email = field(b, "email");
+    if (!email) {
+        return auth_error(r, 400, "validation_failed", "An email address is required");
+    }
+    if (!auth_valid_email(r, email, em, sizeof em))
+        return BS_OK;
+    ott_arg a = {em, type, event, auth_param(r, "redirect_to"), time_now_ms(), false};
+    int rc = db_write(http_app(r)->store, ott_fn, &a);
+    if (rc)
+        return auth_fail(r, "creating a one-time token", rc);
+    return auth_send(r, 200, json_object());
+}
+
+int auth_ep_recover(http_req *r, auth_service *s)
+{
+    if (!auth_rate(r, s, s->rl_recover))
+        return BS_OK;
+    json_t *b = NULL;
+    if (auth_body(r, &b))
+        return BS_OK;
+    int rc = request_ott(r, s, b, "recovery", "recovery_requested");
+    json_decref(b);
+    return rc;
+}
+
+int auth_ep_resend(http_req *r, auth_service *s)
+{
+    if (!auth_rate(r, s, s->rl_recover))
+        return BS_OK;
+    json_t *b = NULL;
+    if (auth_body(r, &b))
+        return BS_OK;
+    int rc;
+    const char *type = json_string_value(field(b, "type"));
+    if (!type || strcmp(type, "signup") != 0)
+        rc = auth_error(r, 400, "validation_failed", "Only type \"signup\" can be resent");
+    else
+        rc = request_ott(r, s, b, "signup", "confirmation_requested");
+    json_decref(b);
+    return rc;
+}
+
+/* ---- verify ---- */
+
+enum { VERIFY_OK, VERIFY_INVALID, VERIFY_EXPIRED, VERIFY_BANNED };
+
+typedef struct verify_arg {
+    uint8_t hash[AUTH_HASH_LEN];
+    const char *type;
+    const char *email;          /* expected e-mail or NULL */
+    int64_t now_ms;
+    int outcome;
+    auth_user *u;
+    auth_issue issue;
+} verify_arg;
+
+static int verify_fn(db_conn *w, void *p)
+{
+    verify_arg *a = p;
+    char uid[UUID_STR_LEN + 1], email[AUTH_EMAIL_MAX + 1];
+    a->outcome = VERIFY_INVALID;
+    int rc = auth_ott_consume(w, a->hash, a->type, a->now_ms, uid, email, sizeof email);
+    if (rc == BS_ENOTFOUND)
+        return BS_OK;
+    if (rc == BS_EEXPIRED) {
+        a->outcome = VERIFY_EXPIRED;
+        return BS_OK; /* keep the deletion */
+    }
+    if (rc)
+        return rc;
+    if (a->email && strcmp(a->email, email) != 0)
+        return BS_ENOTFOUND; /* roll back: the token stays usable by its owner */
+    rc = auth_user_load(w, uid, NULL, &a->u);
+    if (rc == BS_ENOTFOUND)
+        return BS_OK;
+    if (rc)
+        return rc;
+    if (auth_user_banned(a->u, a->now_ms)) {
+        a->outcome = VERIFY_BANNED;
+        return BS_OK;
+    }
+    char *old = NULL;
+    if (!a->u->email_confirmed_at) {
+        old = auth_user_json_text(a->u);
+        if (!old)
+            return BS_ENOMEM;
+        a->u->email_confirmed_at = a->now_ms;
+        a->u->updated_at = a->now_ms;
+    }
+    a->u->last_sign_in_at = a->now_ms;
+    rc = auth_user_save(w, a->u, old, a->now_ms);
+    free(old);
+    if (!rc)
+        rc = auth_session_create(w, a->u, strcmp(a->type, "recovery") == 0 ? "recovery" : "otp", a->now_ms, &a->issue);
+    if (!rc)
+        a->outcome = VERIFY_OK;
+    return rc;
+}
+
+static bool hexdigits(const char *s, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        if (!isxdigit((unsigned char)s[i]))
+            return false;
+    return true;
+}
+
+int auth_ep_verify(http_req *r, auth_service *s)
+{
+    if (!auth_rate(r, s, s->rl_signin))
+        return BS_OK;
+    json_t *b = NULL;
+    if (auth_body(r, &b))
+        return BS_OK;
+    int rc = BS_OK;
+    verify_arg a;
+    memset(&a, 0, sizeof a);
+    const char *type = json_string_value(field(b, "type"));
+    json_t *tok = field(b, "token"), *th = field(b, "token_hash"), *email = field(b, "email");
+    char em[AUTH_EMAIL_MAX + 1];
+    if (!type) {
+        rc = auth_error(r, 400, "validation_failed", "Verify requires a verification type");
+        goto out;
+    }
+    if (strcmp(type, "recovery") == 0)
+        a.type = "recovery";
+    else if (strcmp(type, "signup") == 0 || strcmp(type, "email") == 0)
+        a.type = "signup";
+    else {
+        rc = auth_error(r, 400, "validation_failed", "Unsupported verification type");
+        goto out;
+    }
+    const char *t = json_string_value(tok ? tok : th);
+    size_t tl = t ? strlen(t) : 0;
+    if (!t || !tl || tl > 256) {
+        rc = auth_error(r, 400, "validation_failed", "Verify requires a token or a token_hash");
+        goto out;
+    }
+    if (!tok && tl == 2 * AUTH_HASH_LEN && hexdigits(t, tl)) {
+        for (size_t i = 0; i < AUTH_HASH_LEN; i++) {
+            unsigned v;
+            sscanf(t + 2 * i, "%2x", &v);
+            a.hash[i] = (uint8_t)v;
+        }
+    } else {
+        auth_sha256(t, tl, a.hash);
+    }
+    if (email) {
+        if (!auth_valid_email(r, email, em, sizeof em))
+            goto out;
+        a.email = em;
+    }
+    a.now_ms = time_now_ms();
+    rc = db_write(http_app(r)->store, verify_fn, &a);
+    if (rc && rc != BS_ENOTFOUND) {
+        rc = auth_fail(r, "verifying a token", rc);
+        goto out;
+    }
+    if (rc == BS_ENOTFOUND)
+        a.outcome = VERIFY_INVALID;
+    switch (a.outcome) {
+    case VERIFY_OK:
+        rc = auth_send_token(r, s, a.u, &a.issue);
+        break;
+    case VERIFY_BANNED:
+        rc = auth_error(r, 400, "user_banned", "User is banned");
+        break;
+    default:
+        rc = auth_error(r, 403, "otp_expired", "Email link is invalid or has expired");
+        break;
+    }
+out:
+    auth_user_free(a.u);
+    json_decref(b);
+    return rc;
+}

@@ -1,0 +1,640 @@
+/* fn_host.c - the host API table handed to plugins (basalt_host).
+ *
+ * Documents are written the way /rest/v1 writes them: one db_write whose
+ * callback runs the SQL on the writer and appends to the change log in the
+ * same transaction, so realtime listeners and triggers see function writes
+ * like any other.  Functions act as service_role (no access rules).  Names
+ * reach SQL only through ident.h; values are always bound.
+ *
+ * Threads: every entry point runs on the thread running the plugin call
+ * (a civetweb worker, a job worker, the loader during init).
+ */
+#include "fn_int.h"
+#include "fn_manifest.h"
+#include "auth/jwt.h"
+#include "core/error.h"
+#include "core/log.h"
+#include "core/timeutil.h"
+#include "core/uuid.h"
+#include "db/changelog.h"
+#include "db/collections.h"
+#include "db/ident.h"
+#include "db/query.h"
+#include "db/store.h"
+#include "http/http.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define MAX_ID_LEN 255
+
+static fn_callpriv *priv_of(const basalt_ctx *ctx)
+{
+    return ctx ? (fn_callpriv *)ctx->host_private : NULL;
+}
+
+static int map_rc(int rc)
+{
+    switch (rc) {
+    case BS_OK: return BASALT_OK;
+    case BS_ENOTFOUND: return BASALT_ENOTFOUND;
+    case BS_EINVAL:
+    case BS_EPARSE:
+    case BS_EJSON: return BASALT_EINVAL;
+    case BS_ENOMEM: return BASALT_ENOMEM;
+    case BS_ETIMEOUT: return BASALT_ETIMEOUT;
+    case BS_EBUSY: return BASALT_ETHROTTLED;
+    case BS_EUNSUPP: return BASALT_EUNSUPP;
+    case BS_EEXISTS:
+    case BS_ECONSTRAINT: return BASALT_EEXISTS;
+    default: return BASALT_EIO;
+    }
+}
+
+static int64_t h_remaining_ms(const basalt_ctx *ctx)
+{
+    return ctx->deadline_ms - time_now_ms();
+}
+
+static void h_log(basalt_ctx *ctx, int level, const char *fmt, ...)
+{
+    fn_callpriv *p = priv_of(ctx);
+    char msg[1024];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    va_end(ap);
+    static const char *names[] = {"ERROR", "WARN", "INFO", "DEBUG"};
+    if (level < BASALT_LOG_ERROR || level > BASALT_LOG_DEBUG)
+        level = BASALT_LOG_INFO;
+    const char *rid = ctx->request_id ? ctx->request_id : "init";
+    log_msg(level, "fn %s [%s] %s", ctx->function ? ctx->function : "?", rid, msg);
+    if (p && p->e) {
+        char ts[32], line[1200];
+        time_iso_now(ts);
+        snprintf(line, sizeof line, "%s %s [%s] %s", ts, names[level], rid, msg);
+        fn_entry_log(p->e, line);
+    }
+}
+
+static const char *h_config(basalt_ctx *ctx, const char *key)
+{
+    fn_callpriv *p = priv_of(ctx);
+    if (!p || !p->e || !key)
+        return NULL;
+    const char *out = NULL;
+    pthread_mutex_lock(&p->e->lock);
+    const char *v = json_string_value(json_object_get(p->e->config, key));
+    if (v)
+        out = arena_strdup(&p->a, v);
+    pthread_mutex_unlock(&p->e->lock);
+    return out;
+}
+
+static void h_free(void *ptr) { free(ptr); }
+
+/* ---- responses ---- */
+
+static int h_respond(basalt_response *res, int status, const char *ctype, const void *body, size_t len)
+{
+    if (!res || status < 100 || status > 599)
+        return BASALT_EINVAL;
+    res->status = status;
+    free(res->ctype);
+    res->ctype = ctype ? strdup(ctype) : NULL;
+    buf_reset(&res->body);
+    res->has_body = true;
+    if (len && buf_append(&res->body, body, len) != BS_OK)
+        return BASALT_ENOMEM;
+    return BASALT_OK;
+}
+
+static int h_json(basalt_response *res, int status, const char *json)
+{
+    return h_respond(res, status, "application/json", json, json ? strlen(json) : 0);
+}
+
+static int h_header(basalt_response *res, const char *name, const char *value)
+{
+    if (!res || !name || !value || !*name || strpbrk(name, "\r\n: ") || strpbrk(value, "\r\n"))
+        return BASALT_EINVAL;
+    return buf_printf(&res->headers, "%s: %s\r\n", name, value) == BS_OK ? BASALT_OK : BASALT_ENOMEM;
+}
+
+static int h_error(basalt_response *res, int status, const char *type, const char *message)
+{
+    if (!res)
+        return BASALT_EINVAL;
+    free(res->err_type);
+    free(res->err_msg);
+    res->err_type = strdup(type && *type ? type : "Error");
+    res->err_msg = strdup(message ? message : "");
+    if (status >= 400 && status <= 599)
+        res->status = status;
+    else
+        res->status = 500;
+    res->has_body = false;
+    buf_reset(&res->body);
+    return res->err_type && res->err_msg ? BASALT_OK : BASALT_ENOMEM;
+}
+
+/* ---- documents ---- */
+
+typedef struct docop {
+    const char *coll;
+    char canon[64];
+    char id[MAX_ID_LEN + 1];
+    bool id_given;
+    const char *json;
+    char *out;
+    int64_t now_ms;
+    char now[32];
+    buf msg;
+} docop;
+
+static bool coll_ok(const char *c)
+{
+    return c && db_ident_collection_ok(c);
+}
+
+static int step_out(db_conn *w, sqlite3_stmt *st, char **out)
+{
+    int s = sqlite3_step(st);
+    int rc = BS_OK;
+    *out = NULL;
+    if (s == SQLITE_ROW) {
+        const char *t = (const char *)sqlite3_column_text(st, 0);
+        *out = strdup(t ? t : "null");
+        if (!*out)
+            rc = BS_ENOMEM;
+        s = sqlite3_step(st);
+    }
+    if (s != SQLITE_DONE && !rc) {
+        int ext = sqlite3_extended_errcode(db_conn_handle(w));
+        rc = (ext == SQLITE_CONSTRAINT_PRIMARYKEY || ext == SQLITE_CONSTRAINT_UNIQUE) ? BS_EEXISTS : BS_EDB;
+    }
+    db_stmt_done(st);
+    return rc;
+}
+
+static sqlite3_stmt *prep(db_conn *c, const char *pre, const char *coll, const char *post)
+{
+    buf sql = BUF_INIT;
+    int rc = buf_puts(&sql, pre);
+    if (!rc)
+        rc = db_ident_quote(&sql, coll);
+    if (!rc)
+        rc = buf_puts(&sql, post);
+    sqlite3_stmt *st = rc ? NULL : db_stmt(c, sql.data, sql.len, NULL);
+    buf_free(&sql);
+    return st;
+}
+
+static int w_insert(db_conn *w, void *arg)
+{
+    docop *o = arg;
+    int rc = BS_OK;
+    if (db_coll_lookup(w, o->coll, o->canon) != BS_OK) {
+        rc = db_coll_create(w, o->coll, NULL, &o->msg);
+        if (rc)
+            return rc;
+        snprintf(o->canon, sizeof o->canon, "%s", o->coll);
+    }
+    sqlite3_stmt *st = prep(w, "INSERT INTO ", o->canon,
+                            o->id_given ? "(id, data, created_at, updated_at) VALUES(?1, json_set(json(?2), "
+                                          "'$.created_at', ?3, '$.updated_at', ?3), ?3, ?3) RETURNING data"
+                                        : "(id, data, created_at, updated_at) VALUES(?1, json_set(json(?2), '$.id', ?1, "
+                                          "'$.created_at', ?3, '$.updated_at', ?3), ?3, ?3) RETURNING data");
+    if (!st)
+        return BS_EDB;
+    sqlite3_bind_text(st, 1, o->id, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 2, o->json, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 3, o->now, -1, SQLITE_STATIC);
+    rc = step_out(w, st, &o->out);
+    if (!rc && o->out)
+        rc = db_changelog_append(w, o->canon, "INSERT", o->id, NULL, o->out, o->now_ms);
+    return rc;
+}
+
+static char *read_data(db_conn *c, const char *coll, const char *id, int *rc)
+{
+    sqlite3_stmt *st = prep(c, "SELECT data FROM ", coll, " WHERE id = ?");
+    if (!st) {
+        *rc = BS_EDB;
+        return NULL;
+    }
+    sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
+    char *d = NULL;
+    *rc = BS_ENOTFOUND;
+    if (sqlite3_step(st) == SQLITE_ROW) {
+        d = strdup((const char *)sqlite3_column_text(st, 0));
+        *rc = d ? BS_OK : BS_ENOMEM;
+    }
+    db_stmt_done(st);
+    return d;
+}
+
+static int w_update(db_conn *w, void *arg)
+{
+    docop *o = arg;
+    if (db_coll_lookup(w, o->coll, o->canon) != BS_OK)
+        return BS_ENOTFOUND;
+    int rc;
+    char *old = read_data(w, o->canon, o->id, &rc);
+    if (!old)
+        return rc;
+    sqlite3_stmt *st = prep(w, "UPDATE ", o->canon,
+                            " SET data = json_set(json_patch(data, json(?1)), '$.id', json_extract(data, '$.id'), "
+                            "'$.created_at', created_at, '$.updated_at', ?2), updated_at = ?2, version = version + 1 "
+                            "WHERE id = ?3 RETURNING data");
+    if (!st) {
+        free(old);
+        return BS_EDB;
+    }
+    sqlite3_bind_text(st, 1, o->json, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 2, o->now, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 3, o->id, -1, SQLITE_STATIC);
+    rc = step_out(w, st, &o->out);
+    if (!rc && o->out)
+        rc = db_changelog_append(w, o->canon, "UPDATE", o->id, old, o->out, o->now_ms);
+    free(old);
+    return rc;
+}
+
+static int w_delete(db_conn *w, void *arg)
+{
+    docop *o = arg;
+    if (db_coll_lookup(w, o->coll, o->canon) != BS_OK)
+        return BS_ENOTFOUND;
+    int rc;
+    char *old = read_data(w, o->canon, o->id, &rc);
+    if (!old)
+        return rc;
+    sqlite3_stmt *st = prep(w, "DELETE FROM ", o->canon, " WHERE id = ?");
+    rc = st ? BS_OK : BS_EDB;
+    if (st) {
+        sqlite3_bind_text(st, 1, o->id, -1, SQLITE_STATIC);
+        rc = sqlite3_step(st) == SQLITE_DONE ? BS_OK : BS_EDB;
+        db_stmt_done(st);
+    }
+    if (!rc)
+        rc = db_changelog_append(w, o->canon, "DELETE", o->id, old, NULL, o->now_ms);
+    free(old);
+    return rc;
+}
+
+static db_store *store_of(basalt_ctx *ctx)
+{
+    fn_callpriv *p = priv_of(ctx);
+    return p && p->reg ? p->reg->app->store : NULL;
+}
+
+static void op_init(docop *o, const char *coll)
+{
+    memset(o, 0, sizeof *o);
+    o->coll = coll;
+    o->now_ms = time_now_ms();
+    time_iso_ms(o->now_ms, o->now);
+}
+
+static int run_op(basalt_ctx *ctx, db_write_fn fn, docop *o, char **out)
+{
+    db_store *s = store_of(ctx);
+    if (!s)
+        return BASALT_EUNSUPP;
+    int rc = db_write(s, fn, o);
+    if (rc && o->msg.len)
+        h_log(ctx, BASALT_LOG_WARN, "document write failed: %s", buf_cstr(&o->msg));
+    buf_free(&o->msg);
+    if (!rc && out)
+        *out = o->out;
+    else
+        free(o->out);
+    return map_rc(rc);
+}
+
+static bool id_ok(const char *id)
+{
+    return id && *id && strlen(id) <= MAX_ID_LEN;
+}
+
+static int h_doc_insert(basalt_ctx *ctx, const char *coll, const char *json, char **out)
+{
+    if (out)
+        *out = NULL;
+    if (!coll_ok(coll) || !json)
+        return BASALT_EINVAL;
+    json_error_t je;
+    json_t *j = json_loads(json, 0, &je);
+    if (!json_is_object(j)) {
+        json_decref(j);
+        return BASALT_EINVAL;
+    }
+    docop o;
+    op_init(&o, coll);
+    o.json = json;
+    json_t *id = json_object_get(j, "id");
+    int rc = BASALT_OK;
+    if (json_is_string(id) && id_ok(json_string_value(id))) {
+        snprintf(o.id, sizeof o.id, "%s", json_string_value(id));
+        o.id_given = true;
+    } else if (json_is_integer(id)) {
+        snprintf(o.id, sizeof o.id, "%lld", (long long)json_integer_value(id));
+        o.id_given = true;
+    } else if (id && !json_is_null(id)) {
+        rc = BASALT_EINVAL;
+    } else if (uuid_v7(o.id) != BS_OK) {
+        rc = BASALT_EIO;
+    }
+    json_decref(j);
+    if (rc)
+        return rc;
+    return run_op(ctx, w_insert, &o, out);
+}
+
+static int h_doc_update(basalt_ctx *ctx, const char *coll, const char *id, const char *patch, char **out)
+{
+    if (out)
+        *out = NULL;
+    if (!coll_ok(coll) || !id_ok(id) || !patch)
+        return BASALT_EINVAL;
+    json_error_t je;
+    json_t *j = json_loads(patch, 0, &je);
+    bool ok = json_is_object(j);
+    json_decref(j);
+    if (!ok)
+        return BASALT_EINVAL;
+    docop o;
+    op_init(&o, coll);
+    snprintf(o.id, sizeof o.id, "%s", id);
+    o.json = patch;
+    return run_op(ctx, w_update, &o, out);
+}
+
+static int h_doc_delete(basalt_ctx *ctx, const char *coll, const char *id)
+{
+    if (!coll_ok(coll) || !id_ok(id))
+        return BASALT_EINVAL;
+    docop o;
+    op_init(&o, coll);
+    snprintf(o.id, sizeof o.id, "%s", id);
+    return run_op(ctx, w_delete, &o, NULL);
+}
+
+static int h_doc_get(basalt_ctx *ctx, const char *coll, const char *id, char **out)
+{
+    *out = NULL;
+    if (!coll_ok(coll) || !id_ok(id))
+        return BASALT_EINVAL;
+    db_store *s = store_of(ctx);
+    db_conn *c = s ? db_reader(s) : NULL;
+    if (!c)
+        return BASALT_EIO;
+    char canon[64];
+    if (db_coll_lookup(c, coll, canon) != BS_OK)
+        return BASALT_ENOTFOUND;
+    int rc;
+    *out = read_data(c, canon, id, &rc);
+    return map_rc(rc);
+}
+
+static void bind_all(sqlite3_stmt *st, const db_binds *b)
+{
+    for (size_t i = 0; i < b->n; i++) {
+        const db_bind *v = &b->v[i];
+        int idx = (int)i + 1;
+        switch (v->type) {
+        case DB_BIND_NULL: sqlite3_bind_null(st, idx); break;
+        case DB_BIND_INT: sqlite3_bind_int64(st, idx, v->i); break;
+        case DB_BIND_REAL: sqlite3_bind_double(st, idx, v->r); break;
+        case DB_BIND_TEXT: sqlite3_bind_text(st, idx, v->s, (int)v->n, SQLITE_STATIC); break;
+        }
+    }
+}
+
+/* Split a query string into decoded parameters. */
+static int split_query(arena *a, const char *q, db_param **out, size_t *n)
+{
+    size_t cap = 1;
+    for (const char *p = q; *p; p++)
+        cap += *p == '&';
+    db_param *v = arena_alloc(a, cap * sizeof *v);
+    if (!v)
+        return BS_ENOMEM;
+    size_t count = 0;
+    while (*q) {
+        const char *amp = strchr(q, '&');
+        size_t len = amp ? (size_t)(amp - q) : strlen(q);
+        if (len) {
+            const char *eq = memchr(q, '=', len);
+            size_t kl = eq ? (size_t)(eq - q) : len;
+            v[count].key = http_url_decode(a, q, kl, true);
+            v[count].val = eq ? http_url_decode(a, eq + 1, len - kl - 1, true) : "";
+            if (!v[count].key || !v[count].val)
+                return BS_EPARSE;
+            count++;
+        }
+        q += len + (amp ? 1 : 0);
+    }
+    *out = v;
+    *n = count;
+    return BS_OK;
+}
+
+static int h_doc_query(basalt_ctx *ctx, const char *coll, const char *query, char **out)
+{
+    *out = NULL;
+    if (!coll_ok(coll))
+        return BASALT_EINVAL;
+    fn_callpriv *p = priv_of(ctx);
+    db_store *s = store_of(ctx);
+    db_conn *c = s ? db_reader(s) : NULL;
+    if (!c || !p)
+        return BASALT_EIO;
+    char canon[64];
+    if (db_coll_lookup(c, coll, canon) != BS_OK)
+        return BASALT_ENOTFOUND;
+    arena a = ARENA_INIT;
+    db_param *params = NULL;
+    size_t np = 0;
+    db_qerr e;
+    memset(&e, 0, sizeof e);
+    db_query *q = NULL;
+    buf where = BUF_INIT, proj = BUF_INIT, order = BUF_INIT, sql = BUF_INIT, res = BUF_INIT;
+    db_binds binds = {0};
+    int rc = split_query(&a, query ? query : "", &params, &np);
+    if (!rc)
+        rc = db_query_parse(&a, params, np, &q, &e);
+    if (!rc)
+        rc = db_query_where(q, &a, &where, &binds, &e);
+    if (!rc)
+        rc = db_query_projection(q, &proj, &e);
+    if (!rc)
+        rc = db_query_order(q, &order, &e);
+    if (rc) {
+        if (e.message[0])
+            h_log(ctx, BASALT_LOG_WARN, "doc_query: %s %s", e.message, e.details);
+        rc = BS_EINVAL;
+        goto out;
+    }
+    rc = buf_printf(&sql, "SELECT %s FROM ", proj.data);
+    if (!rc)
+        rc = db_ident_quote(&sql, canon);
+    if (!rc)
+        rc = buf_printf(&sql, " WHERE %s", where.data);
+    if (!rc && order.len)
+        rc = buf_printf(&sql, " ORDER BY %s", order.data);
+    if (!rc)
+        rc = buf_puts(&sql, " LIMIT ? OFFSET ?");
+    if (rc)
+        goto out;
+    sqlite3_stmt *st = db_stmt(c, sql.data, sql.len, NULL);
+    if (!st) {
+        rc = BS_EDB;
+        goto out;
+    }
+    bind_all(st, &binds);
+    int64_t lim = db_query_limit(q), off = db_query_offset(q), max = p->reg->app->cfg->max_rows;
+    sqlite3_bind_int64(st, (int)binds.n + 1, lim < 0 || lim > max ? max : lim);
+    sqlite3_bind_int64(st, (int)binds.n + 2, off < 0 ? 0 : off);
+    rc = buf_putc(&res, '[');
+    size_t n = 0;
+    int step;
+    while (!rc && (step = sqlite3_step(st)) == SQLITE_ROW) {
+        if (n++)
+            rc = buf_putc(&res, ',');
+        const char *t = (const char *)sqlite3_column_text(st, 0);
+        if (!rc)
+            rc = buf_puts(&res, t ? t : "null");
+    }
+    if (!rc && step != SQLITE_DONE)
+        rc = BS_EDB;
+    db_stmt_done(st);
+    if (!rc)
+        rc = buf_putc(&res, ']');
+    if (!rc)
+        *out = buf_steal(&res, NULL);
+out:
+    buf_free(&where);
+    buf_free(&proj);
+    buf_free(&order);
+    buf_free(&sql);
+    buf_free(&res);
+    arena_free(&a);
+    return map_rc(rc);
+}
+
+/* ---- storage ----
+ * storage/ has no C API yet; these answer BASALT_EUNSUPP until it does. */
+
+static int h_object_read(basalt_ctx *ctx, const char *bucket, const char *name, void **data, size_t *len,
+                         char **content_type)
+{
+    if (data)
+        *data = NULL;
+    if (len)
+        *len = 0;
+    if (content_type)
+        *content_type = NULL;
+    h_log(ctx, BASALT_LOG_WARN, "object_read(%s, %s): this server has no storage API for functions yet",
+          bucket ? bucket : "", name ? name : "");
+    return BASALT_EUNSUPP;
+}
+
+static int h_object_write(basalt_ctx *ctx, const char *bucket, const char *name, const void *data, size_t len,
+                          const char *content_type)
+{
+    h_log(ctx, BASALT_LOG_WARN, "object_write(%s, %s): this server has no storage API for functions yet",
+          bucket ? bucket : "", name ? name : "");
+    return BASALT_EUNSUPP;
+}
+
+/* ---- invoking other functions ---- */
+
+static bool payload_ok(const char *payload)
+{
+    if (!payload)
+        return true;
+    json_error_t je;
+    json_t *j = json_loads(payload, JSON_DECODE_ANY, &je);
+    json_decref(j);
+    return j != NULL;
+}
+
+static int h_invoke(basalt_ctx *ctx, const char *name, const char *payload, char **result)
+{
+    if (result)
+        *result = NULL;
+    fn_callpriv *p = priv_of(ctx);
+    if (!p || !name || !payload_ok(payload))
+        return BASALT_EINVAL;
+    if (p->depth + 1 >= FN_MAX_DEPTH)
+        return BASALT_EINVAL;
+    fn_entry *e = fn_entry_find(p->reg, name);
+    if (!e)
+        return BASALT_ENOTFOUND;
+    const char *pl = payload ? payload : "null";
+    basalt_invoke_event iv = {sizeof iv, pl, strlen(pl), ctx->function ? ctx->function : ""};
+    basalt_event ev = {.struct_size = sizeof ev, .kind = BASALT_EVENT_INVOKE, .invoke = &iv};
+    fn_call call;
+    memset(&call, 0, sizeof call);
+    call.ev = &ev;
+    call.job_id = "";
+    call.attempt = 1;
+    call.depth = p->depth + 1;
+    int rc = fn_call_run(p->reg, e, &call);
+    if (rc) {
+        fn_call_done(&call);
+        return map_rc(rc);
+    }
+    int out = call.timed_out ? BASALT_ETIMEOUT : call.rc != BASALT_OK ? BASALT_ERROR : BASALT_OK;
+    if (result && call.res.has_body)
+        *result = buf_steal(&call.res.body, NULL);
+    if (result && !*result && call.res.err_msg) {
+        buf b = BUF_INIT;
+        buf_puts(&b, "{\"error\":");
+        buf_json_str(&b, call.res.err_type, strlen(call.res.err_type));
+        buf_puts(&b, ",\"message\":");
+        buf_json_str(&b, call.res.err_msg, strlen(call.res.err_msg));
+        buf_putc(&b, '}');
+        *result = buf_steal(&b, NULL);
+    }
+    fn_call_done(&call);
+    return out;
+}
+
+static int h_invoke_async(basalt_ctx *ctx, const char *name, const char *payload, char job_id[40])
+{
+    fn_callpriv *p = priv_of(ctx);
+    if (!p || !name || !fn_name_ok(name) || !payload_ok(payload))
+        return BASALT_EINVAL;
+    char uid[40];
+    int rc = fn_queue_invoke(p->reg, name, payload ? payload : "null", ctx->function ? ctx->function : "", uid);
+    if (!rc && job_id)
+        memcpy(job_id, uid, 40);
+    return map_rc(rc);
+}
+
+const basalt_host fn_host_api = {
+    .struct_size = sizeof(basalt_host),
+    .abi_version = BASALT_FUNCTION_ABI,
+    .remaining_ms = h_remaining_ms,
+    .log = h_log,
+    .config = h_config,
+    .free = h_free,
+    .respond = h_respond,
+    .json = h_json,
+    .header = h_header,
+    .error = h_error,
+    .doc_get = h_doc_get,
+    .doc_query = h_doc_query,
+    .doc_insert = h_doc_insert,
+    .doc_update = h_doc_update,
+    .doc_delete = h_doc_delete,
+    .object_read = h_object_read,
+    .object_write = h_object_write,
+    .invoke = h_invoke,
+    .invoke_async = h_invoke_async,
+};

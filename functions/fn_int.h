@@ -1,0 +1,204 @@
+/* fn_int.h - private structures shared by the files of functions/.
+ *
+ * Object model:
+ *   fn_registry  one per server (app->fn).  Owns the entries (one per
+ *                function name ever loaded; never freed before fn_stop, so
+ *                pointers to entries stay valid), the trigger snapshot the
+ *                change observer matches against, the loader and the queue.
+ *   fn_entry     a function name: its current version, admin settings,
+ *                config values, metrics and log ring.
+ *   fn_version   one dlopen()ed copy of a plugin.  Reference-counted: the
+ *                entry holds one reference while the version is current and
+ *                every call holds one while it runs; the last release runs
+ *                fini, dlclose()s and deletes the private copy.
+ *
+ * Locks (always taken in this order, never held across plugin code):
+ *   reg->lock (rwlock)  entries list and trigger snapshot
+ *   e->lock   (mutex)   e->current, settings, config, last_error
+ *   e->log_lock         the log ring
+ */
+#ifndef FN_INT_H
+#define FN_INT_H
+
+#include <jansson.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "app.h"
+#include "basalt/function.h"
+#include "core/arena.h"
+#include "core/buf.h"
+#include "fn_sched.h"
+
+#define FN_LOG_RING 256
+#define FN_HIST_BUCKETS 22
+#define FN_MAX_DEPTH 8 /* nested sync invokes */
+
+typedef struct fn_registry fn_registry;
+typedef struct fn_entry fn_entry;
+typedef struct fn_queue fn_queue;
+
+typedef struct fn_version {
+    atomic_int refs;
+    void *dl;
+    const basalt_function *m;
+    void *state;
+    char *source;   /* the file in the functions dir */
+    char *tmp_path; /* the private copy that was dlopen()ed */
+    uint32_t generation;
+    int64_t loaded_ms;
+    uint64_t init_ns;
+    fn_entry *entry;
+} fn_version;
+
+struct fn_entry {
+    char name[64];
+    fn_registry *reg;
+    pthread_mutex_t lock;
+    fn_version *current;     /* NULL when unloaded */
+    char *source;            /* file that provided current */
+    char *last_error;        /* last load/init failure (malloc'd) */
+    /* admin overrides (-1: use the manifest) */
+    int64_t timeout_ms, concurrency, retries;
+    bool enabled;
+    json_t *config;          /* object of strings; never logged */
+    /* effective limits, refreshed on load/PATCH, read lock-free */
+    atomic_int eff_timeout_ms, eff_concurrency, eff_retries;
+    atomic_bool eff_enabled;
+    atomic_int active;
+    /* metrics */
+    atomic_uint_fast64_t invocations, errors, throttles, timeouts, cold_starts, init_ns_total, init_ns_last;
+    atomic_uint_fast64_t hist[FN_HIST_BUCKETS];
+    atomic_uint_fast64_t dur_sum_us;
+    atomic_int queued; /* jobs waiting in memory */
+    /* log ring */
+    pthread_mutex_t log_lock;
+    char *log[FN_LOG_RING];
+    size_t log_next, log_count;
+    fn_entry *next;
+};
+
+/* A trigger copied out of a manifest (strings owned by the snapshot). */
+typedef struct fn_trig {
+    fn_entry *e;
+    uint32_t kind, flags;
+    char *source, *prefix, *suffix, *filter;
+} fn_trig;
+
+struct fn_registry {
+    bs_app *app;
+    pthread_rwlock_t lock;
+    fn_entry *entries;
+    fn_trig *trigs;
+    size_t ntrigs;
+    atomic_uint generation;
+    char tmpdir[256];
+    char dir[1024];
+    /* loader */
+    pthread_t watch;
+    bool watching;
+    int inotify_fd;
+    int stop_pipe[2];
+    pthread_mutex_t load_lock; /* one load at a time */
+    fn_queue *q;
+    int64_t backoff_base_ms;
+};
+
+/* Opaque response of the ABI. */
+struct basalt_response {
+    int status;          /* 0: not set */
+    char *ctype;
+    buf headers;         /* "Name: value\r\n"... */
+    buf body;
+    bool has_body;
+    char *err_type;
+    char *err_msg;
+};
+
+/* One invocation, filled by the caller of fn_call_run. */
+typedef struct fn_call {
+    const basalt_event *ev;
+    const char *job_id;     /* "" for sync */
+    uint32_t attempt;
+    const char *auth_role, *auth_sub, *auth_claims;
+    bool reserved;          /* concurrency already taken (async worker) */
+    int depth;              /* nesting of sync invokes */
+    /* out */
+    basalt_response res;
+    int rc;                 /* handler result */
+    bool timed_out;
+    uint64_t dur_ns;
+    uint32_t generation;
+    char request_id[40];
+} fn_call;
+
+/* Per-call private data behind ctx->host_private. */
+typedef struct fn_callpriv {
+    fn_registry *reg;
+    fn_entry *e;
+    arena a;
+    int depth;
+} fn_callpriv;
+
+/* ---- registry (fn_registry.c) ---- */
+fn_entry *fn_entry_find(fn_registry *reg, const char *name);
+/* Find or create the entry for name (loader). */
+fn_entry *fn_entry_get(fn_registry *reg, const char *name);
+/* Current version with a reference, or NULL. */
+fn_version *fn_version_acquire(fn_entry *e);
+void fn_version_release(fn_version *v);
+/* Make v current (takes over the caller's reference); the old one is
+ * released.  Rebuilds the trigger snapshot. */
+void fn_entry_install(fn_entry *e, fn_version *v);
+/* Unload the version that came from source (file removed). */
+void fn_registry_remove_source(fn_registry *reg, const char *source);
+void fn_registry_rebuild_triggers(fn_registry *reg);
+void fn_entry_refresh_limits(fn_entry *e);
+bool fn_entry_reserve(fn_entry *e);
+void fn_entry_unreserve(fn_entry *e);
+void fn_entry_set_error(fn_entry *e, const char *msg);
+void fn_entry_log(fn_entry *e, const char *line);
+void fn_hist_add(fn_entry *e, uint64_t ns);
+/* Estimated percentile (0-100) of call durations in milliseconds. */
+double fn_hist_pct(fn_entry *e, double pct);
+
+/* Run one invocation of entry e.  BS_ENOTFOUND (nothing loaded or
+ * disabled), BS_EBUSY (throttled, counted), else BS_OK with call->rc,
+ * call->timed_out and call->res filled.  fn_call_done frees call->res. */
+int fn_call_run(fn_registry *reg, fn_entry *e, fn_call *call);
+void fn_call_done(fn_call *call);
+void fn_response_init(basalt_response *r);
+void fn_response_free(basalt_response *r);
+
+/* ---- host API (fn_host.c) ---- */
+extern const basalt_host fn_host_api;
+
+/* ---- loader (fn_loader.c) ---- */
+/* Load (or reload) one .so; logs and records failures. */
+int fn_load_file(fn_registry *reg, const char *path, char *why, size_t whylen);
+int fn_loader_start(fn_registry *reg);
+void fn_loader_stop(fn_registry *reg);
+
+/* ---- queue (fn_queue.c) ---- */
+int fn_queue_start(fn_registry *reg, fn_queue **out);
+void fn_queue_stop(fn_queue *q);
+/* Triggers changed: recompute schedules. */
+void fn_queue_triggers_changed(fn_queue *q);
+/* Insert an async invoke job (durable on return); uid receives its id. */
+int fn_queue_invoke(fn_registry *reg, const char *function, const char *payload, const char *caller, char uid[40]);
+void fn_queue_wake(fn_queue *q);
+/* Wake the workers of reg if the queue runs (any thread). */
+void fn_queue_kick(fn_registry *reg);
+size_t fn_queue_depth(fn_queue *q, fn_entry *e);
+/* Dead letters. */
+int fn_dlq_list(fn_registry *reg, const char *function, buf *out);
+int64_t fn_dlq_count(fn_registry *reg, const char *function);
+int fn_dlq_redrive(fn_registry *reg, const char *uid);
+int fn_dlq_delete(fn_registry *reg, const char *uid);
+
+/* ---- settings (fn_admin.c) ---- */
+int fn_settings_load(fn_registry *reg, fn_entry *e);
+
+#endif

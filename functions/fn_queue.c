@@ -1,0 +1,930 @@
+/* fn_queue.c - durable async jobs: enqueue, workers, retries, dead letters,
+ * and the scheduler.
+ *
+ * Enqueue.  A change observer runs on the writer thread inside the
+ * transaction of every change-log append; for each async trigger that
+ * matches it inserts a row into _basalt_fn_jobs, so a job exists exactly
+ * when its change committed.  The commit hook then wakes the workers.
+ * Async invokes, schedule fires and re-drives insert rows through db_write
+ * and wake the workers themselves.
+ *
+ * Run.  The rows are mirrored in memory (loaded by id > last seen after
+ * each wake, and all of them at start: a job that was running when the
+ * process died is simply run again).  A worker picks the oldest job that is
+ * due, whose function has a free concurrency slot, and whose order key
+ * (function + collection + document id, or + bucket/object) has no older
+ * job waiting or running; so per-document order holds and a failing job
+ * blocks later jobs of the same document until it succeeds or is dead-
+ * lettered (like a change-stream shard).  Success deletes the row; failure
+ * schedules a retry after base * 2^(attempt-1) ms (base 1 s, env
+ * BASALT_FN_BACKOFF_MS overrides) or, past the function's retries, moves the
+ * row to _basalt_fn_dlq with the last error.
+ *
+ * Schedule.  One thread sleeps until the next rate/cron fire of any loaded
+ * schedule trigger and enqueues a job for it.  Missed fires while the
+ * server was down are not replayed.
+ */
+#include "fn_int.h"
+#include "fn_manifest.h"
+#include "fn_sched.h"
+#include "core/error.h"
+#include "core/log.h"
+#include "core/timeutil.h"
+#include "core/uuid.h"
+#include "db/store.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+typedef struct fn_job {
+    int64_t id;
+    char uid[40];
+    char *function;
+    int kind;
+    char *event;
+    uint64_t key;  /* 0: no order key */
+    int attempt;   /* tries already made */
+    int64_t run_at_ms;
+    bool running;
+    fn_entry *e;
+    struct fn_job *prev, *next;
+} fn_job;
+
+typedef struct sched_item {
+    fn_entry *e;
+    char expr[208];
+    fn_sched s;
+    int64_t next_ms;
+} sched_item;
+
+struct fn_queue {
+    fn_registry *reg;
+    pthread_mutex_t lock;
+    pthread_cond_t cond;
+    bool stopping;
+    bool dirty;      /* new rows may be in the table */
+    int64_t last_id; /* highest row id mirrored */
+    fn_job *head, *tail;
+    size_t count;
+    pthread_t *workers;
+    int nworkers;
+    /* scheduler */
+    pthread_mutex_t slock;
+    pthread_cond_t scond;
+    sched_item *sched;
+    size_t nsched;
+    bool sched_dirty;
+    pthread_t sched_thread;
+    bool sched_started;
+};
+
+static uint64_t hash_key(const char *fn, const char *key)
+{
+    uint64_t h = 1469598103934665603ULL;
+    for (const char *p = fn; *p; p++)
+        h = (h ^ (unsigned char)*p) * 1099511628211ULL;
+    h = (h ^ 0x1f) * 1099511628211ULL;
+    for (const char *p = key; *p; p++)
+        h = (h ^ (unsigned char)*p) * 1099511628211ULL;
+    return h ? h : 1;
+}
+
+/* ---- enqueue (writer thread) ---- */
+
+static int insert_job(db_conn *w, const char *function, int kind, const char *event, const char *order_key,
+                      int64_t run_at, char uid_out[40])
+{
+    static const char q[] = "INSERT INTO _basalt_fn_jobs(uid, function, kind, event, order_key, attempt, run_at_ms, "
+                            "created_ms) VALUES(?,?,?,?,?,0,?,?)";
+    char uid[UUID_STR_LEN + 1];
+    if (uuid_v7(uid) != BS_OK)
+        return BS_EIO;
+    sqlite3_stmt *st = db_stmt(w, q, sizeof q - 1, NULL);
+    if (!st)
+        return BS_EDB;
+    int64_t now = time_now_ms();
+    sqlite3_bind_text(st, 1, uid, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 2, function, -1, SQLITE_STATIC);
+    sqlite3_bind_int(st, 3, kind);
+    sqlite3_bind_text(st, 4, event, -1, SQLITE_STATIC);
+    if (order_key)
+        sqlite3_bind_text(st, 5, order_key, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(st, 6, run_at ? run_at : now);
+    sqlite3_bind_int64(st, 7, now);
+    int rc = sqlite3_step(st) == SQLITE_DONE ? BS_OK : BS_EDB;
+    db_stmt_done(st);
+    if (!rc && uid_out)
+        memcpy(uid_out, uid, sizeof uid);
+    return rc;
+}
+
+static int put_raw(buf *b, const char *json)
+{
+    return buf_puts(b, json ? json : "null");
+}
+
+static int put_str(buf *b, const char *s)
+{
+    return s ? buf_json_str(b, s, strlen(s)) : buf_puts(b, "null");
+}
+
+static bool ends_with(const char *s, const char *suf)
+{
+    size_t a = strlen(s), b = strlen(suf);
+    return a >= b && memcmp(s + a - b, suf, b) == 0;
+}
+
+static int observe(db_conn *w, const db_change *ch, void *arg)
+{
+    fn_registry *reg = arg;
+    int rc = BS_OK;
+    bool is_storage = strcmp(ch->collection, "storage.objects") == 0;
+    bool is_users = strcmp(ch->collection, "auth.users") == 0;
+    bool is_events = strcmp(ch->collection, "auth.events") == 0;
+    json_t *obj = NULL; /* parsed storage object / auth entry, lazily */
+    buf ev = BUF_INIT, key = BUF_INIT;
+    pthread_rwlock_rdlock(&reg->lock);
+    for (size_t i = 0; i < reg->ntrigs && !rc; i++) {
+        const fn_trig *t = &reg->trigs[i];
+        if (!atomic_load_explicit(&t->e->eff_enabled, memory_order_relaxed))
+            continue;
+        buf_reset(&ev);
+        buf_reset(&key);
+        int kind = 0;
+        if (t->kind == BASALT_TRIGGER_DOCUMENT) {
+            if (is_storage || is_users || is_events || strcasecmp(t->source, ch->collection) != 0)
+                continue;
+            unsigned bit = ch->op[0] == 'I' ? BASALT_INSERT : ch->op[0] == 'U' ? BASALT_UPDATE : BASALT_REMOVE;
+            if (t->flags && !(t->flags & bit))
+                continue;
+            if (t->filter && !fn_filter_match(t->filter, ch->new_doc ? ch->new_doc : ch->old_doc))
+                continue;
+            kind = BASALT_EVENT_DOCUMENT;
+            rc = buf_puts(&ev, "{\"collection\":");
+            if (!rc) rc = put_str(&ev, ch->collection);
+            if (!rc) rc = buf_puts(&ev, ",\"op\":");
+            if (!rc) rc = put_str(&ev, ch->op);
+            if (!rc) rc = buf_puts(&ev, ",\"doc_id\":");
+            if (!rc) rc = put_str(&ev, ch->doc_id);
+            if (!rc) rc = buf_puts(&ev, ",\"old\":");
+            if (!rc) rc = put_raw(&ev, ch->old_doc);
+            if (!rc) rc = buf_puts(&ev, ",\"new\":");
+            if (!rc) rc = put_raw(&ev, ch->new_doc);
+            if (!rc) rc = buf_printf(&ev, ",\"seq\":%lld,\"committed_ms\":%lld}", (long long)ch->seq,
+                                     (long long)ch->committed_ms);
+            if (!rc) rc = buf_printf(&key, "%s\x1f%s", ch->collection, ch->doc_id);
+        } else if (t->kind == BASALT_TRIGGER_STORAGE) {
+            if (!is_storage || ch->op[0] == 'U')
+                continue;
+            bool created = ch->op[0] == 'I';
+            if (t->flags && !(t->flags & (created ? BASALT_CREATED : BASALT_DELETED)))
+                continue;
+            if (!obj) {
+                json_error_t je;
+                obj = json_loads(created ? ch->new_doc : ch->old_doc, 0, &je);
+            }
+            const char *bucket = json_string_value(json_object_get(obj, "bucket"));
+            const char *name = json_string_value(json_object_get(obj, "name"));
+            if (!bucket || !name || strcmp(bucket, t->source) != 0)
+                continue;
+            if ((t->prefix && strncmp(name, t->prefix, strlen(t->prefix)) != 0) || (t->suffix && !ends_with(name, t->suffix)))
+                continue;
+            json_t *size = json_object_get(obj, "size");
+            const char *ctype = json_string_value(json_object_get(obj, "content_type"));
+            kind = BASALT_EVENT_STORAGE;
+            rc = buf_printf(&ev, "{\"op\":\"%s\",\"bucket\":", created ? "created" : "deleted");
+            if (!rc) rc = put_str(&ev, bucket);
+            if (!rc) rc = buf_puts(&ev, ",\"name\":");
+            if (!rc) rc = put_str(&ev, name);
+            if (!rc) rc = buf_printf(&ev, ",\"size\":%lld,\"content_type\":", json_is_integer(size) ? (long long)json_integer_value(size) : -1LL);
+            if (!rc) rc = put_str(&ev, ctype ? ctype : "");
+            if (!rc) rc = buf_puts(&ev, ",\"object\":");
+            if (!rc) rc = put_raw(&ev, created ? ch->new_doc : ch->old_doc);
+            if (!rc) rc = buf_printf(&ev, ",\"seq\":%lld}", (long long)ch->seq);
+            if (!rc) rc = buf_printf(&key, "storage\x1f%s/%s", bucket, name);
+        } else if (t->kind == BASALT_TRIGGER_AUTH) {
+            const char *event = NULL;
+            unsigned bit = 0;
+            const char *user_json = NULL;
+            if (is_users && ch->op[0] == 'I') {
+                event = "user.created";
+                bit = BASALT_USER_CREATED;
+                user_json = ch->new_doc;
+            } else if (is_users && ch->op[0] == 'D') {
+                event = "user.deleted";
+                bit = BASALT_USER_DELETED;
+                user_json = ch->old_doc;
+            } else if (is_events && ch->op[0] == 'I') {
+                if (!obj) {
+                    json_error_t je;
+                    obj = json_loads(ch->new_doc ? ch->new_doc : "null", JSON_DECODE_ANY, &je);
+                }
+                const char *e = json_string_value(json_object_get(obj, "event"));
+                if (!e || strcmp(e, "recovery_requested") != 0)
+                    continue;
+                event = "recovery_requested";
+                bit = BASALT_RECOVERY;
+            } else {
+                continue;
+            }
+            if (t->flags && !(t->flags & bit))
+                continue;
+            kind = BASALT_EVENT_AUTH;
+            rc = buf_printf(&ev, "{\"event\":\"%s\",\"user_id\":", event);
+            if (!rc) rc = put_str(&ev, ch->doc_id);
+            if (!rc && user_json) {
+                rc = buf_puts(&ev, ",\"user\":");
+                if (!rc) rc = put_raw(&ev, user_json);
+            }
+            if (!rc) rc = buf_puts(&ev, ",\"data\":");
+            if (!rc) rc = put_raw(&ev, ch->new_doc ? ch->new_doc : ch->old_doc);
+            if (!rc) rc = buf_printf(&ev, ",\"seq\":%lld}", (long long)ch->seq);
+        } else {
+            continue;
+        }
+        if (!rc)
+            rc = insert_job(w, t->e->name, kind, ev.data, key.len ? key.data : NULL, 0, NULL);
+    }
+    pthread_rwlock_unlock(&reg->lock);
+    json_decref(obj);
+    buf_free(&ev);
+    buf_free(&key);
+    if (rc)
+        log_error("functions: could not queue a job for %s %s %s: %s", ch->collection, ch->op, ch->doc_id,
+                  basalt_strerror(rc));
+    return rc;
+}
+
+void fn_queue_wake(fn_queue *q)
+{
+    if (!q)
+        return;
+    pthread_mutex_lock(&q->lock);
+    q->dirty = true;
+    pthread_cond_broadcast(&q->cond);
+    pthread_mutex_unlock(&q->lock);
+}
+
+/* Wake through the registry: reg->q is cleared (under the write lock)
+ * before the queue is freed at stop. */
+void fn_queue_kick(fn_registry *reg)
+{
+    pthread_rwlock_rdlock(&reg->lock);
+    fn_queue_wake(reg->q);
+    pthread_rwlock_unlock(&reg->lock);
+}
+
+static void on_commit(void *arg, int64_t last_seq)
+{
+    fn_queue_kick(arg);
+}
+
+/* ---- in-memory mirror ---- */
+
+static void job_free(fn_job *j)
+{
+    if (!j)
+        return;
+    free(j->function);
+    free(j->event);
+    free(j);
+}
+
+static void list_remove(fn_queue *q, fn_job *j)
+{
+    if (j->prev)
+        j->prev->next = j->next;
+    else
+        q->head = j->next;
+    if (j->next)
+        j->next->prev = j->prev;
+    else
+        q->tail = j->prev;
+    q->count--;
+}
+
+/* Mirror rows with id > last_id.  Called with q->lock held. */
+static void fetch_new(fn_queue *q)
+{
+    db_conn *c = db_reader(q->reg->app->store);
+    if (!c)
+        return;
+    static const char sql[] = "SELECT id, uid, function, kind, event, order_key, attempt, run_at_ms "
+                              "FROM _basalt_fn_jobs WHERE id > ? ORDER BY id LIMIT 2000";
+    for (;;) {
+        sqlite3_stmt *st = db_stmt(c, sql, sizeof sql - 1, NULL);
+        if (!st)
+            return;
+        sqlite3_bind_int64(st, 1, q->last_id);
+        int got = 0;
+        while (sqlite3_step(st) == SQLITE_ROW) {
+            got++;
+            fn_job *j = calloc(1, sizeof *j);
+            const char *uid = (const char *)sqlite3_column_text(st, 1);
+            const char *fn = (const char *)sqlite3_column_text(st, 2);
+            const char *ev = (const char *)sqlite3_column_text(st, 4);
+            const char *key = (const char *)sqlite3_column_text(st, 5);
+            q->last_id = sqlite3_column_int64(st, 0);
+            if (!j || !(j->function = strdup(fn ? fn : "")) || !(j->event = strdup(ev ? ev : "null"))) {
+                job_free(j);
+                log_error("functions: out of memory mirroring job %lld", (long long)q->last_id);
+                continue;
+            }
+            j->id = q->last_id;
+            snprintf(j->uid, sizeof j->uid, "%s", uid ? uid : "");
+            j->kind = sqlite3_column_int(st, 3);
+            j->key = key ? hash_key(j->function, key) : 0;
+            j->attempt = sqlite3_column_int(st, 6);
+            j->run_at_ms = sqlite3_column_int64(st, 7);
+            j->e = fn_entry_find(q->reg, j->function);
+            if (j->e)
+                atomic_fetch_add(&j->e->queued, 1);
+            j->prev = q->tail;
+            if (q->tail)
+                q->tail->next = j;
+            else
+                q->head = j;
+            q->tail = j;
+            q->count++;
+        }
+        db_stmt_done(st);
+        if (got < 2000)
+            break;
+    }
+}
+
+/* Choose the next runnable job (q->lock held).  *wake_ms gets the earliest
+ * future run time seen (or -1). */
+static fn_job *pick(fn_queue *q, int64_t now, int64_t *wake_ms)
+{
+    *wake_ms = -1;
+    size_t cap = 64;
+    while (cap < q->count * 2)
+        cap *= 2;
+    uint64_t small[64];
+    uint64_t *set = cap == 64 ? small : calloc(cap, sizeof *set);
+    if (!set)
+        return NULL;
+    if (set == small)
+        memset(small, 0, sizeof small);
+    fn_job *found = NULL;
+    for (fn_job *j = q->head; j; j = j->next) {
+        if (j->key) {
+            size_t h = (size_t)(j->key & (cap - 1));
+            bool seen = false;
+            while (set[h]) {
+                if (set[h] == j->key) {
+                    seen = true;
+                    break;
+                }
+                h = (h + 1) & (cap - 1);
+            }
+            if (seen)
+                continue;
+            set[h] = j->key;
+        }
+        if (j->running)
+            continue;
+        if (j->run_at_ms > now) {
+            if (*wake_ms < 0 || j->run_at_ms < *wake_ms)
+                *wake_ms = j->run_at_ms;
+            continue;
+        }
+        if (!j->e)
+            j->e = fn_entry_find(q->reg, j->function);
+        if (j->e) {
+            if (!atomic_load_explicit(&j->e->eff_enabled, memory_order_relaxed))
+                continue;
+            if (!fn_entry_reserve(j->e))
+                continue;
+        }
+        found = j;
+        break;
+    }
+    if (set != small)
+        free(set);
+    return found;
+}
+
+/* ---- running one job ---- */
+
+static char *dump(json_t *v)
+{
+    return v && !json_is_null(v) ? json_dumps(v, JSON_COMPACT | JSON_ENCODE_ANY) : NULL;
+}
+
+static const char *sget(json_t *o, const char *k)
+{
+    const char *s = json_string_value(json_object_get(o, k));
+    return s ? s : "";
+}
+
+typedef struct job_result {
+    fn_job *j;
+    enum { RES_DONE, RES_RETRY, RES_DEAD } what;
+    int attempt;
+    int64_t run_at_ms;
+    const char *error;
+} job_result;
+
+static int w_finish(db_conn *w, void *arg)
+{
+    job_result *r = arg;
+    int64_t now = time_now_ms();
+    sqlite3_stmt *st;
+    int rc = BS_OK;
+    if (r->what == RES_RETRY) {
+        static const char q[] = "UPDATE _basalt_fn_jobs SET attempt = ?, run_at_ms = ?, last_error = ? WHERE id = ?";
+        st = db_stmt(w, q, sizeof q - 1, NULL);
+        if (!st)
+            return BS_EDB;
+        sqlite3_bind_int(st, 1, r->attempt);
+        sqlite3_bind_int64(st, 2, r->run_at_ms);
+        sqlite3_bind_text(st, 3, r->error, -1, SQLITE_STATIC);
+        sqlite3_bind_int64(st, 4, r->j->id);
+        rc = sqlite3_step(st) == SQLITE_DONE ? BS_OK : BS_EDB;
+        db_stmt_done(st);
+        return rc;
+    }
+    if (r->what == RES_DEAD) {
+        static const char q[] = "INSERT OR REPLACE INTO _basalt_fn_dlq(uid, function, kind, event, order_key, attempts, "
+                                "last_error, created_ms, failed_ms) SELECT uid, function, kind, event, order_key, ?, ?, "
+                                "created_ms, ? FROM _basalt_fn_jobs WHERE id = ?";
+        st = db_stmt(w, q, sizeof q - 1, NULL);
+        if (!st)
+            return BS_EDB;
+        sqlite3_bind_int(st, 1, r->attempt);
+        sqlite3_bind_text(st, 2, r->error, -1, SQLITE_STATIC);
+        sqlite3_bind_int64(st, 3, now);
+        sqlite3_bind_int64(st, 4, r->j->id);
+        rc = sqlite3_step(st) == SQLITE_DONE ? BS_OK : BS_EDB;
+        db_stmt_done(st);
+        if (rc)
+            return rc;
+    }
+    static const char d[] = "DELETE FROM _basalt_fn_jobs WHERE id = ?";
+    st = db_stmt(w, d, sizeof d - 1, NULL);
+    if (!st)
+        return BS_EDB;
+    sqlite3_bind_int64(st, 1, r->j->id);
+    rc = sqlite3_step(st) == SQLITE_DONE ? BS_OK : BS_EDB;
+    db_stmt_done(st);
+    return rc;
+}
+
+/* Build the event from the job's JSON and run it; error receives the
+ * failure text ("" on success). */
+static bool run_job(fn_queue *q, fn_job *j, char *error, size_t errlen)
+{
+    error[0] = '\0';
+    json_error_t je;
+    json_t *o = json_loads(j->event, JSON_DECODE_ANY, &je);
+    basalt_event ev = {.struct_size = sizeof ev, .kind = (uint32_t)j->kind};
+    basalt_document_event de;
+    basalt_storage_event se;
+    basalt_auth_event ae;
+    basalt_schedule_event sc;
+    basalt_invoke_event ie;
+    char *a = NULL, *b = NULL, *c = NULL;
+    switch (j->kind) {
+    case BASALT_EVENT_DOCUMENT:
+        a = dump(json_object_get(o, "old"));
+        b = dump(json_object_get(o, "new"));
+        de = (basalt_document_event){sizeof de, sget(o, "collection"), sget(o, "op"), sget(o, "doc_id"), a, b,
+                                     json_integer_value(json_object_get(o, "seq")),
+                                     json_integer_value(json_object_get(o, "committed_ms"))};
+        ev.document = &de;
+        break;
+    case BASALT_EVENT_STORAGE:
+        a = dump(json_object_get(o, "object"));
+        se = (basalt_storage_event){sizeof se, sget(o, "op"), sget(o, "bucket"), sget(o, "name"),
+                                    json_integer_value(json_object_get(o, "size")), sget(o, "content_type"),
+                                    a ? a : "null", json_integer_value(json_object_get(o, "seq"))};
+        ev.storage = &se;
+        break;
+    case BASALT_EVENT_AUTH:
+        a = dump(json_object_get(o, "user"));
+        b = dump(json_object_get(o, "data"));
+        ae = (basalt_auth_event){sizeof ae, sget(o, "event"), sget(o, "user_id"), a ? a : "null",
+                                 json_integer_value(json_object_get(o, "seq")), b ? b : "null"};
+        ev.auth = &ae;
+        break;
+    case BASALT_EVENT_SCHEDULE:
+        sc = (basalt_schedule_event){sizeof sc, sget(o, "expr"), json_integer_value(json_object_get(o, "scheduled_ms"))};
+        ev.schedule = &sc;
+        break;
+    case BASALT_EVENT_INVOKE:
+        c = json_dumps(json_object_get(o, "payload"), JSON_COMPACT | JSON_ENCODE_ANY);
+        ie = (basalt_invoke_event){sizeof ie, c ? c : "null", c ? strlen(c) : 4, sget(o, "caller")};
+        ev.invoke = &ie;
+        break;
+    default:
+        snprintf(error, errlen, "unknown job kind %d", j->kind);
+        break;
+    }
+    bool ok = false;
+    if (!error[0] && !o) {
+        snprintf(error, errlen, "job event is not valid JSON");
+    } else if (!error[0] && !j->e) {
+        snprintf(error, errlen, "FunctionNotFound: function %s is not loaded", j->function);
+    } else if (!error[0]) {
+        fn_call call;
+        memset(&call, 0, sizeof call);
+        call.ev = &ev;
+        call.job_id = j->uid;
+        call.attempt = (uint32_t)j->attempt + 1;
+        call.reserved = true;
+        int rc = fn_call_run(q->reg, j->e, &call);
+        if (rc)
+            snprintf(error, errlen, "FunctionNotFound: function %s is not loaded or disabled", j->function);
+        else if (call.timed_out)
+            snprintf(error, errlen, "Timeout: the handler ran %.0f ms, over its %d ms timeout",
+                     (double)call.dur_ns / 1e6, atomic_load(&j->e->eff_timeout_ms));
+        else if (call.rc != BASALT_OK && call.res.err_type)
+            snprintf(error, errlen, "%s: %s", call.res.err_type, call.res.err_msg ? call.res.err_msg : "");
+        else if (call.rc != BASALT_OK)
+            snprintf(error, errlen, "HandlerError: the handler returned %d", call.rc);
+        else
+            ok = true;
+        fn_call_done(&call);
+    }
+    free(a);
+    free(b);
+    free(c);
+    json_decref(o);
+    return ok;
+}
+
+static void *worker_main(void *arg)
+{
+    fn_queue *q = arg;
+    pthread_mutex_lock(&q->lock);
+    while (!q->stopping) {
+        if (q->dirty) {
+            q->dirty = false;
+            fetch_new(q);
+        }
+        int64_t now = time_now_ms(), wake;
+        fn_job *j = pick(q, now, &wake);
+        if (!j) {
+            if (wake < 0) {
+                pthread_cond_wait(&q->cond, &q->lock);
+            } else {
+                struct timespec ts = {(time_t)(wake / 1000), (long)(wake % 1000) * 1000000L};
+                pthread_cond_timedwait(&q->cond, &q->lock, &ts);
+            }
+            continue;
+        }
+        j->running = true;
+        if (j->e)
+            atomic_fetch_sub(&j->e->queued, 1);
+        pthread_mutex_unlock(&q->lock);
+
+        char error[600];
+        bool ok = run_job(q, j, error, sizeof error);
+        job_result r = {j, RES_DONE, j->attempt + 1, 0, error};
+        if (!ok) {
+            int retries = j->e ? atomic_load(&j->e->eff_retries) : FN_DEFAULT_RETRIES;
+            if (r.attempt <= retries) {
+                r.what = RES_RETRY;
+                r.run_at_ms = time_now_ms() + fn_backoff_ms(r.attempt, q->reg->backoff_base_ms, 300000);
+                log_warn("functions: %s job %s attempt %d failed (%s): retry in %lld ms", j->function, j->uid,
+                         r.attempt, error, (long long)(r.run_at_ms - time_now_ms()));
+            } else {
+                r.what = RES_DEAD;
+                log_warn("functions: %s job %s failed %d times (%s): moved to the dead-letter queue", j->function,
+                         j->uid, r.attempt, error);
+            }
+        }
+        int wrc = db_write(q->reg->app->store, w_finish, &r);
+        pthread_mutex_lock(&q->lock);
+        j->running = false;
+        if (wrc != BS_OK) {
+            /* not recorded (shutting down or the disk failed): the row is
+             * still queued in the table and runs again after a restart */
+            if (j->e)
+                atomic_fetch_add(&j->e->queued, 1);
+            if (!q->stopping)
+                log_error("functions: could not record the result of job %s: %s", j->uid, basalt_strerror(wrc));
+            j->run_at_ms = time_now_ms() + 1000;
+        } else if (r.what == RES_RETRY) {
+            j->attempt = r.attempt;
+            j->run_at_ms = r.run_at_ms;
+            if (j->e)
+                atomic_fetch_add(&j->e->queued, 1);
+        } else {
+            list_remove(q, j);
+            job_free(j);
+        }
+        pthread_cond_broadcast(&q->cond);
+    }
+    pthread_mutex_unlock(&q->lock);
+    return NULL;
+}
+
+/* ---- async invoke, schedule fires ---- */
+
+typedef struct ins_arg {
+    const char *function;
+    int kind;
+    const char *event;
+    char uid[40];
+} ins_arg;
+
+static int w_insert(db_conn *w, void *arg)
+{
+    ins_arg *a = arg;
+    return insert_job(w, a->function, a->kind, a->event, NULL, 0, a->uid);
+}
+
+int fn_queue_invoke(fn_registry *reg, const char *function, const char *payload, const char *caller, char uid[40])
+{
+    buf ev = BUF_INIT;
+    int rc = buf_puts(&ev, "{\"payload\":");
+    if (!rc)
+        rc = buf_puts(&ev, payload && *payload ? payload : "null");
+    if (!rc)
+        rc = buf_puts(&ev, ",\"caller\":");
+    if (!rc)
+        rc = put_str(&ev, caller ? caller : "");
+    if (!rc)
+        rc = buf_putc(&ev, '}');
+    ins_arg a = {function, BASALT_EVENT_INVOKE, ev.data, ""};
+    if (!rc)
+        rc = db_write(reg->app->store, w_insert, &a);
+    buf_free(&ev);
+    if (!rc) {
+        memcpy(uid, a.uid, 40);
+        fn_queue_kick(reg);
+    }
+    return rc;
+}
+
+static void rebuild_sched(fn_queue *q)
+{
+    fn_registry *reg = q->reg;
+    size_t n = 0;
+    pthread_rwlock_rdlock(&reg->lock);
+    for (size_t i = 0; i < reg->ntrigs; i++)
+        n += reg->trigs[i].kind == BASALT_TRIGGER_SCHEDULE;
+    sched_item *v = n ? calloc(n, sizeof *v) : NULL;
+    size_t k = 0;
+    int64_t now = time_now_ms();
+    for (size_t i = 0; i < reg->ntrigs && v; i++) {
+        const fn_trig *t = &reg->trigs[i];
+        if (t->kind != BASALT_TRIGGER_SCHEDULE || !t->source)
+            continue;
+        sched_item *s = &v[k];
+        s->e = t->e;
+        snprintf(s->expr, sizeof s->expr, "%s", t->source);
+        if (fn_sched_parse(s->expr, &s->s, NULL, 0) != BS_OK)
+            continue;
+        s->next_ms = fn_sched_next(&s->s, now);
+        for (size_t o = 0; o < q->nsched; o++) /* keep the phase across reloads */
+            if (q->sched[o].e == s->e && strcmp(q->sched[o].expr, s->expr) == 0)
+                s->next_ms = q->sched[o].next_ms;
+        k++;
+    }
+    pthread_rwlock_unlock(&reg->lock);
+    free(q->sched);
+    q->sched = v;
+    q->nsched = k;
+}
+
+static void *sched_main(void *arg)
+{
+    fn_queue *q = arg;
+    pthread_mutex_lock(&q->slock);
+    while (!q->stopping) {
+        if (q->sched_dirty) {
+            q->sched_dirty = false;
+            rebuild_sched(q);
+        }
+        int64_t now = time_now_ms(), next = -1;
+        for (size_t i = 0; i < q->nsched; i++) {
+            sched_item *s = &q->sched[i];
+            if (s->next_ms < 0)
+                continue;
+            if (s->next_ms <= now) {
+                char ev[400], name[64];
+                buf e = BUF_INIT;
+                buf_puts(&e, "{\"expr\":");
+                buf_json_str(&e, s->expr, strlen(s->expr));
+                buf_printf(&e, ",\"scheduled_ms\":%lld}", (long long)s->next_ms);
+                snprintf(ev, sizeof ev, "%s", buf_cstr(&e));
+                buf_free(&e);
+                snprintf(name, sizeof name, "%s", s->e->name);
+                int64_t due = s->next_ms;
+                s->next_ms = fn_sched_next(&s->s, due);
+                if (s->next_ms >= 0 && s->next_ms <= now) /* fell behind: skip missed fires */
+                    s->next_ms = fn_sched_next(&s->s, now);
+                bool enabled = atomic_load(&s->e->eff_enabled);
+                pthread_mutex_unlock(&q->slock);
+                if (enabled) {
+                    ins_arg a = {name, BASALT_EVENT_SCHEDULE, ev, ""};
+                    if (db_write(q->reg->app->store, w_insert, &a) == BS_OK)
+                        fn_queue_wake(q);
+                }
+                pthread_mutex_lock(&q->slock);
+                now = time_now_ms();
+                i = (size_t)-1; /* the list may have been rebuilt: rescan */
+                if (q->sched_dirty || q->stopping)
+                    break;
+                continue;
+            }
+            if (next < 0 || s->next_ms < next)
+                next = s->next_ms;
+        }
+        if (q->stopping || q->sched_dirty)
+            continue;
+        if (next < 0) {
+            pthread_cond_wait(&q->scond, &q->slock);
+        } else {
+            struct timespec ts = {(time_t)(next / 1000), (long)(next % 1000) * 1000000L};
+            pthread_cond_timedwait(&q->scond, &q->slock, &ts);
+        }
+    }
+    pthread_mutex_unlock(&q->slock);
+    return NULL;
+}
+
+void fn_queue_triggers_changed(fn_queue *q)
+{
+    pthread_mutex_lock(&q->slock);
+    q->sched_dirty = true;
+    pthread_cond_broadcast(&q->scond);
+    pthread_mutex_unlock(&q->slock);
+    fn_queue_wake(q); /* jobs of a newly loaded function may be runnable */
+}
+
+size_t fn_queue_depth(fn_queue *q, fn_entry *e)
+{
+    if (e)
+        return (size_t)atomic_load(&e->queued);
+    pthread_mutex_lock(&q->lock);
+    size_t n = q->count;
+    pthread_mutex_unlock(&q->lock);
+    return n;
+}
+
+/* ---- dead letters ---- */
+
+int fn_dlq_list(fn_registry *reg, const char *function, buf *out)
+{
+    db_conn *c = db_reader(reg->app->store);
+    if (!c)
+        return BS_EDB;
+    static const char q[] = "SELECT json_group_array(json_object('id', uid, 'function', function, 'kind', kind, "
+                            "'event', json(event), 'attempts', attempts, 'last_error', last_error, 'created_ms', "
+                            "created_ms, 'failed_ms', failed_ms)) FROM (SELECT * FROM _basalt_fn_dlq "
+                            "WHERE ?1 IS NULL OR function = ?1 ORDER BY failed_ms LIMIT 1000)";
+    sqlite3_stmt *st = db_stmt(c, q, sizeof q - 1, NULL);
+    if (!st)
+        return BS_EDB;
+    if (function)
+        sqlite3_bind_text(st, 1, function, -1, SQLITE_STATIC);
+    int rc = BS_EDB;
+    if (sqlite3_step(st) == SQLITE_ROW)
+        rc = buf_puts(out, (const char *)sqlite3_column_text(st, 0));
+    db_stmt_done(st);
+    return rc;
+}
+
+int64_t fn_dlq_count(fn_registry *reg, const char *function)
+{
+    db_conn *c = db_reader(reg->app->store);
+    if (!c)
+        return -1;
+    static const char q[] = "SELECT count(*) FROM _basalt_fn_dlq WHERE ?1 IS NULL OR function = ?1";
+    sqlite3_stmt *st = db_stmt(c, q, sizeof q - 1, NULL);
+    if (!st)
+        return -1;
+    if (function)
+        sqlite3_bind_text(st, 1, function, -1, SQLITE_STATIC);
+    int64_t n = sqlite3_step(st) == SQLITE_ROW ? sqlite3_column_int64(st, 0) : -1;
+    db_stmt_done(st);
+    return n;
+}
+
+typedef struct dlq_arg {
+    const char *uid;
+    bool redrive;
+} dlq_arg;
+
+static int w_dlq(db_conn *w, void *arg)
+{
+    dlq_arg *a = arg;
+    if (a->redrive) {
+        static const char q[] = "INSERT INTO _basalt_fn_jobs(uid, function, kind, event, order_key, attempt, run_at_ms, "
+                                "created_ms) SELECT uid, function, kind, event, order_key, 0, ?, created_ms "
+                                "FROM _basalt_fn_dlq WHERE uid = ?";
+        sqlite3_stmt *st = db_stmt(w, q, sizeof q - 1, NULL);
+        if (!st)
+            return BS_EDB;
+        sqlite3_bind_int64(st, 1, time_now_ms());
+        sqlite3_bind_text(st, 2, a->uid, -1, SQLITE_STATIC);
+        int rc = sqlite3_step(st) == SQLITE_DONE ? BS_OK : BS_EDB;
+        db_stmt_done(st);
+        if (rc)
+            return rc;
+        if (sqlite3_changes(db_conn_handle(w)) == 0)
+            return BS_ENOTFOUND;
+    }
+    static const char d[] = "DELETE FROM _basalt_fn_dlq WHERE uid = ?";
+    sqlite3_stmt *st = db_stmt(w, d, sizeof d - 1, NULL);
+    if (!st)
+        return BS_EDB;
+    sqlite3_bind_text(st, 1, a->uid, -1, SQLITE_STATIC);
+    int rc = sqlite3_step(st) == SQLITE_DONE ? BS_OK : BS_EDB;
+    db_stmt_done(st);
+    if (!rc && sqlite3_changes(db_conn_handle(w)) == 0)
+        rc = BS_ENOTFOUND;
+    return rc;
+}
+
+int fn_dlq_redrive(fn_registry *reg, const char *uid)
+{
+    dlq_arg a = {uid, true};
+    int rc = db_write(reg->app->store, w_dlq, &a);
+    if (!rc)
+        fn_queue_kick(reg);
+    return rc;
+}
+
+int fn_dlq_delete(fn_registry *reg, const char *uid)
+{
+    dlq_arg a = {uid, false};
+    return db_write(reg->app->store, w_dlq, &a);
+}
+
+/* ---- start / stop ---- */
+
+int fn_queue_start(fn_registry *reg, fn_queue **out)
+{
+    *out = NULL;
+    fn_queue *q = calloc(1, sizeof *q);
+    if (!q)
+        return BS_ENOMEM;
+    q->reg = reg;
+    pthread_mutex_init(&q->lock, NULL);
+    pthread_cond_init(&q->cond, NULL);
+    pthread_mutex_init(&q->slock, NULL);
+    pthread_cond_init(&q->scond, NULL);
+    q->dirty = true;
+    q->sched_dirty = true;
+    int n = reg->app->cfg->function_workers;
+    if (n < 1)
+        n = 1;
+    int rc = db_add_change_observer(reg->app->store, observe, reg);
+    if (!rc)
+        rc = db_add_commit_hook(reg->app->store, on_commit, reg);
+    if (rc) {
+        log_error("functions: cannot register with the store (too many observers?)");
+        free(q);
+        return rc;
+    }
+    reg->q = q;
+    q->workers = calloc((size_t)n, sizeof *q->workers);
+    if (!q->workers)
+        return BS_ENOMEM;
+    for (int i = 0; i < n; i++) {
+        if (pthread_create(&q->workers[i], NULL, worker_main, q) != 0)
+            break;
+        q->nworkers++;
+    }
+    q->sched_started = pthread_create(&q->sched_thread, NULL, sched_main, q) == 0;
+    *out = q;
+    return q->nworkers ? BS_OK : BS_ENOMEM;
+}
+
+void fn_queue_stop(fn_queue *q)
+{
+    if (!q)
+        return;
+    pthread_mutex_lock(&q->lock);
+    q->stopping = true;
+    pthread_cond_broadcast(&q->cond);
+    pthread_mutex_unlock(&q->lock);
+    pthread_mutex_lock(&q->slock);
+    pthread_cond_broadcast(&q->scond);
+    pthread_mutex_unlock(&q->slock);
+    for (int i = 0; i < q->nworkers; i++)
+        pthread_join(q->workers[i], NULL);
+    if (q->sched_started)
+        pthread_join(q->sched_thread, NULL);
+    fn_job *j = q->head;
+    while (j) {
+        fn_job *n = j->next;
+        job_free(j);
+        j = n;
+    }
+    free(q->workers);
+    free(q->sched);
+    pthread_mutex_destroy(&q->lock);
+    pthread_cond_destroy(&q->cond);
+    pthread_mutex_destroy(&q->slock);
+    pthread_cond_destroy(&q->scond);
+    free(q);
+}

@@ -1,0 +1,52 @@
+/* console.h - the admin web console: its static files and its admin API.
+ *
+ *   GET  /console, /console/... web/ files embedded at build time
+ *                               (scripts/embed_web.cmake); /console and
+ *                               /console/ answer index.html
+ *   POST /admin/v1/login        {"email","password"} -> {"access_token",...}
+ *                               (public route; failures rate-limited per IP)
+ *   GET  /admin/v1/stats        overview numbers (service_role by route)
+ *   GET  /admin/v1/keys         the project's anon and service_role keys
+ *
+ * Admin tokens are service_role JWTs with "admin": true, the admin's id in
+ * "sub" and a lifetime of CONSOLE_TOKEN_TTL_S.
+ *
+ * Threads: handlers on civetweb worker threads; console_admin_main on the
+ * main thread of the `basalt admin` command.
+ */
+#ifndef BS_CONSOLE_H
+#define BS_CONSOLE_H
+
+#include <stddef.h>
+
+#include "http/http.h"
+
+#define CONSOLE_TOKEN_TTL_S (8 * 3600)
+/* Failed logins allowed per client address within the window, then 429. */
+#define CONSOLE_LOGIN_MAX_FAILS 10
+#define CONSOLE_LOGIN_WINDOW_MS (5 * 60 * 1000)
+
+/* One embedded file of web/.  The table (generated) ends with a NULL path. */
+typedef struct console_file {
+    const char *path;          /* relative to web/, e.g. "js/app.js" */
+    const unsigned char *data;
+    size_t len;
+    const char *etag;          /* strong, quoted */
+} console_file;
+extern const console_file console_files[];
+
+/* The file for a path relative to web/, or NULL. */
+const console_file *console_find(const char *path);
+/* Content-Type for a file name by extension ("application/octet-stream"
+ * when unknown). */
+const char *console_content_type(const char *path);
+
+int console_static(http_req *r);
+int console_login(http_req *r);
+int console_stats(http_req *r);
+int console_keys(http_req *r);
+
+/* `basalt admin ...` (argv[1] == "admin"); returns the exit code. */
+int console_admin_main(int argc, char **argv);
+
+#endif

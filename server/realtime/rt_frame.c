@@ -1,0 +1,200 @@
+/* rt_frame.c - see rt_frame.h.
+ *
+ * Text frames are parsed with jansson (JSON_REJECT_DUPLICATES is not used:
+ * the client never sends duplicates and Phoenix itself takes the last).
+ * Refs may arrive as strings, null or integers (hand-written clients); an
+ * integer is rendered to its decimal string so replies echo a string.
+ */
+#include "realtime/rt_frame.h"
+#include "core/error.h"
+
+#include <stdint.h>
+#include <stdio.h>
+#include <string.h>
+
+static int take_ref(json_t *v, char *dst, const char **out, const char **err)
+{
+    if (!v || json_is_null(v)) {
+        *out = NULL;
+        return BS_OK;
+    }
+    if (json_is_string(v)) {
+        if (json_string_length(v) > RT_REF_MAX) {
+            *err = "ref too long";
+            return BS_EPARSE;
+        }
+        *out = json_string_value(v);
+        return BS_OK;
+    }
+    if (json_is_integer(v)) {
+        snprintf(dst, RT_REF_MAX + 1, "%lld", (long long)json_integer_value(v));
+        *out = dst;
+        return BS_OK;
+    }
+    *err = "ref must be a string or null";
+    return BS_EPARSE;
+}
+
+int rt_frame_parse_text(const char *data, size_t len, bool v2, rt_frame *f, const char **err)
+{
+    memset(f, 0, sizeof *f);
+    json_error_t je;
+    json_t *root = json_loadb(data, len, 0, &je);
+    int rc = BS_EPARSE;
+    if (!root) {
+        *err = "frame is not valid JSON";
+        goto out;
+    }
+    json_t *jr, *ref, *topic, *event, *payload;
+    if (v2) {
+        if (!json_is_array(root) || json_array_size(root) != 5) {
+            *err = "frame must be a JSON array [join_ref, ref, topic, event, payload]";
+            goto out;
+        }
+        jr = json_array_get(root, 0);
+        ref = json_array_get(root, 1);
+        topic = json_array_get(root, 2);
+        event = json_array_get(root, 3);
+        payload = json_array_get(root, 4);
+    } else {
+        if (!json_is_object(root)) {
+            *err = "frame must be a JSON object {topic, event, payload, ref}";
+            goto out;
+        }
+        jr = json_object_get(root, "join_ref");
+        ref = json_object_get(root, "ref");
+        topic = json_object_get(root, "topic");
+        event = json_object_get(root, "event");
+        payload = json_object_get(root, "payload");
+    }
+    if (!json_is_string(topic) || !json_string_length(topic) || json_string_length(topic) > 255 ||
+        strlen(json_string_value(topic)) != json_string_length(topic)) {
+        *err = "topic must be a non-empty string of at most 255 bytes";
+        goto out;
+    }
+    if (!json_is_string(event) || !json_string_length(event) ||
+        strlen(json_string_value(event)) != json_string_length(event)) {
+        *err = "event must be a non-empty string";
+        goto out;
+    }
+    if (!json_is_object(payload)) {
+        *err = "payload must be a JSON object";
+        goto out;
+    }
+    if (take_ref(jr, f->jr_buf, &f->join_ref, err) || take_ref(ref, f->ref_buf, &f->ref, err))
+        goto out;
+    f->root = root;
+    root = NULL;
+    f->topic = json_string_value(topic);
+    f->event = json_string_value(event);
+    f->payload = payload;
+    rc = BS_OK;
+out:
+    json_decref(root);
+    if (rc) {
+        f->root = NULL;
+        f->payload = NULL;
+    }
+    return rc;
+}
+
+void rt_frame_clear(rt_frame *f)
+{
+    json_decref(f->root);
+    f->root = NULL;
+    f->payload = NULL;
+}
+
+int rt_frame_parse_push(const unsigned char *d, size_t len, rt_push *p, const char **err)
+{
+    memset(p, 0, sizeof *p);
+    if (len < 7) {
+        *err = "binary frame shorter than its header";
+        return BS_EPARSE;
+    }
+    if (d[0] != 3) {
+        *err = "unsupported binary frame kind (only 3, user broadcast push, is accepted)";
+        return BS_EPARSE;
+    }
+    size_t lens[5] = {d[1], d[2], d[3], d[4], d[5]};
+    if (d[6] > 1) {
+        *err = "binary frame encoding must be 0 (raw) or 1 (JSON)";
+        return BS_EPARSE;
+    }
+    size_t off = 7, need = off;
+    for (int i = 0; i < 5; i++)
+        need += lens[i];
+    if (need > len) {
+        *err = "binary frame lengths run past its end";
+        return BS_EPARSE;
+    }
+    if (!lens[2] || !lens[3]) {
+        *err = "binary frame needs a topic and an event";
+        return BS_EPARSE;
+    }
+    const char *s = (const char *)d;
+    p->join_ref = s + off, p->join_ref_len = lens[0], off += lens[0];
+    p->ref = s + off, p->ref_len = lens[1], off += lens[1];
+    p->topic = s + off, p->topic_len = lens[2], off += lens[2];
+    p->event = s + off, p->event_len = lens[3], off += lens[3];
+    p->meta = s + off, p->meta_len = lens[4], off += lens[4];
+    p->payload = s + off, p->payload_len = len - off;
+    p->json = d[6] == 1;
+    if (memchr(p->topic, 0, p->topic_len) || memchr(p->event, 0, p->event_len) ||
+        memchr(p->ref, 0, p->ref_len) || memchr(p->join_ref, 0, p->join_ref_len)) {
+        *err = "binary frame strings must not contain NUL";
+        return BS_EPARSE;
+    }
+    return BS_OK;
+}
+
+static int put_ref(buf *b, const char *r)
+{
+    return r ? buf_json_str(b, r, strlen(r)) : buf_puts(b, "null");
+}
+
+int rt_frame_encode(buf *b, bool v2, const char *jr, const char *ref, const char *topic, const char *event,
+                    const char *payload, size_t plen)
+{
+    int rc;
+    if (v2) {
+        rc = buf_putc(b, '[');
+        if (!rc) rc = put_ref(b, jr);
+        if (!rc) rc = buf_putc(b, ',');
+        if (!rc) rc = put_ref(b, ref);
+        if (!rc) rc = buf_putc(b, ',');
+        if (!rc) rc = buf_json_str(b, topic, strlen(topic));
+        if (!rc) rc = buf_putc(b, ',');
+        if (!rc) rc = buf_json_str(b, event, strlen(event));
+        if (!rc) rc = buf_putc(b, ',');
+        if (!rc) rc = buf_append(b, payload, plen);
+        if (!rc) rc = buf_putc(b, ']');
+    } else {
+        rc = buf_puts(b, "{\"topic\":");
+        if (!rc) rc = buf_json_str(b, topic, strlen(topic));
+        if (!rc) rc = buf_puts(b, ",\"event\":");
+        if (!rc) rc = buf_json_str(b, event, strlen(event));
+        if (!rc) rc = buf_puts(b, ",\"payload\":");
+        if (!rc) rc = buf_append(b, payload, plen);
+        if (!rc) rc = buf_puts(b, ",\"ref\":");
+        if (!rc) rc = put_ref(b, ref);
+        if (!rc) rc = buf_puts(b, ",\"join_ref\":");
+        if (!rc) rc = put_ref(b, jr);
+        if (!rc) rc = buf_putc(b, '}');
+    }
+    return rc;
+}
+
+int rt_frame_encode_broadcast(buf *b, const char *topic, const char *event, const void *payload, size_t plen,
+                              bool json)
+{
+    size_t tl = strlen(topic), el = strlen(event);
+    if (tl > 255 || el > 255)
+        return BS_ETOOBIG;
+    unsigned char h[5] = {4, (unsigned char)tl, (unsigned char)el, 0, json ? 1 : 0};
+    int rc = buf_append(b, h, sizeof h);
+    if (!rc) rc = buf_append(b, topic, tl);
+    if (!rc) rc = buf_append(b, event, el);
+    if (!rc) rc = buf_append(b, payload, plen);
+    return rc;
+}

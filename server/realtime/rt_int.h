@@ -1,0 +1,156 @@
+/* rt_int.h - structures shared by the files of the realtime engine
+ * (rt_engine.c, rt_proto.c, rt_dispatch.c).  Nothing else includes it.
+ *
+ * Locking: e->lock guards the registry: topics, collection indexes,
+ * channels (all their fields), presence and each connection's channel
+ * list.  c->mu guards a connection's send queue and close state.  Lock
+ * order: e->lock, then c->mu; e->wake_mu is a leaf (commit hook and
+ * dispatcher wake-ups).
+ */
+#ifndef BS_RT_INT_H
+#define BS_RT_INT_H
+
+#include <jansson.h>
+#include <pthread.h>
+#include <stdint.h>
+
+#include "auth/jwt.h"
+#include "realtime/rt_engine.h"
+#include "realtime/rt_filter.h"
+#include "realtime/rt_frame.h"
+#include "realtime/rt_map.h"
+
+typedef struct rt_chan rt_chan;
+typedef struct rt_lws rt_lws;
+
+typedef struct rt_topic {
+    char *name;
+    rt_vec chans;   /* rt_chan*, chan->t_idx is the position */
+    rt_vec pres;    /* rt_pres* */
+} rt_topic;
+
+typedef struct rt_pres {
+    rt_chan *ch;
+    char *key;
+    char ref[32];   /* phx_ref */
+    json_t *meta;   /* tracked fields + phx_ref */
+} rt_pres;
+
+typedef struct rt_bind {
+    rt_chan *ch;
+    long long id;
+    char op;        /* 'I' 'U' 'D' or '*' */
+    char *table;    /* NULL: every collection */
+    rt_filter *f;
+    rt_vec *vec;    /* the index list holding it */
+    size_t idx;
+    char *eqkey;    /* "field\x1f<canon>" when in an eq index */
+    size_t eqlen;
+} rt_bind;
+
+typedef struct rt_coll {
+    rt_map eq;      /* eqkey -> rt_vec* of rt_bind* */
+    rt_vec rest;    /* bindings without an eq condition */
+    rt_map fields;  /* eq field -> (uintptr_t) count */
+    size_t n;
+} rt_coll;
+
+struct rt_chan {
+    rt_conn *conn;
+    char *topic;
+    char join_ref[RT_REF_MAX + 1];
+    auth_claims *claims;
+    int64_t exp;
+    bool self, ack, presence;
+    char *pres_key;
+    rt_topic *t;
+    size_t t_idx;
+    rt_pres *pres;
+    rt_bind **binds;
+    size_t nbinds;
+    bool replay;            /* pending resume: (resume_from, replay_to] */
+    int64_t resume_from, replay_to;
+    int64_t mark;           /* dispatch scratch: seq last matched */
+    long long *ids;
+    size_t nids, ids_cap;
+    rt_chan *prev, *next;   /* e->chans list */
+};
+
+struct rt_conn {
+    rt_engine *e;
+    int refs;               /* atomic */
+    pthread_mutex_t mu;
+    pthread_cond_t cond;
+    /* send queue (mu) */
+    rt_msg **q;
+    size_t qhead, qn, qcap, qbytes;
+    bool close_req, close_sent, detached, wake_pending;
+    int close_code;
+    char close_reason[RT_CLOSE_REASON_MAX];
+    const rt_transport *tp;
+    void *tctx;
+    /* protocol state (transport thread; chans under e->lock) */
+    bool v2, counted;
+    auth_claims *key_claims;
+    rt_chan **chans;
+    size_t nchans, chans_cap;
+    double join_tokens;
+    int64_t join_last_ms;
+};
+
+struct rt_engine {
+    bs_app *app;
+    pthread_mutex_t lock;
+    rt_map topics;          /* name -> rt_topic* */
+    rt_map colls;           /* collection -> rt_coll* */
+    rt_vec all_tables;      /* bindings without a table */
+    rt_chan *chans;         /* every channel, for token expiry */
+    rt_vec replays;         /* rt_chan* with a pending resume */
+    int64_t dispatched_seq; /* every change <= this was dispatched (lock) */
+    int64_t next_expiry;    /* earliest channel token exp, INT64_MAX none (lock) */
+    /* dispatcher wake-ups */
+    pthread_mutex_t wake_mu;
+    pthread_cond_t wake_cond;
+    int64_t hint_seq;
+    bool wake, stop, ready;
+    pthread_t disp;
+    bool disp_started;
+    rt_lws *lws;
+};
+
+/* Process-wide counters (relaxed atomics), rendered by rt_metrics_render. */
+typedef struct rt_counters {
+    long long connections, channels, rejected, messages, bytes, slow, changes, deliveries, joins,
+        join_errors, broadcasts, replays, token_closes;
+} rt_counters;
+extern rt_counters rt_stats;
+#define RT_COUNT(field, n) __atomic_add_fetch(&rt_stats.field, (n), __ATOMIC_RELAXED)
+
+/* rt_engine.c */
+/* Queue m on c (retains it); enforces the bounds (overflow: close). */
+void rt_conn_send(rt_conn *c, rt_msg *m);
+/* Serialise one frame and queue it on c. */
+int rt_conn_send_frame(rt_conn *c, const char *jr, const char *ref, const char *topic, const char *event,
+                       const char *payload, size_t plen);
+/* Verify a JWT for a channel: BS_OK with *out, else msg filled. */
+int rt_verify_token(rt_engine *e, const char *token, auth_claims **out, char *msg, size_t cap);
+/* Wake the dispatcher (after a join with resume or an earlier expiry). */
+void rt_dispatch_wake(rt_engine *e);
+
+/* rt_proto.c (e->lock held) */
+void rt_chan_remove(rt_engine *e, rt_chan *ch, bool presence_leave);
+/* system error then phx_close, then remove (token expired / refused). */
+void rt_chan_kick(rt_engine *e, rt_chan *ch, const char *message);
+void rt_proto_recv(rt_conn *c, bool binary, const void *data, size_t len);
+
+/* rt_dispatch.c */
+int rt_dispatch_start(rt_engine *e);
+void rt_dispatch_stop(rt_engine *e);
+void rt_index_add(rt_engine *e, rt_bind *b);
+void rt_index_remove(rt_engine *e, rt_bind *b);
+
+/* rt_lws.c */
+int rt_lws_start(rt_engine *e, rt_lws **out);
+void rt_lws_stop(rt_lws *l);
+
+#endif

@@ -1,0 +1,702 @@
+/* rt_proto.c - the Phoenix channel protocol (wire spec §6): heartbeats,
+ * phx_join / phx_leave, access_token, broadcast (text and binary kind 3),
+ * presence.  Runs on the transport thread of the connection; registry
+ * changes take e->lock, and every reply is queued under that lock too, so
+ * a join reply always precedes the first change delivered to the channel.
+ *
+ * A frame that is not a Phoenix frame closes the connection (1008 with the
+ * parse error as the reason), as Phoenix itself does; errors inside a
+ * valid frame are answered in the protocol (phx_reply error, system).
+ */
+#include "realtime/rt_int.h"
+#include "core/error.h"
+#include "core/log.h"
+#include "core/timeutil.h"
+#include "core/uuid.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+static long long pres_counter;
+
+static rt_chan *find_chan(rt_conn *c, const char *topic)
+{
+    for (size_t i = 0; i < c->nchans; i++)
+        if (strcmp(c->chans[i]->topic, topic) == 0)
+            return c->chans[i];
+    return NULL;
+}
+
+static const char *chan_name(const char *topic)
+{
+    return strncmp(topic, "realtime:", 9) == 0 ? topic + 9 : topic;
+}
+
+static void reply(rt_conn *c, const char *jr, const char *ref, const char *topic, bool ok, const char *response)
+{
+    buf p = BUF_INIT;
+    int rc = buf_printf(&p, "{\"status\":\"%s\",\"response\":%s}", ok ? "ok" : "error", response ? response : "{}");
+    if (!rc)
+        rt_conn_send_frame(c, jr, ref, topic, "phx_reply", p.data, p.len);
+    buf_free(&p);
+}
+
+static void reply_error(rt_conn *c, const char *jr, const char *ref, const char *topic, const char *reason)
+{
+    buf r = BUF_INIT;
+    if (!buf_puts(&r, "{\"reason\":") && !buf_json_str(&r, reason, strlen(reason)) && !buf_putc(&r, '}'))
+        reply(c, jr, ref, topic, false, r.data);
+    buf_free(&r);
+}
+
+static void system_msg(rt_conn *c, const char *jr, const char *topic, const char *extension, bool ok,
+                       const char *message)
+{
+    buf p = BUF_INIT;
+    const char *name = chan_name(topic);
+    int rc = buf_printf(&p, "{\"extension\":\"%s\",\"status\":\"%s\",\"message\":", extension, ok ? "ok" : "error");
+    if (!rc) rc = buf_json_str(&p, message, strlen(message));
+    if (!rc) rc = buf_puts(&p, ",\"channel\":");
+    if (!rc) rc = buf_json_str(&p, name, strlen(name));
+    if (!rc) rc = buf_putc(&p, '}');
+    if (!rc)
+        rt_conn_send_frame(c, jr, NULL, topic, "system", p.data, p.len);
+    buf_free(&p);
+}
+
+/* ---- broadcast ---- */
+
+static rt_msg *bcast_msg(const char *topic, const char *event, const char *payload, size_t plen, bool json,
+                         int kind)
+{
+    /* kind 2: v2 text, 1: v1 text, 4: binary kind 4 */
+    buf b = BUF_INIT, p = BUF_INIT;
+    int rc;
+    if (kind == 4) {
+        rc = rt_frame_encode_broadcast(&b, topic, event, payload, plen, json);
+    } else {
+        rc = buf_puts(&p, "{\"type\":\"broadcast\",\"event\":");
+        if (!rc) rc = buf_json_str(&p, event, strlen(event));
+        if (!rc) rc = buf_puts(&p, ",\"payload\":");
+        if (!rc) rc = buf_append(&p, payload, plen);
+        if (!rc) rc = buf_putc(&p, '}');
+        if (!rc) rc = rt_frame_encode(&b, kind == 2, NULL, NULL, topic, "broadcast", p.data, p.len);
+    }
+    rt_msg *m = rc ? NULL : rt_msg_new(b.data, b.len, kind == 4);
+    buf_free(&b);
+    buf_free(&p);
+    return m;
+}
+
+/* e->lock held.  json: payload is JSON text; else raw bytes (kind 4 only,
+ * not deliverable to vsn 1.0.0 connections). */
+static void fanout(rt_topic *t, rt_chan *from, const char *event, const char *payload, size_t plen, bool json)
+{
+    rt_msg *m[5] = {NULL};
+    RT_COUNT(broadcasts, 1);
+    for (size_t i = 0; i < t->chans.n; i++) {
+        rt_chan *ch = t->chans.v[i];
+        if (ch == from && !from->self)
+            continue;
+        int kind = !json ? 4 : ch->conn->v2 ? 2 : 1;
+        if (!json && !ch->conn->v2)
+            continue;
+        if (!m[kind] && !(m[kind] = bcast_msg(t->name, event, payload, plen, json, kind)))
+            continue;
+        rt_conn_send(ch->conn, m[kind]);
+    }
+    for (int k = 0; k < 5; k++)
+        rt_msg_release(m[k]);
+}
+
+int rt_broadcast_rest(rt_engine *e, const char *topic, const char *event, const char *payload, size_t plen)
+{
+    if (plen > RT_MAX_BROADCAST)
+        return BS_ETOOBIG;
+    pthread_mutex_lock(&e->lock);
+    rt_topic *t = rt_map_get(&e->topics, topic, strlen(topic));
+    if (t)
+        fanout(t, NULL, event, payload, plen, true);
+    pthread_mutex_unlock(&e->lock);
+    return BS_OK;
+}
+
+/* ---- presence ---- */
+
+static void send_diff(rt_topic *t, const char *key, json_t *join_meta, json_t *leave_meta)
+{
+    json_t *d = json_pack("{s:o,s:o}", "joins", json_object(), "leaves", json_object());
+    if (!d)
+        return;
+    if (join_meta)
+        json_object_set_new(json_object_get(d, "joins"), key, json_pack("{s:[O]}", "metas", join_meta));
+    if (leave_meta)
+        json_object_set_new(json_object_get(d, "leaves"), key, json_pack("{s:[O]}", "metas", leave_meta));
+    char *txt = json_dumps(d, JSON_COMPACT);
+    json_decref(d);
+    if (!txt)
+        return;
+    rt_msg *m[3] = {NULL};
+    for (size_t i = 0; i < t->chans.n; i++) {
+        rt_chan *ch = t->chans.v[i];
+        if (!ch->presence)
+            continue;
+        int k = ch->conn->v2 ? 2 : 1;
+        if (!m[k]) {
+            buf b = BUF_INIT;
+            if (!rt_frame_encode(&b, k == 2, NULL, NULL, t->name, "presence_diff", txt, strlen(txt)))
+                m[k] = rt_msg_new(b.data, b.len, false);
+            buf_free(&b);
+            if (!m[k])
+                continue;
+        }
+        rt_conn_send(ch->conn, m[k]);
+    }
+    rt_msg_release(m[1]);
+    rt_msg_release(m[2]);
+    free(txt);
+}
+
+static void untrack(rt_chan *ch, bool announce)
+{
+    rt_pres *p = ch->pres;
+    if (!p)
+        return;
+    rt_topic *t = ch->t;
+    for (size_t i = 0; i < t->pres.n; i++)
+        if (t->pres.v[i] == p) {
+            /* keep order: presence_state lists metas in join order */
+            memmove(&t->pres.v[i], &t->pres.v[i + 1], (t->pres.n - i - 1) * sizeof(void *));
+            t->pres.n--;
+            break;
+        }
+    ch->pres = NULL;
+    if (announce)
+        send_diff(t, p->key, NULL, p->meta);
+    json_decref(p->meta);
+    free(p->key);
+    free(p);
+}
+
+static int track(rt_chan *ch, json_t *payload)
+{
+    rt_pres *p = calloc(1, sizeof *p);
+    if (!p || !(p->key = strdup(ch->pres_key))) {
+        free(p);
+        return BS_ENOMEM;
+    }
+    snprintf(p->ref, sizeof p->ref, "F%llx%llx", (long long)time_now_ms(),
+             __atomic_add_fetch(&pres_counter, 1, __ATOMIC_RELAXED));
+    p->ch = ch;
+    p->meta = json_is_object(payload) ? json_deep_copy(payload) : json_object();
+    if (!p->meta) {
+        free(p->key);
+        free(p);
+        return BS_ENOMEM;
+    }
+    json_object_set_new(p->meta, "phx_ref", json_string(p->ref));
+    rt_pres *old = ch->pres;
+    rt_topic *t = ch->t;
+    if (old) {
+        json_object_set_new(p->meta, "phx_ref_prev", json_string(old->ref));
+        for (size_t i = 0; i < t->pres.n; i++)
+            if (t->pres.v[i] == old)
+                t->pres.v[i] = p;
+    } else if (rt_vec_push(&t->pres, p)) {
+        json_decref(p->meta);
+        free(p->key);
+        free(p);
+        return BS_ENOMEM;
+    }
+    ch->pres = p;
+    send_diff(t, p->key, p->meta, old ? old->meta : NULL);
+    if (old) {
+        json_decref(old->meta);
+        free(old->key);
+        free(old);
+    }
+    return BS_OK;
+}
+
+static void presence_state(rt_chan *ch)
+{
+    json_t *st = json_object();
+    rt_topic *t = ch->t;
+    for (size_t i = 0; st && i < t->pres.n; i++) {
+        rt_pres *p = t->pres.v[i];
+        json_t *k = json_object_get(st, p->key);
+        if (!k) {
+            k = json_pack("{s:[]}", "metas");
+            json_object_set_new(st, p->key, k);
+        }
+        json_array_append(json_object_get(k, "metas"), p->meta);
+    }
+    char *txt = st ? json_dumps(st, JSON_COMPACT) : NULL;
+    if (txt)
+        rt_conn_send_frame(ch->conn, ch->join_ref, NULL, ch->topic, "presence_state", txt, strlen(txt));
+    free(txt);
+    json_decref(st);
+}
+
+/* ---- channels ---- */
+
+static void set_expiry(rt_engine *e, rt_chan *ch)
+{
+    ch->exp = ch->claims->exp;
+    if (ch->exp < e->next_expiry) {
+        e->next_expiry = ch->exp;
+        rt_dispatch_wake(e);
+    }
+}
+
+void rt_chan_remove(rt_engine *e, rt_chan *ch, bool presence_leave)
+{
+    untrack(ch, presence_leave);
+    for (size_t i = 0; i < ch->nbinds; i++) {
+        rt_bind *b = ch->binds[i];
+        if (b->vec)
+            rt_index_remove(e, b);
+        rt_filter_free(b->f);
+        free(b->table);
+        free(b->eqkey);
+        free(b);
+    }
+    free(ch->binds);
+    rt_topic *t = ch->t;
+    if (t) {
+        rt_chan *moved = rt_vec_swap_remove(&t->chans, ch->t_idx);
+        if (moved)
+            moved->t_idx = ch->t_idx;
+        if (!t->chans.n && !t->pres.n) {
+            rt_map_del(&e->topics, t->name, strlen(t->name));
+            rt_vec_free(&t->chans);
+            rt_vec_free(&t->pres);
+            free(t->name);
+            free(t);
+        }
+    }
+    if (ch->prev)
+        ch->prev->next = ch->next;
+    else
+        e->chans = ch->next;
+    if (ch->next)
+        ch->next->prev = ch->prev;
+    if (ch->replay)
+        for (size_t i = 0; i < e->replays.n; i++)
+            if (e->replays.v[i] == ch) {
+                rt_vec_swap_remove(&e->replays, i);
+                break;
+            }
+    rt_conn *c = ch->conn;
+    for (size_t i = 0; i < c->nchans; i++)
+        if (c->chans[i] == ch) {
+            c->chans[i] = c->chans[--c->nchans];
+            break;
+        }
+    auth_claims_release(ch->claims);
+    free(ch->topic);
+    free(ch->pres_key);
+    free(ch->ids);
+    free(ch);
+    RT_COUNT(channels, -1);
+}
+
+void rt_chan_kick(rt_engine *e, rt_chan *ch, const char *message)
+{
+    RT_COUNT(token_closes, 1);
+    system_msg(ch->conn, ch->join_ref, ch->topic, "system", false, message);
+    rt_conn_send_frame(ch->conn, ch->join_ref, ch->join_ref, ch->topic, "phx_close", "{}", 2);
+    rt_chan_remove(e, ch, true);
+}
+
+static long long bind_id(const char *ev, const char *schema, const char *table, const char *filter)
+{
+    buf b = BUF_INIT;
+    buf_printf(&b, "%s\x1f%s\x1f%s\x1f%s", ev, schema, table ? table : "", filter ? filter : "");
+    uint64_t h = rt_hash(b.data ? b.data : "", b.len);
+    buf_free(&b);
+    return (long long)(h % 90000000u) + 10000000; /* 8 digits, like Supabase's */
+}
+
+/* Validate one postgres_changes entry: BS_OK and a binding (not indexed),
+ * or an error message for a system error. */
+static int make_bind(json_t *ent, rt_chan *ch, long long *id, rt_bind **out, char *msg, size_t cap)
+{
+    *out = NULL;
+    const char *ev = json_string_value(json_object_get(ent, "event"));
+    json_t *js = json_object_get(ent, "schema"), *jt = json_object_get(ent, "table"), *jf = json_object_get(ent, "filter");
+    const char *schema = json_is_string(js) ? json_string_value(js) : "public";
+    const char *table = json_is_string(jt) ? json_string_value(jt) : NULL;
+    const char *filter = json_is_string(jf) ? json_string_value(jf) : NULL;
+    *id = bind_id(ev ? ev : "", schema, table, filter);
+    if (!json_is_object(ent) || !ev) {
+        snprintf(msg, cap, "each postgres_changes entry needs an \"event\": INSERT, UPDATE, DELETE or *");
+        return BS_EINVAL;
+    }
+    char op;
+    if (strcmp(ev, "*") == 0) op = '*';
+    else if (strcasecmp(ev, "INSERT") == 0) op = 'I';
+    else if (strcasecmp(ev, "UPDATE") == 0) op = 'U';
+    else if (strcasecmp(ev, "DELETE") == 0) op = 'D';
+    else {
+        snprintf(msg, cap, "invalid postgres_changes event \"%.40s\": use INSERT, UPDATE, DELETE or *", ev);
+        return BS_EINVAL;
+    }
+    if (strcmp(schema, "public") != 0) {
+        snprintf(msg, cap, "schema \"%.60s\" is not available: Basalt collections are in schema public", schema);
+        return BS_EINVAL;
+    }
+    if ((jt && !json_is_string(jt) && !json_is_null(jt)) || (jf && !json_is_string(jf) && !json_is_null(jf))) {
+        snprintf(msg, cap, "postgres_changes table and filter must be strings");
+        return BS_EINVAL;
+    }
+    if (table && strcmp(table, "*") != 0 && (!*table || strchr(table, '.'))) {
+        snprintf(msg, cap, "invalid table \"%.60s\": use a collection name", table);
+        return BS_EINVAL;
+    }
+    rt_filter *f = NULL;
+    if (filter && *filter && rt_filter_parse(filter, &f, msg, cap))
+        return BS_EINVAL;
+    rt_bind *b = calloc(1, sizeof *b);
+    if (!b || (table && strcmp(table, "*") != 0 && !(b->table = strdup(table)))) {
+        free(b);
+        rt_filter_free(f);
+        snprintf(msg, cap, "out of memory");
+        return BS_ENOMEM;
+    }
+    b->ch = ch;
+    b->id = *id;
+    b->op = op;
+    b->f = f;
+    *out = b;
+    return BS_OK;
+}
+
+static bool take_join_token(rt_conn *c)
+{
+    int64_t now = time_now_ms();
+    c->join_tokens += (double)(now - c->join_last_ms) * RT_JOIN_RATE / 1000.0;
+    c->join_last_ms = now;
+    if (c->join_tokens > 2 * RT_JOIN_RATE)
+        c->join_tokens = 2 * RT_JOIN_RATE;
+    if (c->join_tokens < 1)
+        return false;
+    c->join_tokens -= 1;
+    return true;
+}
+
+static void do_join(rt_conn *c, rt_frame *f)
+{
+    rt_engine *e = c->e;
+    const char *jr = f->join_ref ? f->join_ref : f->ref;
+    const char *ref = f->ref;
+    json_t *cfg = json_object_get(f->payload, "config");
+    json_t *pg = json_object_get(cfg, "postgres_changes");
+    json_t *bc = json_object_get(cfg, "broadcast"), *pr = json_object_get(cfg, "presence");
+    json_t *resume = json_object_get(cfg, "resume_from");
+    json_t *at = json_object_get(f->payload, "access_token");
+    auth_claims *claims = NULL;
+    rt_chan *ch = NULL;
+    json_t *echo = NULL;
+    char msg[300];
+    char **errs = NULL;
+    size_t nerr = 0, nvalid = 0;
+    const char *refuse = NULL;
+
+    if (!jr) {
+        refuse = "phx_join needs a ref";
+    } else if (!take_join_token(c)) {
+        refuse = "too many joins per second on this connection; slow down";
+    } else if (pg && !json_is_array(pg)) {
+        refuse = "config.postgres_changes must be an array";
+    } else if (resume && (!json_is_integer(resume) || json_integer_value(resume) < 0)) {
+        refuse = "config.resume_from must be a non-negative integer (a change-log seq)";
+    } else if (json_is_string(at) && json_string_length(at)) {
+        if (rt_verify_token(e, json_string_value(at), &claims, msg, sizeof msg))
+            refuse = msg;
+    } else if (at && !json_is_null(at) && !json_is_string(at)) {
+        refuse = "access_token must be a string";
+    } else {
+        claims = auth_claims_retain(c->key_claims);
+    }
+    if (refuse) {
+        RT_COUNT(join_errors, 1);
+        reply_error(c, jr, ref, f->topic, refuse);
+        auth_claims_release(claims);
+        return;
+    }
+
+    pthread_mutex_lock(&e->lock);
+    rt_chan *old = find_chan(c, f->topic);
+    if (old) /* a duplicate join replaces the channel, as Phoenix does */
+        rt_chan_remove(e, old, true);
+    if (c->nchans >= (size_t)e->app->cfg->realtime_max_channels) {
+        snprintf(msg, sizeof msg, "too many channels on this connection (limit %d, --realtime-max-channels)",
+                 e->app->cfg->realtime_max_channels);
+        RT_COUNT(join_errors, 1);
+        reply_error(c, jr, ref, f->topic, msg);
+        goto out;
+    }
+    size_t nb = pg ? json_array_size(pg) : 0;
+    ch = calloc(1, sizeof *ch);
+    if (!ch || !(ch->topic = strdup(f->topic)) || (nb && !(ch->binds = calloc(nb, sizeof *ch->binds))) ||
+        (nb && !(errs = calloc(nb, sizeof *errs))))
+        goto oom;
+    snprintf(ch->join_ref, sizeof ch->join_ref, "%s", jr);
+    ch->conn = c;
+    ch->claims = claims;
+    claims = NULL;
+    ch->self = json_is_true(json_object_get(bc, "self"));
+    ch->ack = json_is_true(json_object_get(bc, "ack"));
+    ch->presence = json_is_true(json_object_get(pr, "enabled"));
+    const char *pk = json_string_value(json_object_get(pr, "key"));
+    if (pk && *pk) {
+        ch->pres_key = strdup(pk);
+    } else {
+        char u[UUID_STR_LEN + 1];
+        uuid_v4(u);
+        ch->pres_key = strdup(u);
+    }
+    if (!ch->pres_key)
+        goto oom;
+    echo = json_array();
+    if (!echo)
+        goto oom;
+    for (size_t i = 0; i < nb; i++) {
+        json_t *ent = json_array_get(pg, i);
+        long long id;
+        rt_bind *b;
+        int rc = make_bind(ent, ch, &id, &b, msg, sizeof msg);
+        if (rc == BS_ENOMEM)
+            goto oom;
+        if (rc) {
+            errs[nerr++] = strdup(msg);
+        } else {
+            ch->binds[ch->nbinds++] = b;
+            nvalid++;
+        }
+        json_t *cp = json_is_object(ent) ? json_deep_copy(ent) : json_incref(ent);
+        if (json_is_object(cp))
+            json_object_set_new(cp, "id", json_integer(id));
+        json_array_append_new(echo, cp);
+    }
+    /* register */
+    rt_topic *t = rt_map_get(&e->topics, ch->topic, strlen(ch->topic));
+    if (!t) {
+        t = calloc(1, sizeof *t);
+        if (!t || !(t->name = strdup(ch->topic)) || rt_map_put(&e->topics, t->name, strlen(t->name), t)) {
+            if (t)
+                free(t->name);
+            free(t);
+            goto oom;
+        }
+    }
+    if (!c->chans || c->nchans == c->chans_cap) {
+        size_t ncap = c->chans_cap ? c->chans_cap * 2 : 2;
+        rt_chan **nc = realloc(c->chans, ncap * sizeof *nc);
+        if (!nc)
+            goto oom;
+        c->chans = nc;
+        c->chans_cap = ncap;
+    }
+    if (rt_vec_push(&t->chans, ch))
+        goto oom;
+    ch->t = t;
+    ch->t_idx = t->chans.n - 1;
+    c->chans[c->nchans++] = ch;
+    ch->next = e->chans;
+    if (e->chans)
+        e->chans->prev = ch;
+    e->chans = ch;
+    RT_COUNT(channels, 1);
+    RT_COUNT(joins, 1);
+    /* the reply goes out before anything the index can deliver */
+    {
+        char *ej = json_dumps(echo, JSON_COMPACT);
+        buf r = BUF_INIT;
+        if (ej && nb)
+            buf_printf(&r, "{\"postgres_changes\":%s}", ej);
+        else
+            buf_puts(&r, "{}");
+        reply(c, jr, ref, ch->topic, true, buf_cstr(&r));
+        buf_free(&r);
+        free(ej);
+    }
+    for (size_t i = 0; i < ch->nbinds; i++)
+        rt_index_add(e, ch->binds[i]);
+    set_expiry(e, ch);
+    if (ch->presence)
+        presence_state(ch);
+    for (size_t i = 0; i < nerr; i++)
+        system_msg(c, jr, ch->topic, "postgres_changes", false, errs[i] ? errs[i] : "invalid subscription");
+    if (nvalid && !nerr)
+        system_msg(c, jr, ch->topic, "postgres_changes", true, "Subscribed to PostgreSQL");
+    if (resume && nvalid) {
+        ch->replay = true;
+        ch->resume_from = json_integer_value(resume);
+        ch->replay_to = e->dispatched_seq;
+        if (rt_vec_push(&e->replays, ch))
+            ch->replay = false;
+        else
+            rt_dispatch_wake(e);
+    }
+    ch = NULL;
+    goto out;
+oom:
+    reply_error(c, jr, ref, f->topic, "out of memory");
+    if (ch) {
+        for (size_t i = 0; i < ch->nbinds; i++) {
+            rt_filter_free(ch->binds[i]->f);
+            free(ch->binds[i]->table);
+            free(ch->binds[i]);
+        }
+        free(ch->binds);
+        auth_claims_release(ch->claims);
+        free(ch->topic);
+        free(ch->pres_key);
+        free(ch);
+        ch = NULL;
+    }
+out:
+    pthread_mutex_unlock(&e->lock);
+    for (size_t i = 0; i < nerr; i++)
+        free(errs[i]);
+    free(errs);
+    json_decref(echo);
+    auth_claims_release(claims);
+}
+
+static void do_access_token(rt_engine *e, rt_chan *ch, json_t *payload)
+{
+    const char *tok = json_string_value(json_object_get(payload, "access_token"));
+    char msg[200];
+    auth_claims *cl = NULL;
+    if (!tok) {
+        rt_chan_kick(e, ch, "access_token must be a string");
+        return;
+    }
+    if (rt_verify_token(e, tok, &cl, msg, sizeof msg)) {
+        rt_chan_kick(e, ch, msg);
+        return;
+    }
+    auth_claims_release(ch->claims);
+    ch->claims = cl;
+    set_expiry(e, ch);
+}
+
+static void do_push(rt_conn *c, const unsigned char *d, size_t len)
+{
+    rt_push p;
+    const char *err;
+    if (rt_frame_parse_push(d, len, &p, &err)) {
+        rt_conn_close_request(c, 1003, err);
+        return;
+    }
+    char topic[256], event[256], ref[256], jr[256];
+    snprintf(topic, sizeof topic, "%.*s", (int)p.topic_len, p.topic);
+    snprintf(event, sizeof event, "%.*s", (int)p.event_len, p.event);
+    snprintf(ref, sizeof ref, "%.*s", (int)p.ref_len, p.ref);
+    snprintf(jr, sizeof jr, "%.*s", (int)p.join_ref_len, p.join_ref);
+    rt_engine *e = c->e;
+    pthread_mutex_lock(&e->lock);
+    rt_chan *ch = find_chan(c, topic);
+    if (!ch) {
+        reply_error(c, jr[0] ? jr : NULL, ref[0] ? ref : NULL, topic, "unmatched topic");
+    } else if (jr[0] && strcmp(jr, ch->join_ref) != 0) {
+        /* stale join_ref: dropped, as the client drops ours */
+    } else if (p.payload_len > RT_MAX_BROADCAST) {
+        reply_error(c, ch->join_ref, ref[0] ? ref : NULL, topic, "broadcast payload too large (limit 256 KiB)");
+    } else {
+        bool ok = true;
+        if (p.json) {
+            json_t *j = json_loadb(p.payload, p.payload_len, JSON_DECODE_ANY, NULL);
+            ok = j != NULL;
+            json_decref(j);
+        }
+        if (!ok) {
+            reply_error(c, ch->join_ref, ref[0] ? ref : NULL, topic, "broadcast payload is not valid JSON");
+        } else {
+            fanout(ch->t, ch, event, p.payload, p.payload_len, p.json);
+            if (ch->ack && ref[0])
+                reply(c, ch->join_ref, ref, topic, true, "{}");
+        }
+    }
+    pthread_mutex_unlock(&e->lock);
+}
+
+void rt_proto_recv(rt_conn *c, bool binary, const void *data, size_t len)
+{
+    if (binary) {
+        do_push(c, data, len);
+        return;
+    }
+    rt_frame f;
+    const char *err;
+    if (rt_frame_parse_text(data, len, c->v2, &f, &err)) {
+        rt_conn_close_request(c, 1003, err);
+        return;
+    }
+    rt_engine *e = c->e;
+    if (strcmp(f.topic, "phoenix") == 0) {
+        if (strcmp(f.event, "heartbeat") == 0)
+            reply(c, NULL, f.ref, "phoenix", true, "{}");
+        goto out;
+    }
+    if (strcmp(f.event, "phx_join") == 0) {
+        do_join(c, &f);
+        goto out;
+    }
+    pthread_mutex_lock(&e->lock);
+    rt_chan *ch = find_chan(c, f.topic);
+    if (!ch) {
+        if (strcmp(f.event, "phx_leave") == 0)
+            reply(c, f.join_ref, f.ref, f.topic, true, "{}");
+        else if (f.ref)
+            reply_error(c, f.join_ref, f.ref, f.topic, "unmatched topic");
+    } else if (f.join_ref && strcmp(f.join_ref, ch->join_ref) != 0) {
+        /* stale: a push for an earlier join of this topic */
+    } else if (strcmp(f.event, "phx_leave") == 0) {
+        reply(c, ch->join_ref, f.ref, f.topic, true, "{}");
+        rt_chan_remove(e, ch, true);
+    } else if (strcmp(f.event, "access_token") == 0) {
+        do_access_token(e, ch, f.payload);
+    } else if (strcmp(f.event, "broadcast") == 0) {
+        const char *ev = json_string_value(json_object_get(f.payload, "event"));
+        json_t *pl = json_object_get(f.payload, "payload");
+        char *txt = pl ? json_dumps(pl, JSON_COMPACT | JSON_ENCODE_ANY) : strdup("{}");
+        if (!ev || !txt) {
+            reply_error(c, ch->join_ref, f.ref, f.topic, "broadcast needs a string event");
+        } else if (strlen(txt) > RT_MAX_BROADCAST) {
+            reply_error(c, ch->join_ref, f.ref, f.topic, "broadcast payload too large (limit 256 KiB)");
+        } else {
+            fanout(ch->t, ch, ev, txt, strlen(txt), true);
+            if (ch->ack && f.ref)
+                reply(c, ch->join_ref, f.ref, f.topic, true, "{}");
+        }
+        free(txt);
+    } else if (strcmp(f.event, "presence") == 0) {
+        const char *ev = json_string_value(json_object_get(f.payload, "event"));
+        if (ev && strcmp(ev, "track") == 0) {
+            char *txt = json_dumps(json_object_get(f.payload, "payload"), JSON_COMPACT | JSON_ENCODE_ANY);
+            if (txt && strlen(txt) > RT_MAX_BROADCAST)
+                reply_error(c, ch->join_ref, f.ref, f.topic, "presence payload too large (limit 256 KiB)");
+            else if (track(ch, json_object_get(f.payload, "payload")))
+                reply_error(c, ch->join_ref, f.ref, f.topic, "out of memory");
+            else
+                reply(c, ch->join_ref, f.ref, f.topic, true, "{}");
+            free(txt);
+        } else if (ev && strcmp(ev, "untrack") == 0) {
+            untrack(ch, true);
+            reply(c, ch->join_ref, f.ref, f.topic, true, "{}");
+        } else {
+            reply_error(c, ch->join_ref, f.ref, f.topic, "presence event must be track or untrack");
+        }
+    } else if (f.ref) {
+        reply_error(c, ch->join_ref, f.ref, f.topic, "unknown event");
+    }
+    pthread_mutex_unlock(&e->lock);
+out:
+    rt_frame_clear(&f);
+}

@@ -1,0 +1,121 @@
+/* rt_rest.c - see rt_rest.h. */
+#include "realtime/rt_rest.h"
+#include "core/error.h"
+#include "realtime/rt_engine.h"
+
+#include <jansson.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define MAX_MESSAGES 100
+
+static int unavailable(http_req *r)
+{
+    return http_error(r, 503, "realtime_unavailable", "realtime is not running", NULL, NULL);
+}
+
+static int send_one(http_req *r, rt_engine *e, const char *topic, const char *event, const char *payload,
+                    size_t plen)
+{
+    char full[300];
+    if (!*topic || strlen(topic) > 255 - 9 || !*event || strlen(event) > 255)
+        return http_error(r, 400, "invalid_message", "topic and event must be non-empty (topic up to 246 bytes, event up to 255)",
+                          NULL, NULL);
+    snprintf(full, sizeof full, "realtime:%s", topic);
+    int rc = rt_broadcast_rest(e, full, event, payload, plen);
+    if (rc == BS_ETOOBIG)
+        return http_error(r, 413, "payload_too_large", "broadcast payload too large (limit 256 KiB)", NULL, NULL);
+    return rc;
+}
+
+int rt_rest_broadcast(http_req *r)
+{
+    rt_engine *e = http_app(r)->rt;
+    if (!e)
+        return unavailable(r);
+    if (!(http_method(r) & HTTP_POST))
+        return http_error(r, 405, "method_not_allowed", "use POST", NULL, NULL);
+    const char *body;
+    size_t len;
+    int rc = http_body(r, &body, &len);
+    if (rc == BS_ETOOBIG)
+        return http_error(r, 413, "payload_too_large", "request body too large", NULL, NULL);
+    if (rc)
+        return rc;
+    json_t *j = json_loadb(body, len, 0, NULL);
+    json_t *msgs = json_object_get(j, "messages");
+    if (!json_is_array(msgs) || json_array_size(msgs) > MAX_MESSAGES) {
+        json_decref(j);
+        return http_error(r, 400, "invalid_body", "body must be {\"messages\":[{\"topic\",\"event\",\"payload\"}]} with at most 100 messages",
+                          NULL, NULL);
+    }
+    size_t i;
+    json_t *m;
+    json_array_foreach(msgs, i, m) {
+        const char *topic = json_string_value(json_object_get(m, "topic"));
+        const char *event = json_string_value(json_object_get(m, "event"));
+        if (!topic || !event) {
+            json_decref(j);
+            return http_error(r, 400, "invalid_message", "each message needs string topic and event", NULL, NULL);
+        }
+    }
+    json_array_foreach(msgs, i, m) {
+        json_t *pl = json_object_get(m, "payload");
+        char *txt = pl ? json_dumps(pl, JSON_COMPACT | JSON_ENCODE_ANY) : strdup("{}");
+        if (!txt) {
+            json_decref(j);
+            return BS_ENOMEM;
+        }
+        rc = send_one(r, e, json_string_value(json_object_get(m, "topic")),
+                      json_string_value(json_object_get(m, "event")), txt, strlen(txt));
+        free(txt);
+        if (rc || http_responded(r)) {
+            json_decref(j);
+            return rc;
+        }
+    }
+    json_decref(j);
+    return http_send(r, 202, NULL, NULL, 0);
+}
+
+int rt_rest_broadcast_event(http_req *r)
+{
+    rt_engine *e = http_app(r)->rt;
+    if (!e)
+        return unavailable(r);
+    if (!(http_method(r) & HTTP_POST))
+        return http_error(r, 405, "method_not_allowed", "use POST", NULL, NULL);
+    /* subpath: {topic}/events/{event} (raw; decode both) */
+    const char *sub = http_subpath(r);
+    const char *mid = strstr(sub, "/events/");
+    if (!mid || mid == sub || !mid[8] || strchr(mid + 8, '/'))
+        return http_error(r, 404, "not_found", "use /realtime/v1/api/broadcast/{topic}/events/{event}", NULL, NULL);
+    char *topic = http_url_decode(http_arena(r), sub, (size_t)(mid - sub), false);
+    char *event = http_url_decode(http_arena(r), mid + 8, strlen(mid + 8), false);
+    if (!topic || !event)
+        return http_error(r, 400, "invalid_path", "topic or event is not valid percent-encoded UTF-8", NULL, NULL);
+    const char *body;
+    size_t len;
+    int rc = http_body(r, &body, &len);
+    if (rc == BS_ETOOBIG)
+        return http_error(r, 413, "payload_too_large", "request body too large", NULL, NULL);
+    if (rc)
+        return rc;
+    const char *ct = http_header(r, "Content-Type");
+    if (ct && strncmp(ct, "application/octet-stream", 24) == 0)
+        return http_error(r, 415, "unsupported_media_type", "binary broadcast payloads are only accepted over the WebSocket",
+                          NULL, NULL);
+    json_t *j = len ? json_loadb(body, len, JSON_DECODE_ANY, NULL) : json_object();
+    if (!j)
+        return http_error(r, 400, "invalid_json", "the body must be JSON", NULL, NULL);
+    char *txt = json_dumps(j, JSON_COMPACT | JSON_ENCODE_ANY);
+    json_decref(j);
+    if (!txt)
+        return BS_ENOMEM;
+    rc = send_one(r, e, topic, event, txt, strlen(txt));
+    free(txt);
+    if (rc || http_responded(r))
+        return rc;
+    return http_send(r, 202, NULL, NULL, 0);
+}

@@ -1,0 +1,165 @@
+/* st_int.h - what the files of storage/ share privately.
+ *
+ *   st_service.c  start/stop, the blob files (temp, commit, remove, sweep)
+ *   st_db.c       bucket and object rows: reads on the reader, writes on
+ *                 the writer, JSON shapes of storage-api
+ *   st_rules.c    per-bucket access rules over object.* and auth.*
+ *   st_http.c     /storage/v1 dispatch, key checks, errors
+ *   st_bucket.c   bucket endpoints
+ *   st_upload.c   streaming uploads (raw and multipart)
+ *   st_download.c downloads (Range, ETag, 304, HEAD)
+ *   st_objops.c   info, list, remove, move, copy, signed URLs
+ * Nothing outside storage/ includes this header.
+ */
+#ifndef BS_ST_INT_H
+#define BS_ST_INT_H
+
+#include <jansson.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "app.h"
+#include "auth/jwt.h"
+#include "core/arena.h"
+#include "core/buf.h"
+#include "db/store.h"
+#include "http/http.h"
+#include "rules/rules.h"
+#include "storage/st_path.h"
+#include "storage/st_service.h"
+
+#define ST_BLOB_ID_LEN 36
+#define ST_CHUNK 65536
+
+struct st_service {
+    bs_app *app;
+    char root[4096];
+    char tmp[4200];
+};
+
+/* ---- blobs (st_service.c) ---- */
+
+/* An upload in progress: a temp file under tmp/. */
+typedef struct st_tmp {
+    int fd;
+    char path[4400];
+} st_tmp;
+
+/* Create a fresh temp file.  BS_OK or BS_EIO. */
+int st_tmp_open(st_service *s, st_tmp *t);
+/* fsync, close and rename the temp file into its blob path (new random
+ * blob id into `blob`).  On failure the temp file is removed. */
+int st_tmp_commit(st_service *s, st_tmp *t, char blob[ST_BLOB_ID_LEN + 1]);
+/* Close and remove an uncommitted temp file.  NULL-safe for fd < 0. */
+void st_tmp_abort(st_tmp *t);
+/* Path of a blob file. */
+void st_blob_path(const st_service *s, const char *blob, char *out, size_t cap);
+/* Remove a blob file (missing is fine). */
+void st_blob_remove(st_service *s, const char *blob);
+/* A second blob with the same bytes (hard link; blobs are immutable). */
+int st_blob_clone(st_service *s, const char *src, char blob[ST_BLOB_ID_LEN + 1]);
+
+/* ---- rows (st_db.c) ---- */
+
+typedef struct st_bucket {
+    const char *id;
+    const char *owner;           /* may be "" */
+    bool public_;
+    int64_t size_limit;          /* -1: none */
+    json_t *mimes;               /* array of patterns or NULL; owned */
+    json_t *rules;               /* object op -> text; owned */
+    const char *created_at, *updated_at;
+} st_bucket;
+
+typedef struct st_object {
+    const char *id, *bucket, *name, *owner, *blob, *content_type, *cache_control, *etag, *metadata;
+    const char *created_at, *updated_at, *last_accessed_at;
+    int64_t size;
+} st_object;
+
+void st_bucket_clear(st_bucket *b);
+/* Read a bucket (strings in the arena).  BS_ENOTFOUND, BS_EDB. */
+int st_bucket_get(db_conn *c, arena *a, const char *id, st_bucket *out);
+int st_bucket_json(const st_bucket *b, buf *out);
+/* Read an object row.  BS_ENOTFOUND, BS_EDB. */
+int st_object_get(db_conn *c, arena *a, const char *bucket, const char *name, st_object *out);
+/* {id,bucket,name,size,content_type,owner,metadata} for the change log. */
+int st_object_change_json(const st_object *o, buf *out);
+/* The row as storage-api's objects table shows it (remove, list). */
+int st_object_row_json(const st_object *o, buf *out);
+/* The list item metadata object {eTag,size,mimetype,...}. */
+int st_object_meta_json(const st_object *o, buf *out);
+/* Fill o from the current row of a statement selecting ST_OBJ_COLS. */
+#define ST_OBJ_COLS                                                                                     \
+    "id,bucket_id,name,owner,blob,size,content_type,cache_control,etag,metadata,created_at,updated_at," \
+    "last_accessed_at"
+int st_object_from_stmt(sqlite3_stmt *st, int first, arena *a, st_object *o);
+/* Insert or replace (by bucket+name) an object row and append the change
+ * log entry (INSERT; old = the replaced row or NULL).  Writer thread. */
+int st_object_put_row(db_conn *w, const st_object *o, const st_object *old, int64_t now_ms);
+/* Delete a row by id and append the change log entry (DELETE). */
+int st_object_delete_row(db_conn *w, const st_object *o, int64_t now_ms);
+
+/* ---- rules (st_rules.c) ---- */
+
+/* May the caller do `op` on object o in bucket b?  service_role always;
+ * otherwise the bucket's rule for op, or the default (select on a public
+ * bucket: yes; everything else: no). */
+bool st_allowed(const st_bucket *b, const auth_claims *caller, rules_op op, const st_object *o);
+/* Validate and merge a rules patch into a bucket's rules.  BS_EINVAL with
+ * msg ("rule for select: ... at position N"). */
+int st_rules_merge(json_t *current, json_t *patch, json_t **out, buf *msg);
+
+/* ---- HTTP helpers (st_http.c) ---- */
+
+typedef struct st_ctx {
+    http_req *r;
+    bs_app *app;
+    st_service *s;
+    arena *a;
+    auth_claims *caller;         /* NULL: no key (public/signed routes) */
+    bool service;                /* caller is service_role */
+} st_ctx;
+
+/* Answer a storage-api error. */
+int st_err(http_req *r, int status, const char *error, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+int st_err_db(http_req *r, int rc);
+/* Read the body as a JSON object (answers 400/413 itself; returns non-OK). */
+int st_read_json(http_req *r, json_t **out);
+/* sub of the caller or NULL. */
+const char *st_caller_sub(const st_ctx *c);
+/* Split "bucket/key..." (raw) into a bucket id and a decoded, validated
+ * key.  Answers 400/404 itself on failure. */
+int st_split_path(st_ctx *c, const char *raw, char **bucket, char **key);
+/* Load the bucket or answer 404. */
+int st_load_bucket(st_ctx *c, const char *id, st_bucket *b);
+/* A query parameter (decoded) or NULL. */
+const char *st_param(http_req *r, const char *name);
+
+/* ---- endpoints ---- */
+int st_bucket_list(st_ctx *c);
+int st_bucket_get_h(st_ctx *c, const char *id);
+int st_bucket_create(st_ctx *c);
+int st_bucket_update(st_ctx *c, const char *id);
+int st_bucket_empty(st_ctx *c, const char *id);
+int st_bucket_delete(st_ctx *c, const char *id);
+
+/* Upload into bucket/key.  how: 0 POST (x-upsert decides), 1 PUT update
+ * (must exist), 2 signed upload (upsert from the token; owner given). */
+int st_upload(st_ctx *c, const char *bucket, const char *key, int how, bool upsert, const char *owner);
+
+/* Download; check_rules false for public and signed access. */
+int st_download(st_ctx *c, const st_bucket *b, const char *key, bool check_rules);
+
+int st_obj_info(st_ctx *c, const char *bucket, const char *key);
+int st_obj_list(st_ctx *c, const char *bucket);
+int st_obj_remove(st_ctx *c, const char *bucket, json_t *names);
+int st_obj_move_copy(st_ctx *c, bool copy);
+int st_sign_one(st_ctx *c, const char *bucket, const char *key);
+int st_sign_many(st_ctx *c, const char *bucket);
+int st_sign_download(st_ctx *c, const char *bucket, const char *key);
+int st_sign_upload_create(st_ctx *c, const char *bucket, const char *key);
+int st_sign_upload_put(st_ctx *c, const char *bucket, const char *key);
+
+#endif

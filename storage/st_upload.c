@@ -1,0 +1,490 @@
+/* st_upload.c - streaming uploads: POST (upload), PUT (update) and PUT to a
+ * signed upload URL, with raw or multipart/form-data bodies (spec §4.3,
+ * traps 9-10).
+ *
+ * The body is read with http_read in ST_CHUNK pieces into a temp file,
+ * hashing as it goes (the ETag is the first 128 bits of the SHA-256 of the
+ * bytes, in hex and quoted: SHA-256 runs at twice MD5's speed on CPUs with
+ * SHA extensions, and MD5 was the bottleneck of large uploads), so memory stays bounded
+ * whatever the object size.  Size limits (bucket file_size_limit and
+ * --storage-max-file) are enforced while streaming: the first byte over
+ * the limit ends the upload with 413 and "Connection: close" (civetweb then
+ * drops the connection instead of reading the rest).  The MIME type is
+ * checked before any byte is stored: from the Content-Type header for raw
+ * bodies, from the file part's header for multipart ones (415).
+ *
+ * Then: fsync + rename into the blob path, and one db_write that re-checks
+ * the bucket, the key's existence (409 without upsert) and the rules, writes
+ * the row and its change-log entry.  The replaced blob (an overwrite) is
+ * removed after that commit; the new blob is removed if the commit failed.
+ * Rules are also checked before reading the body when they can already
+ * refuse (no rule for the operation, or a raw body of known length), so a
+ * refused upload is not streamed to disk first.
+ */
+#include "storage/st_int.h"
+#include "storage/st_multipart.h"
+#include "core/error.h"
+#include "core/log.h"
+#include "core/timeutil.h"
+#include "core/uuid.h"
+
+#include <errno.h>
+#include <openssl/evp.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <unistd.h>
+
+#define MAX_FIELD 65536
+
+typedef struct upload {
+    st_ctx *c;
+    st_bucket *b;
+    const char *bucket, *key, *owner;
+    int how;
+    bool upsert;
+    int64_t limit;
+    st_tmp tmp;
+    EVP_MD_CTX *md;
+    int64_t size;
+    /* multipart */
+    bool in_file, file_seen;
+    int field;             /* 1 cacheControl, 2 metadata, 0 ignored */
+    buf fbuf;
+    /* what gets stored */
+    const char *content_type;
+    const char *cache_control;
+    const char *metadata;  /* JSON text or NULL */
+    /* a refusal found while streaming */
+    int status;
+    const char *error;
+    char msg[400];
+} upload;
+
+static int refuse(upload *u, int status, const char *error, const char *msg)
+{
+    if (!u->status) {
+        u->status = status;
+        u->error = error;
+        snprintf(u->msg, sizeof u->msg, "%s", msg);
+    }
+    return BS_EDENIED;
+}
+
+static bool mime_allowed(const st_bucket *b, const char *type)
+{
+    if (!b->mimes)
+        return true;
+    size_t i;
+    json_t *p;
+    json_array_foreach(b->mimes, i, p) {
+        if (st_mime_match(json_string_value(p), type))
+            return true;
+    }
+    return false;
+}
+
+static int check_mime(upload *u, const char *type)
+{
+    if (!st_mime_valid(type) || !mime_allowed(u->b, type)) {
+        char m[330];
+        snprintf(m, sizeof m, "mime type %.300s is not supported", type);
+        return refuse(u, 415, "invalid_mime_type", m);
+    }
+    return BS_OK;
+}
+
+static int write_all(int fd, const char *p, size_t n)
+{
+    while (n) {
+        ssize_t w = write(fd, p, n);
+        if (w < 0) {
+            if (errno == EINTR)
+                continue;
+            return BS_EIO;
+        }
+        p += w;
+        n -= (size_t)w;
+    }
+    return BS_OK;
+}
+
+static int file_bytes(upload *u, const char *p, size_t n)
+{
+    if (u->size + (int64_t)n > u->limit)
+        return refuse(u, 413, "Payload too large", "The object exceeded the maximum allowed size");
+    u->size += (int64_t)n;
+    EVP_DigestUpdate(u->md, p, n);
+    if (write_all(u->tmp.fd, p, n) != BS_OK) {
+        log_error("storage: write %s: %s", u->tmp.path, strerror(errno));
+        return refuse(u, 500, "InternalError", "Internal server error (cannot write the object)");
+    }
+    return BS_OK;
+}
+
+/* "3600" -> "max-age=3600"; anything else is kept as sent. */
+static const char *cache_control_of(arena *a, const char *v)
+{
+    if (!v || !*v)
+        return "no-cache";
+    if (strspn(v, "0123456789") == strlen(v)) {
+        char *s = arena_alloc(a, strlen(v) + 9);
+        if (s)
+            sprintf(s, "max-age=%s", v);
+        return s ? s : "no-cache";
+    }
+    return arena_strdup(a, v);
+}
+
+static int set_metadata(upload *u, const char *text, size_t len)
+{
+    json_error_t je;
+    json_t *j = json_loadb(text, len, 0, &je);
+    if (!json_is_object(j)) {
+        json_decref(j);
+        return refuse(u, 400, "InvalidRequest", "metadata must be a JSON object");
+    }
+    char *s = json_dumps(j, JSON_COMPACT);
+    json_decref(j);
+    u->metadata = s ? arena_strdup(u->c->a, s) : NULL;
+    free(s);
+    return u->metadata ? BS_OK : BS_ENOMEM;
+}
+
+/* ---- multipart callbacks ---- */
+
+static int on_part(void *arg, const st_mp_part *p)
+{
+    upload *u = arg;
+    u->in_file = false;
+    u->field = 0;
+    buf_reset(&u->fbuf);
+    if (p->filename && !u->file_seen) {
+        u->file_seen = true;
+        u->in_file = true;
+        const char *ct = p->content_type && *p->content_type ? p->content_type : "application/octet-stream";
+        u->content_type = arena_strdup(u->c->a, ct);
+        if (!u->content_type)
+            return BS_ENOMEM;
+        return check_mime(u, u->content_type);
+    }
+    if (!p->filename && strcmp(p->name, "cacheControl") == 0)
+        u->field = 1;
+    else if (!p->filename && strcmp(p->name, "metadata") == 0)
+        u->field = 2;
+    return BS_OK;
+}
+
+static int on_data(void *arg, const char *p, size_t n)
+{
+    upload *u = arg;
+    if (u->in_file)
+        return file_bytes(u, p, n);
+    if (!u->field)
+        return BS_OK;
+    if (u->fbuf.len + n > MAX_FIELD)
+        return refuse(u, 400, "InvalidRequest", "a form field is too large");
+    return buf_append(&u->fbuf, p, n);
+}
+
+static int on_end(void *arg)
+{
+    upload *u = arg;
+    int rc = BS_OK;
+    if (u->field == 1)
+        u->cache_control = cache_control_of(u->c->a, buf_cstr(&u->fbuf));
+    else if (u->field == 2)
+        rc = set_metadata(u, u->fbuf.data ? u->fbuf.data : "", u->fbuf.len);
+    u->in_file = false;
+    u->field = 0;
+    return rc;
+}
+
+/* ---- headers of a raw body ---- */
+
+static int raw_headers(upload *u)
+{
+    http_req *r = u->c->r;
+    const char *ct = http_header(r, "Content-Type");
+    u->content_type = ct && *ct ? ct : "application/octet-stream";
+    u->cache_control = cache_control_of(u->c->a, http_header(r, "Cache-Control"));
+    const char *xm = http_header(r, "x-metadata");
+    if (xm && *xm) {
+        size_t n = strlen(xm);
+        if (n > 4 * MAX_FIELD / 3)
+            return refuse(u, 400, "InvalidRequest", "x-metadata is too large");
+        unsigned char *dec = arena_alloc(u->c->a, n + 4);
+        int dl = dec ? EVP_DecodeBlock(dec, (const unsigned char *)xm, (int)n) : -1;
+        if (dl < 0 || n % 4)
+            return refuse(u, 400, "InvalidRequest", "x-metadata must be base64 of a JSON object");
+        while (n && xm[n - 1] == '=' && dl > 0)
+            n--, dl--;
+        int rc = set_metadata(u, (const char *)dec, (size_t)dl);
+        if (rc)
+            return rc;
+    }
+    return check_mime(u, u->content_type);
+}
+
+/* ---- reading the body ---- */
+
+static int stream_body(upload *u, st_mp *mp)
+{
+    char *chunk = malloc(ST_CHUNK);
+    if (!chunk)
+        return BS_ENOMEM;
+    int rc = BS_OK;
+    for (;;) {
+        long n = http_read(u->c->r, chunk, ST_CHUNK);
+        if (n < 0) {
+            rc = refuse(u, 400, "InvalidRequest", "the connection failed while reading the body");
+            break;
+        }
+        if (n == 0)
+            break;
+        rc = mp ? st_mp_feed(mp, chunk, (size_t)n) : file_bytes(u, chunk, (size_t)n);
+        if (rc)
+            break;
+    }
+    free(chunk);
+    if (rc == BS_OK && mp && !st_mp_done(mp))
+        rc = refuse(u, 400, "InvalidRequest", "the multipart body ended early");
+    if (rc == BS_OK && mp && !u->file_seen)
+        rc = refuse(u, 400, "InvalidRequest", "No file found in the request (send it as a form part with a filename)");
+    if (rc == BS_EPARSE || rc == BS_ETOOBIG)
+        rc = refuse(u, 400, "InvalidRequest", "malformed multipart/form-data body");
+    return rc;
+}
+
+/* ---- commit ---- */
+
+typedef struct commit_arg {
+    upload *u;
+    st_object obj;      /* the new row (id/created_at filled in by the writer) */
+    char id[UUID_STR_LEN + 1];
+    char old_blob[ST_BLOB_ID_LEN + 1];
+} commit_arg;
+
+static int run_commit(db_conn *w, void *arg)
+{
+    commit_arg *ca = arg;
+    upload *u = ca->u;
+    ca->old_blob[0] = '\0';
+    st_bucket b;
+    int rc = st_bucket_get(w, u->c->a, u->bucket, &b);
+    if (rc)
+        return rc;
+    st_object old;
+    rc = st_object_get(w, u->c->a, u->bucket, u->key, &old);
+    bool exists = rc == BS_OK;
+    if (rc && rc != BS_ENOTFOUND)
+        goto out;
+    rc = BS_OK;
+    if (exists && !u->upsert) {
+        rc = BS_EEXISTS;
+        goto out;
+    }
+    ca->obj.id = exists ? old.id : ca->id;
+    ca->obj.created_at = exists ? old.created_at : ca->obj.updated_at;
+    if (u->how != 2) {
+        bool ok = exists ? st_allowed(&b, u->c->caller, RULES_UPDATE, &old) &&
+                               st_allowed(&b, u->c->caller, RULES_UPDATE, &ca->obj)
+                         : st_allowed(&b, u->c->caller, RULES_INSERT, &ca->obj);
+        if (!ok) {
+            rc = BS_EDENIED;
+            goto out;
+        }
+    }
+    rc = st_object_put_row(w, &ca->obj, exists ? &old : NULL, time_now_ms());
+    if (rc == BS_OK && exists)
+        snprintf(ca->old_blob, sizeof ca->old_blob, "%s", old.blob);
+out:
+    st_bucket_clear(&b);
+    return rc;
+}
+
+static int answer(upload *u, const char *id)
+{
+    buf out = BUF_INIT;
+    int rc = BS_OK;
+    if (u->how != 2) {
+        rc = buf_puts(&out, "{\"Id\":");
+        if (!rc) rc = buf_json_str(&out, id, strlen(id));
+        if (!rc) rc = buf_putc(&out, ',');
+    } else {
+        rc = buf_putc(&out, '{');
+    }
+    if (!rc) rc = buf_puts(&out, "\"Key\":");
+    if (!rc) {
+        size_t bl = strlen(u->bucket), kl = strlen(u->key);
+        char *full = arena_alloc(u->c->a, bl + kl + 2);
+        if (!full)
+            rc = BS_ENOMEM;
+        else {
+            sprintf(full, "%s/%s", u->bucket, u->key);
+            rc = buf_json_str(&out, full, bl + kl + 1);
+        }
+    }
+    if (!rc) rc = buf_putc(&out, '}');
+    rc = rc ? st_err_db(u->c->r, rc) : http_send_json(u->c->r, 200, out.data, out.len);
+    buf_free(&out);
+    return rc;
+}
+
+static int send_refusal(upload *u, bool body_left)
+{
+    if (body_left)
+        http_add_header(u->c->r, "Connection", "close");
+    return st_err(u->c->r, u->status, u->error, "%s", u->msg);
+}
+
+/* The early rule check, before reading the body: refuses when there is no
+ * rule for the operation, or when the rule refuses the object as far as it
+ * is known (size only for raw bodies with a Content-Length). */
+static bool early_allowed(upload *u, const st_object *old, bool size_known)
+{
+    if (u->how == 2 || u->c->service)
+        return true;
+    rules_op op = old ? RULES_UPDATE : RULES_INSERT;
+    if (!json_object_get(u->b->rules, op == RULES_UPDATE ? "update" : "insert"))
+        return false;
+    if (!size_known)
+        return true;
+    st_object o = {.bucket = u->bucket, .name = u->key, .owner = u->owner ? u->owner : "",
+                   .content_type = u->content_type, .metadata = u->metadata, .size = u->size};
+    return (!old || st_allowed(u->b, u->c->caller, op, old)) && st_allowed(u->b, u->c->caller, op, &o);
+}
+
+int st_upload(st_ctx *c, const char *bucket, const char *key, int how, bool upsert, const char *owner)
+{
+    upload u = {.c = c, .bucket = bucket, .key = key, .owner = owner, .how = how, .upsert = upsert || how == 1,
+                .tmp = {.fd = -1}, .fbuf = BUF_INIT};
+    st_bucket b;
+    st_mp *mp = NULL;
+    int rc = BS_OK;
+    bool have_bucket = false, body_left = true;
+    char blob[ST_BLOB_ID_LEN + 1] = "";
+    if (st_load_bucket(c, bucket, &b))
+        return BS_OK;
+    have_bucket = true;
+    u.b = &b;
+    u.limit = (int64_t)c->app->cfg->storage_max_file;
+    if (b.size_limit > 0 && b.size_limit < u.limit)
+        u.limit = b.size_limit;
+
+    /* existence: 409 without upsert before reading anything */
+    st_object old;
+    db_conn *db = db_reader(c->app->store);
+    int gr = db ? st_object_get(db, c->a, bucket, key, &old) : BS_EDB;
+    if (gr != BS_OK && gr != BS_ENOTFOUND) {
+        rc = st_err_db(c->r, gr);
+        goto out;
+    }
+    bool exists = gr == BS_OK;
+    if (exists && !u.upsert) {
+        refuse(&u, 409, "Duplicate", "The resource already exists");
+        goto refused;
+    }
+
+    char boundary[ST_MP_MAX_BOUNDARY + 1];
+    const char *ct = http_header(c->r, "Content-Type");
+    bool multipart = ct && strncasecmp(ct, "multipart/form-data", 19) == 0;
+    int64_t clen = http_content_length(c->r);
+    if (multipart) {
+        st_mp_callbacks cb = {on_part, on_data, on_end};
+        if (st_mp_boundary(ct, boundary, sizeof boundary) != BS_OK || st_mp_new(boundary, &cb, &u, &mp) != BS_OK) {
+            refuse(&u, 400, "InvalidRequest", "multipart/form-data without a valid boundary");
+            goto refused;
+        }
+        u.cache_control = "no-cache";
+    } else {
+        if (raw_headers(&u))
+            goto refused;
+        if (clen > u.limit) {
+            refuse(&u, 413, "Payload too large", "The object exceeded the maximum allowed size");
+            goto refused;
+        }
+        u.size = clen;
+    }
+    if (!early_allowed(&u, exists ? &old : NULL, !multipart && clen >= 0)) {
+        refuse(&u, 403, "Unauthorized", "new row violates row-level security policy");
+        goto refused;
+    }
+    u.size = 0;
+
+    /* stream */
+    u.md = EVP_MD_CTX_new();
+    if (!u.md || EVP_DigestInit_ex(u.md, EVP_sha256(), NULL) != 1) {
+        rc = st_err_db(c->r, BS_ENOMEM);
+        goto out;
+    }
+    if (st_tmp_open(c->s, &u.tmp)) {
+        rc = st_err(c->r, 500, "InternalError", "Internal server error (cannot create a temp file)");
+        goto out;
+    }
+    rc = stream_body(&u, mp);
+    if (rc) {
+        if (!u.status)
+            refuse(&u, 500, "InternalError", "Internal server error");
+        goto refused;
+    }
+    body_left = false;
+    unsigned char md[EVP_MAX_MD_SIZE];
+    unsigned int mdlen = 0;
+    EVP_DigestFinal_ex(u.md, md, &mdlen);
+    mdlen = mdlen > 16 ? 16 : mdlen;
+    char *etag = arena_alloc(c->a, 2 * mdlen + 3);
+    if (!etag) {
+        rc = st_err_db(c->r, BS_ENOMEM);
+        goto out;
+    }
+    etag[0] = '"';
+    for (unsigned i = 0; i < mdlen; i++)
+        sprintf(etag + 1 + 2 * i, "%02x", md[i]);
+    strcpy(etag + 1 + 2 * mdlen, "\"");
+    if (st_tmp_commit(c->s, &u.tmp, blob)) {
+        blob[0] = '\0';
+        rc = st_err(c->r, 500, "InternalError", "Internal server error (cannot store the object)");
+        goto out;
+    }
+
+    /* commit the row */
+    char now[32];
+    time_iso_now(now);
+    commit_arg ca = {.u = &u};
+    if (uuid_v7(ca.id) != BS_OK) {
+        rc = st_err_db(c->r, BS_EIO);
+        goto out;
+    }
+    ca.obj = (st_object){.bucket = bucket, .name = key, .owner = owner ? owner : "", .blob = blob,
+                         .content_type = u.content_type, .cache_control = u.cache_control, .etag = etag,
+                         .metadata = u.metadata, .updated_at = now, .last_accessed_at = now, .size = u.size};
+    int wr = db_write(c->app->store, run_commit, &ca);
+    switch (wr) {
+    case BS_OK:
+        if (ca.old_blob[0])
+            st_blob_remove(c->s, ca.old_blob);
+        blob[0] = '\0'; /* now owned by the row */
+        rc = answer(&u, ca.obj.id);
+        goto out;
+    case BS_EEXISTS: refuse(&u, 409, "Duplicate", "The resource already exists"); break;
+    case BS_ENOTFOUND: refuse(&u, 404, "Bucket not found", "Bucket not found"); break;
+    case BS_EDENIED: refuse(&u, 403, "Unauthorized", "new row violates row-level security policy"); break;
+    default:
+        rc = st_err_db(c->r, wr);
+        goto out;
+    }
+refused:
+    rc = send_refusal(&u, body_left);
+out:
+    if (blob[0])
+        st_blob_remove(c->s, blob);
+    st_tmp_abort(&u.tmp);
+    EVP_MD_CTX_free(u.md);
+    st_mp_free(mp);
+    buf_free(&u.fbuf);
+    if (have_bucket)
+        st_bucket_clear(&b);
+    return rc;
+}
