@@ -18,8 +18,9 @@ build: deps
 	@cmake -S . -B $(BUILD) -DCMAKE_BUILD_TYPE=RelWithDebInfo $(CMAKE_ARGS) >/dev/null
 	@cmake --build $(BUILD) -j$(JOBS)
 
+# serves the example function plugins built with the project
 run: build
-	$(BUILD)/basalt serve --port $(PORT) --data $(DATA)
+	$(BUILD)/basalt serve --port $(PORT) --data $(DATA) --functions-dir $(BUILD)/functions/examples
 
 node_modules/.package-lock.json: package-lock.json
 	npm ci --no-audit --no-fund

@@ -16,6 +16,8 @@
 #include "db/collections.h"
 #include "db/store.h"
 #include "metrics.h"
+#include "functions/fn.h"
+#include "realtime/rt_engine.h"
 #include "rules/cache.h"
 #include "rules/rules.h"
 
@@ -191,6 +193,10 @@ int admin_metrics(http_req *r)
     bs_app *app = http_app(r);
     buf out = BUF_INIT;
     int rc = metrics_render(&out);
+    if (!rc)
+        rc = rt_metrics_render(&out);
+    if (!rc)
+        rc = fn_metrics_render(&out);
     int64_t hits, misses, used;
     db_cache_stats(app->store, &hits, &misses, &used);
     uint64_t jh, jm;

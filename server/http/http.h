@@ -80,7 +80,8 @@ void http_stop(http_server *s);
 /* ---- request ---- */
 unsigned http_method(const http_req *r);
 const char *http_method_name(const http_req *r);
-/* Raw (still percent-encoded) path without the query string. */
+/* The path without the query string, percent-decoded by civetweb (1.15
+ * decodes even local_uri_raw, and stops at a %00). */
 const char *http_path(const http_req *r);
 /* The path after the matched route prefix (raw). */
 const char *http_subpath(const http_req *r);

@@ -103,6 +103,18 @@ function runKeys(bin, dataDir) {
  * opts.timeoutMs: how long to wait for /health (default 10 s).
  */
 export async function startServer(opts = {}) {
+  // Another test file may grab the same "free" port between our probe and
+  // the server's bind: retry start-up failures that say so.
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await startServerOnce(opts);
+    } catch (e) {
+      if (attempt >= 4 || !/cannot listen|in use/i.test(String(e.message))) throw e;
+    }
+  }
+}
+
+async function startServerOnce(opts = {}) {
   const bin = basaltBin();
   if (!fs.existsSync(bin)) throw new Error(`basalt binary not found at ${bin} (build it or set BASALT_BIN)`);
   const port = await freePort();
@@ -111,7 +123,13 @@ export async function startServer(opts = {}) {
   const args = ['serve', '--port', String(port), '--data', dataDir, ...(opts.args || [])];
   const proc = spawn(bin, args, {
     cwd: ROOT,
-    env: { ...process.env, ...(opts.env || {}) },
+    // Suites sign in many users from one IP: the auth rate limits would
+    // throttle them.  Suites that test the limits pass their own flags
+    // (flags win over the environment).
+    env: {
+      BASALT_RATE_SIGNIN: '1000000', BASALT_RATE_REFRESH: '1000000', BASALT_RATE_RECOVER: '1000000',
+      ...process.env, ...(opts.env || {}),
+    },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   const server = {
