@@ -105,8 +105,10 @@ static void fill_auth(http_req *r, fn_call *call)
 
 static void add_plugin_headers(http_req *r, const buf *h)
 {
+    if (!h->data)
+        return;
     const char *p = h->data, *end = h->data + h->len;
-    while (p && p < end) {
+    while (p < end) {
         const char *eol = strstr(p, "\r\n");
         if (!eol)
             break;
