@@ -423,6 +423,7 @@ static void usage(void)
 
 int main(int argc, char **argv)
 {
+    db_global_init();
     if (argc < 2) {
         usage();
         return 2;

@@ -204,12 +204,12 @@ int admin_metrics(http_req *r)
     auth_jwt_cache_stats(app->jwt, &jh, &jm, &je);
     if (!rc)
         rc = buf_printf(&out,
-                        "# HELP basalt_sqlite_memory_used_bytes Memory SQLite holds (page caches included).\n"
-                        "# TYPE basalt_sqlite_memory_used_bytes gauge\nbasalt_sqlite_memory_used_bytes %lld\n"
-                        "# HELP basalt_sqlite_pagecache_used_pages Pages in SQLite's shared page cache memory.\n"
-                        "# TYPE basalt_sqlite_pagecache_used_pages gauge\nbasalt_sqlite_pagecache_used_pages %lld\n"
-                        "# HELP basalt_sqlite_pagecache_overflow_bytes Page cache allocations outside the pool.\n"
-                        "# TYPE basalt_sqlite_pagecache_overflow_bytes gauge\nbasalt_sqlite_pagecache_overflow_bytes %lld\n"
+                        "# HELP basalt_sqlite_cache_used_bytes Bytes held by the page caches of all connections.\n"
+                        "# TYPE basalt_sqlite_cache_used_bytes gauge\nbasalt_sqlite_cache_used_bytes %lld\n"
+                        "# HELP basalt_sqlite_cache_hits_total Page cache hits, all connections.\n"
+                        "# TYPE basalt_sqlite_cache_hits_total counter\nbasalt_sqlite_cache_hits_total %lld\n"
+                        "# HELP basalt_sqlite_cache_misses_total Page cache misses, all connections.\n"
+                        "# TYPE basalt_sqlite_cache_misses_total counter\nbasalt_sqlite_cache_misses_total %lld\n"
                         "# HELP basalt_jwt_cache_hits_total Verified-token cache hits.\n"
                         "# TYPE basalt_jwt_cache_hits_total counter\nbasalt_jwt_cache_hits_total %llu\n"
                         "# HELP basalt_jwt_cache_misses_total Verified-token cache misses.\n"

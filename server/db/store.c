@@ -20,10 +20,14 @@
 #include "metrics.h"
 
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 
 #define STMT_CACHE_SLOTS 256
+
+/* process-wide page cache statistics; see harvest_stats */
+static _Atomic int64_t g_cache_hits, g_cache_misses, g_cache_used;
 
 typedef struct stmt_slot {
     char *sql;
@@ -36,6 +40,8 @@ struct db_conn {
     sqlite3 *db;
     stmt_slot slots[STMT_CACHE_SLOTS];
     size_t nslots;
+    unsigned stat_tick;     /* statements since the last cache-stat harvest */
+    int64_t cache_used;     /* bytes this connection's page cache held then */
     int64_t last_seq;
     db_conn *next_reader;
     db_store *store;
@@ -92,6 +98,7 @@ static void conn_close(db_conn *c)
 {
     if (!c)
         return;
+    atomic_fetch_sub_explicit(&g_cache_used, c->cache_used, memory_order_relaxed);
     for (size_t i = 0; i < STMT_CACHE_SLOTS; i++) {
         sqlite3_finalize(c->slots[i].st);
         free(c->slots[i].sql);
@@ -184,12 +191,36 @@ prepare:;
     return st;
 }
 
+/* Page-cache statistics are harvested by each connection's own thread
+ * (sqlite3_db_status is not safe across threads on a NOMUTEX connection)
+ * into process-wide atomics.  SQLite's global memory statistics are off
+ * (SQLITE_CONFIG_MEMSTATUS=0): they take a global mutex on every
+ * allocation, which every reader thread would contend on. */
+static void harvest_stats(db_conn *c)
+{
+    int cur = 0, hi = 0;
+    if (sqlite3_db_status(c->db, SQLITE_DBSTATUS_CACHE_HIT, &cur, &hi, 1) == SQLITE_OK)
+        atomic_fetch_add_explicit(&g_cache_hits, cur, memory_order_relaxed);
+    if (sqlite3_db_status(c->db, SQLITE_DBSTATUS_CACHE_MISS, &cur, &hi, 1) == SQLITE_OK)
+        atomic_fetch_add_explicit(&g_cache_misses, cur, memory_order_relaxed);
+    if (sqlite3_db_status(c->db, SQLITE_DBSTATUS_CACHE_USED, &cur, &hi, 0) == SQLITE_OK) {
+        atomic_fetch_add_explicit(&g_cache_used, (int64_t)cur - c->cache_used, memory_order_relaxed);
+        c->cache_used = cur;
+    }
+}
+
 void db_stmt_done(sqlite3_stmt *st)
 {
     if (!st)
         return;
     sqlite3_reset(st);
     sqlite3_clear_bindings(st);
+}
+
+void db_conn_tick(db_conn *c)
+{
+    if ((++c->stat_tick & 255) == 0)
+        harvest_stats(c);
 }
 
 int db_exec(db_conn *c, const char *sql, buf *errmsg)
@@ -268,6 +299,7 @@ static void *writer_main(void *arg)
         if (brc)
             s->writer->last_seq = seq_before;
         metrics_writer_batch(n, depth);
+        harvest_stats(s->writer);
         if (!brc && s->writer->last_seq != seq_before)
             for (size_t h = 0; h < s->nhooks; h++)
                 s->hooks[h].fn(s->hooks[h].arg, s->writer->last_seq);
@@ -356,8 +388,10 @@ static _Thread_local struct {
 
 db_conn *db_reader(db_store *s)
 {
-    if (tl_reader.store == s && tl_reader.conn)
+    if (tl_reader.store == s && tl_reader.conn) {
+        db_conn_tick(tl_reader.conn);
         return tl_reader.conn;
+    }
     db_conn *c = NULL;
     buf msg = BUF_INIT;
     if (conn_open(s->path, false, s->opt.durability_full, &c, &msg) != BS_OK) {
@@ -457,13 +491,15 @@ void db_close(db_store *s)
 void db_cache_stats(db_store *s, int64_t *hits, int64_t *misses, int64_t *used)
 {
     (void)s;
-    sqlite3_int64 cur = 0, hi = 0;
-    sqlite3_status64(SQLITE_STATUS_MEMORY_USED, &cur, &hi, 0);
-    *used = cur;
-    sqlite3_status64(SQLITE_STATUS_PAGECACHE_OVERFLOW, &cur, &hi, 0);
-    *misses = cur;
-    sqlite3_status64(SQLITE_STATUS_PAGECACHE_USED, &cur, &hi, 0);
-    *hits = cur;
+    *hits = atomic_load_explicit(&g_cache_hits, memory_order_relaxed);
+    *misses = atomic_load_explicit(&g_cache_misses, memory_order_relaxed);
+    *used = atomic_load_explicit(&g_cache_used, memory_order_relaxed);
+}
+
+void db_global_init(void)
+{
+    /* before any connection exists; see harvest_stats */
+    sqlite3_config(SQLITE_CONFIG_MEMSTATUS, 0);
 }
 
 size_t db_queue_depth(db_store *s)

@@ -103,8 +103,13 @@ int db_exec(db_conn *c, const char *sql, buf *errmsg);
 int64_t db_conn_last_seq(db_conn *c);
 void db_conn_set_last_seq(db_conn *c, int64_t seq);
 
-/* Page cache statistics summed over all connections, for /metrics. */
+/* Page cache statistics summed over all connections, for /metrics: hits
+ * and misses since start, bytes held now.  Each connection folds its own
+ * numbers in every 256 db_conn_tick calls (readers: once per request). */
 void db_cache_stats(db_store *s, int64_t *hits, int64_t *misses, int64_t *used_bytes);
+void db_conn_tick(db_conn *c);
+/* Process-wide SQLite settings; call once at start, before db_open. */
+void db_global_init(void);
 /* Current writer queue depth. */
 size_t db_queue_depth(db_store *s);
 /* Path of the database file. */
