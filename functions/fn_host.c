@@ -22,6 +22,7 @@
 #include "db/query.h"
 #include "db/store.h"
 #include "http/http.h"
+#include "storage/st_service.h"
 
 #include <stdarg.h>
 #include <stdio.h>
@@ -527,7 +528,40 @@ out:
 }
 
 /* ---- storage ----
- * storage/ has no C API yet; these answer BASALT_EUNSUPP until it does. */
+ * Through storage/'s C API (st_service.h) as service_role: bucket access
+ * rules are not checked; key validation and bucket limits (size, MIME
+ * types) are.  A write is an upsert with no owner and appears in the change
+ * log as "storage.objects" INSERT, so it can trigger functions itself. */
+
+static st_service *storage_of(basalt_ctx *ctx)
+{
+    fn_callpriv *p = priv_of(ctx);
+    return p && p->reg && p->reg->app ? p->reg->app->storage : NULL;
+}
+
+static const char *storage_why(int rc)
+{
+    switch (rc) {
+    case BS_EINVAL: return "invalid bucket name, key or content type";
+    case BS_ENOTFOUND: return "no such bucket or object";
+    case BS_ETOOBIG: return "the object is larger than allowed";
+    case BS_EDENIED: return "the bucket does not allow this content type";
+    case BS_EEXISTS: return "the object exists";
+    default: return "storage error";
+    }
+}
+
+/* Storage results as plugin codes: size and MIME refusals are bad
+ * arguments (retrying cannot help). */
+static int storage_rc(basalt_ctx *ctx, const char *what, const char *bucket, const char *name, int rc)
+{
+    if (rc && rc != BS_ENOTFOUND)
+        h_log(ctx, BASALT_LOG_WARN, "%s(%s, %s): %s", what, bucket ? bucket : "", name ? name : "",
+              storage_why(rc));
+    if (rc == BS_ETOOBIG || rc == BS_EDENIED)
+        return BASALT_EINVAL;
+    return map_rc(rc);
+}
 
 static int h_object_read(basalt_ctx *ctx, const char *bucket, const char *name, void **data, size_t *len,
                          char **content_type)
@@ -538,17 +572,33 @@ static int h_object_read(basalt_ctx *ctx, const char *bucket, const char *name, 
         *len = 0;
     if (content_type)
         *content_type = NULL;
-    h_log(ctx, BASALT_LOG_WARN, "object_read(%s, %s): this server has no storage API for functions yet",
-          bucket ? bucket : "", name ? name : "");
-    return BASALT_EUNSUPP;
+    if (!data || !len)
+        return BASALT_EINVAL;
+    st_service *s = storage_of(ctx);
+    if (!s)
+        return BASALT_EUNSUPP;
+    buf b = BUF_INIT;
+    int rc = st_object_read(s, bucket, name, &b, content_type);
+    if (rc == BS_OK && !b.data) /* never NULL on success (an empty object is "") */
+        rc = buf_reserve(&b, 1);
+    if (rc == BS_OK) {
+        *data = buf_steal(&b, len);
+    } else if (content_type) {
+        free(*content_type);
+        *content_type = NULL;
+    }
+    buf_free(&b);
+    return storage_rc(ctx, "object_read", bucket, name, rc);
 }
 
 static int h_object_write(basalt_ctx *ctx, const char *bucket, const char *name, const void *data, size_t len,
                           const char *content_type)
 {
-    h_log(ctx, BASALT_LOG_WARN, "object_write(%s, %s): this server has no storage API for functions yet",
-          bucket ? bucket : "", name ? name : "");
-    return BASALT_EUNSUPP;
+    st_service *s = storage_of(ctx);
+    if (!s)
+        return BASALT_EUNSUPP;
+    int rc = st_object_write(s, bucket, name, data, len, content_type, true, NULL);
+    return storage_rc(ctx, "object_write", bucket, name, rc);
 }
 
 /* ---- invoking other functions ---- */

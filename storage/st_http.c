@@ -427,7 +427,11 @@ int st_admin_buckets(http_req *r)
     const char *data;
     size_t len;
     json_error_t je;
-    if (http_body(r, &data, &len) != BS_OK || !json_is_object(body = json_loadb(data, len, 0, &je))) {
+    /* not json_is_object(body = json_loadb(...)): the jansson macro evaluates
+     * its argument twice, which parsed the body twice and leaked one tree */
+    if (http_body(r, &data, &len) == BS_OK)
+        body = json_loadb(data, len, 0, &je);
+    if (!json_is_object(body)) {
         rc = http_error(r, 400, "PGRST102", "the request body must be a JSON object", NULL, NULL);
         goto out;
     }

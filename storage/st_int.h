@@ -9,6 +9,7 @@
  *   st_upload.c   streaming uploads (raw and multipart)
  *   st_download.c downloads (Range, ETag, 304, HEAD)
  *   st_objops.c   info, list, remove, move, copy, signed URLs
+ *   st_api.c      the C API for other subsystems (st_object_read/write)
  * Nothing outside storage/ includes this header.
  */
 #ifndef BS_ST_INT_H
@@ -144,6 +145,35 @@ int st_bucket_create(st_ctx *c);
 int st_bucket_update(st_ctx *c, const char *id);
 int st_bucket_empty(st_ctx *c, const char *id);
 int st_bucket_delete(st_ctx *c, const char *id);
+
+/* ---- the common write path (st_upload.c; used by uploads and st_api.c) ---- */
+
+#define ST_ETAG_LEN 34 /* '"' + 32 hex digits + '"' */
+
+/* One object write after its bytes are in a blob file (st_tmp_commit). */
+typedef struct st_put {
+    const char *bucket, *key, *owner;     /* owner NULL or "": none */
+    const char *content_type, *cache_control, *etag, *metadata; /* metadata: JSON text or NULL */
+    int64_t size;
+    bool upsert;                          /* false: BS_EEXISTS when the key exists */
+    bool check_rules;                     /* false: service_role / signed upload */
+    const auth_claims *caller;            /* for the rules when check_rules */
+    char blob[ST_BLOB_ID_LEN + 1];        /* in: the new blob; always consumed */
+    const char *id;                       /* out (BS_OK): the object id, in the arena */
+} st_put;
+
+/* One db_write that re-reads the bucket (BS_ENOTFOUND) and the key
+ * (BS_EEXISTS without upsert), checks the rules (BS_EDENIED), writes the row
+ * and its "storage.objects" INSERT change-log entry.  After a commit the
+ * replaced blob is removed; after a failure the new one is.  p->blob is
+ * emptied either way.  Any thread except the writer. */
+int st_object_commit(st_service *s, arena *a, st_put *p);
+/* Valid MIME type that the bucket's allowed_mime_types admits. */
+bool st_bucket_mime_ok(const st_bucket *b, const char *type);
+/* write(2) all of p (EINTR-safe).  BS_OK or BS_EIO. */
+int st_write_all(int fd, const void *p, size_t n);
+/* The quoted ETag of a SHA-256 digest (its first 128 bits in hex). */
+void st_etag_hex(const unsigned char *md, unsigned int mdlen, char out[ST_ETAG_LEN + 1]);
 
 /* Upload into bucket/key.  how: 0 POST (x-upsert decides), 1 PUT update
  * (must exist), 2 signed upload (upsert from the token; owner given). */

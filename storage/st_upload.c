@@ -13,7 +13,8 @@
  * checked before any byte is stored: from the Content-Type header for raw
  * bodies, from the file part's header for multipart ones (415).
  *
- * Then: fsync + rename into the blob path, and one db_write that re-checks
+ * Then: fsync + rename into the blob path, and (st_object_commit, which
+ * st_api.c's st_object_write shares) one db_write that re-checks
  * the bucket, the key's existence (409 without upsert) and the rules, writes
  * the row and its change-log entry.  The replaced blob (an overwrite) is
  * removed after that commit; the new blob is removed if the commit failed.
@@ -257,10 +258,30 @@ static int stream_body(upload *u, st_mp *mp)
     return rc;
 }
 
-/* ---- commit ---- */
+/* ---- commit (shared with st_api.c) ---- */
+
+bool st_bucket_mime_ok(const st_bucket *b, const char *type)
+{
+    return st_mime_valid(type) && mime_allowed(b, type);
+}
+
+int st_write_all(int fd, const void *p, size_t n)
+{
+    return write_all(fd, p, n);
+}
+
+void st_etag_hex(const unsigned char *md, unsigned int mdlen, char out[ST_ETAG_LEN + 1])
+{
+    mdlen = mdlen > 16 ? 16 : mdlen;
+    out[0] = '"';
+    for (unsigned i = 0; i < mdlen; i++)
+        sprintf(out + 1 + 2 * i, "%02x", md[i]);
+    strcpy(out + 1 + 2 * mdlen, "\"");
+}
 
 typedef struct commit_arg {
-    upload *u;
+    st_put *p;
+    arena *a;
     st_object obj;      /* the new row (id/created_at filled in by the writer) */
     char id[UUID_STR_LEN + 1];
     char old_blob[ST_BLOB_ID_LEN + 1];
@@ -269,28 +290,28 @@ typedef struct commit_arg {
 static int run_commit(db_conn *w, void *arg)
 {
     commit_arg *ca = arg;
-    upload *u = ca->u;
+    st_put *p = ca->p;
     ca->old_blob[0] = '\0';
     st_bucket b;
-    int rc = st_bucket_get(w, u->c->a, u->bucket, &b);
+    int rc = st_bucket_get(w, ca->a, p->bucket, &b);
     if (rc)
         return rc;
     st_object old;
-    rc = st_object_get(w, u->c->a, u->bucket, u->key, &old);
+    rc = st_object_get(w, ca->a, p->bucket, p->key, &old);
     bool exists = rc == BS_OK;
     if (rc && rc != BS_ENOTFOUND)
         goto out;
     rc = BS_OK;
-    if (exists && !u->upsert) {
+    if (exists && !p->upsert) {
         rc = BS_EEXISTS;
         goto out;
     }
     ca->obj.id = exists ? old.id : ca->id;
     ca->obj.created_at = exists ? old.created_at : ca->obj.updated_at;
-    if (u->how != 2) {
-        bool ok = exists ? st_allowed(&b, u->c->caller, RULES_UPDATE, &old) &&
-                               st_allowed(&b, u->c->caller, RULES_UPDATE, &ca->obj)
-                         : st_allowed(&b, u->c->caller, RULES_INSERT, &ca->obj);
+    if (p->check_rules) {
+        bool ok = exists ? st_allowed(&b, p->caller, RULES_UPDATE, &old) &&
+                               st_allowed(&b, p->caller, RULES_UPDATE, &ca->obj)
+                         : st_allowed(&b, p->caller, RULES_INSERT, &ca->obj);
         if (!ok) {
             rc = BS_EDENIED;
             goto out;
@@ -301,6 +322,34 @@ static int run_commit(db_conn *w, void *arg)
         snprintf(ca->old_blob, sizeof ca->old_blob, "%s", old.blob);
 out:
     st_bucket_clear(&b);
+    return rc;
+}
+
+int st_object_commit(st_service *s, arena *a, st_put *p)
+{
+    char now[32];
+    time_iso_now(now);
+    commit_arg ca = {.p = p, .a = a};
+    int rc = uuid_v7(ca.id) != BS_OK ? BS_EIO : BS_OK;
+    if (rc)
+        goto out;
+    ca.obj = (st_object){.bucket = p->bucket, .name = p->key, .owner = p->owner ? p->owner : "", .blob = p->blob,
+                         .content_type = p->content_type, .cache_control = p->cache_control, .etag = p->etag,
+                         .metadata = p->metadata, .updated_at = now, .last_accessed_at = now, .size = p->size};
+    rc = db_write(s->app->store, run_commit, &ca);
+    if (rc == BS_OK) {
+        if (ca.old_blob[0])
+            st_blob_remove(s, ca.old_blob);
+        p->blob[0] = '\0'; /* now owned by the row */
+        p->id = arena_strdup(a, ca.obj.id);
+        if (!p->id)
+            p->id = ""; /* committed all the same; only the answer lacks it */
+    }
+out:
+    if (p->blob[0]) {
+        st_blob_remove(s, p->blob);
+        p->blob[0] = '\0';
+    }
     return rc;
 }
 
@@ -364,7 +413,6 @@ int st_upload(st_ctx *c, const char *bucket, const char *key, int how, bool upse
     st_mp *mp = NULL;
     int rc = BS_OK;
     bool have_bucket = false, body_left = true;
-    char blob[ST_BLOB_ID_LEN + 1] = "";
     if (st_load_bucket(c, bucket, &b))
         return BS_OK;
     have_bucket = true;
@@ -433,40 +481,21 @@ int st_upload(st_ctx *c, const char *bucket, const char *key, int how, bool upse
     unsigned char md[EVP_MAX_MD_SIZE];
     unsigned int mdlen = 0;
     EVP_DigestFinal_ex(u.md, md, &mdlen);
-    mdlen = mdlen > 16 ? 16 : mdlen;
-    char *etag = arena_alloc(c->a, 2 * mdlen + 3);
-    if (!etag) {
-        rc = st_err_db(c->r, BS_ENOMEM);
-        goto out;
-    }
-    etag[0] = '"';
-    for (unsigned i = 0; i < mdlen; i++)
-        sprintf(etag + 1 + 2 * i, "%02x", md[i]);
-    strcpy(etag + 1 + 2 * mdlen, "\"");
-    if (st_tmp_commit(c->s, &u.tmp, blob)) {
-        blob[0] = '\0';
+    char etag[ST_ETAG_LEN + 1];
+    st_etag_hex(md, mdlen, etag);
+    st_put put = {.bucket = bucket, .key = key, .owner = owner, .content_type = u.content_type,
+                  .cache_control = u.cache_control, .etag = etag, .metadata = u.metadata, .size = u.size,
+                  .upsert = u.upsert, .check_rules = how != 2, .caller = c->caller};
+    if (st_tmp_commit(c->s, &u.tmp, put.blob)) {
         rc = st_err(c->r, 500, "InternalError", "Internal server error (cannot store the object)");
         goto out;
     }
 
-    /* commit the row */
-    char now[32];
-    time_iso_now(now);
-    commit_arg ca = {.u = &u};
-    if (uuid_v7(ca.id) != BS_OK) {
-        rc = st_err_db(c->r, BS_EIO);
-        goto out;
-    }
-    ca.obj = (st_object){.bucket = bucket, .name = key, .owner = owner ? owner : "", .blob = blob,
-                         .content_type = u.content_type, .cache_control = u.cache_control, .etag = etag,
-                         .metadata = u.metadata, .updated_at = now, .last_accessed_at = now, .size = u.size};
-    int wr = db_write(c->app->store, run_commit, &ca);
+    /* commit the row (st_object_commit owns the blob from here on) */
+    int wr = st_object_commit(c->s, c->a, &put);
     switch (wr) {
     case BS_OK:
-        if (ca.old_blob[0])
-            st_blob_remove(c->s, ca.old_blob);
-        blob[0] = '\0'; /* now owned by the row */
-        rc = answer(&u, ca.obj.id);
+        rc = answer(&u, put.id);
         goto out;
     case BS_EEXISTS: refuse(&u, 409, "Duplicate", "The resource already exists"); break;
     case BS_ENOTFOUND: refuse(&u, 404, "Bucket not found", "Bucket not found"); break;
@@ -478,8 +507,6 @@ int st_upload(st_ctx *c, const char *bucket, const char *key, int how, bool upse
 refused:
     rc = send_refusal(&u, body_left);
 out:
-    if (blob[0])
-        st_blob_remove(c->s, blob);
     st_tmp_abort(&u.tmp);
     EVP_MD_CTX_free(u.md);
     st_mp_free(mp);

@@ -76,6 +76,8 @@ typedef struct conn_state {
 static int cb(struct lws *wsi, enum lws_callback_reasons reason, void *user, void *in, size_t len)
 {
     conn_state *cs = user;
+    if (getenv("RT_LOAD_TRACE"))
+        fprintf(stderr, "cb reason %d len %zu\n", (int)reason, len);
     switch (reason) {
     case LWS_CALLBACK_CLIENT_ESTABLISHED:
         opened++;
@@ -99,7 +101,7 @@ static int cb(struct lws *wsi, enum lws_callback_reasons reason, void *user, voi
         if (!cs->joined && len > 20 && memmem(s, len, "phx_reply", 9) && memmem(s, len, "\"ok\"", 4)) {
             cs->joined = 1;
             joined++;
-        } else if (memmem(s, len, "postgres_changes", 16)) {
+        } else if (memmem(s, len, "\"postgres_changes\",{\"ids\"", 26)) {
             const char *t = memmem(s, len, "\"t\":", 4);
             if (t) {
                 long long sent = atoll(t + 4);
@@ -148,7 +150,7 @@ static void connect_one(int i)
     ci.origin = "127.0.0.1";
     ci.local_protocol_name = "rt";
     ci.ietf_version_or_minus_one = -1;
-    ci.iface = iface_names[i % sources];
+    ci.iface = sources ? iface_names[i % sources] : NULL;
     if (!lws_client_connect_via_info(&ci))
         failed++;
 }
@@ -194,6 +196,19 @@ static void *insert_main(void *arg)
     return NULL;
 }
 
+/* lws_service() waits for the next event; this wakes it every 100 ms so
+ * the loops above can check their deadlines (lws_cancel_service is the
+ * one lws call that is safe from another thread). */
+static void *ticker_main(void *arg)
+{
+    (void)arg;
+    for (;;) {
+        usleep(100000);
+        lws_cancel_service(ctx);
+    }
+    return NULL;
+}
+
 static int cmp_d(const void *a, const void *b)
 {
     double x = *(const double *)a, y = *(const double *)b;
@@ -216,13 +231,14 @@ int main(int argc, char **argv)
         else if (!strcmp(k, "--timeout")) timeout_s = atoi(v);
         else { fprintf(stderr, "unknown option %s\n", k); return 2; }
     }
-    if (!port || !key || sources < 1 || sources > 250) {
+    if (!port || !key || sources < 0 || sources > 250) {
         fprintf(stderr, "usage: rt_load --port P --key SERVICE_KEY --conns N [--http-port HP --inserts M --rate R] [--pid PID]\n");
         return 2;
     }
     if (!http_port)
         http_port = port;
     signal(SIGPIPE, SIG_IGN);
+    setvbuf(stdout, NULL, _IOLBF, 0);
     struct rlimit rl;
     getrlimit(RLIMIT_NOFILE, &rl);
     rl.rlim_cur = rl.rlim_max;
@@ -242,12 +258,15 @@ int main(int argc, char **argv)
     info.gid = -1;
     info.uid = -1;
     info.fd_limit_per_thread = (unsigned int)conns + 128;
-    lws_set_log_level(LLL_ERR, NULL);
+    lws_set_log_level(getenv("RT_LOAD_DEBUG") ? LLL_ERR | LLL_WARN | LLL_NOTICE | LLL_INFO | LLL_CLIENT : LLL_ERR, NULL);
     ctx = lws_create_context(&info);
     if (!ctx) {
         fprintf(stderr, "lws_create_context failed\n");
         return 1;
     }
+    pthread_t tick;
+    pthread_create(&tick, NULL, ticker_main, NULL);
+    pthread_detach(tick);
     long rss0 = server_pid ? rss_kb(server_pid) : -1;
     time_t t0 = time(NULL);
     int started = 0;
@@ -256,11 +275,17 @@ int main(int argc, char **argv)
         while (started < conns && started - joined - failed < ramp)
             connect_one(started++);
         lws_service(ctx, 0);
+        static time_t last;
+        if (time(NULL) != last) {
+            last = time(NULL);
+            fprintf(stderr, "\r%d started, %d open, %d joined, %d failed   ", started, opened, joined, failed);
+        }
     }
+    fprintf(stderr, "\n");
     double t_join = difftime(time(NULL), t0);
-    sleep(1);
-    for (int i = 0; i < 50; i++)
-        lws_service(ctx, 0);
+    time_t settle = time(NULL);
+    while (time(NULL) - settle < 2)
+        lws_service(ctx, 0); /* the ticker thread wakes this every 100 ms */
     long rss1 = server_pid ? rss_kb(server_pid) : -1;
     printf("connections: %d joined, %d failed, %d closed in %.0f s\n", joined, failed, closed_n, t_join);
     if (server_pid && rss0 > 0 && rss1 > 0 && joined)
@@ -282,7 +307,6 @@ int main(int argc, char **argv)
         else
             printf("no deliveries received\n");
     }
-    lws_context_destroy(ctx);
-    free(lat);
-    return 0;
+    fflush(stdout);
+    _exit(0); /* the ticker still runs: skip the context teardown */
 }

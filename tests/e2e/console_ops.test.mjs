@@ -3,9 +3,7 @@
 // whose preview shows and whose thumbnail the example function produces.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import fs from 'node:fs';
-import path from 'node:path';
-import { ROOT, request, createCollection } from '../js/lib/server.mjs';
+import { request, createCollection } from '../js/lib/server.mjs';
 import { functionsDir, eventually } from '../js/lib/fnplugins.mjs';
 import { confirm, launch, newPage, noPageErrors, shot, signInKey, skipReason, startServerRetry } from './lib/browser.mjs';
 
@@ -138,14 +136,9 @@ test('upload an image with progress and see its preview', { skip }, async () => 
   noPageErrors(page);
 });
 
-// The thumbnail example reads the upload through the functions host's
-// storage API; until that is wired the job dead-letters (ReadFailed).
-const hostSrc = fs.readFileSync(path.join(ROOT, 'functions', 'fn_host.c'), 'utf8');
-const noHostStorage = /no storage API for functions yet/.test(hostSrc)
-  ? 'the functions host has no storage API yet (object_read/object_write in functions/fn_host.c), so the thumbnail example cannot run'
-  : false;
-
-test('the thumbnail made by the example function shows in the browser', { skip: skip || noHostStorage }, async () => {
+// The thumbnail example reads the upload above through the functions host's
+// storage API (object_read/object_write) and writes thumbnails/cat.jpg.
+test('the thumbnail made by the example function shows in the browser', { skip }, async () => {
   // the thumbnail function writes thumbnails/cat.jpg (320x240)
   await eventually(async () => {
     const r = await request(server, 'POST', '/storage/v1/object/list/images', { json: { prefix: 'thumbnails/' } });
