@@ -126,7 +126,10 @@ async function startServerOnce(opts = {}) {
     // Suites sign in many users from one IP: the auth rate limits would
     // throttle them.  Suites that test the limits pass their own flags
     // (flags win over the environment).
+    // Listen on the address freePort() probed: a port free on 127.0.0.1 may
+    // still be taken for 0.0.0.0 by client sockets on other 127.x addresses.
     env: {
+      BASALT_LISTEN: '127.0.0.1',
       BASALT_RATE_SIGNIN: '1000000', BASALT_RATE_REFRESH: '1000000', BASALT_RATE_RECOVER: '1000000',
       ...process.env, ...(opts.env || {}),
     },
