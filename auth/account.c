@@ -176,7 +176,7 @@ static int logout_fn(db_conn *w, void *p)
 
 int auth_ep_logout(http_req *r, auth_service *s)
 {
-    const char *scope = auth_param(r, "scope");
+    const char *scope = http_param(r, "scope");
     int sc;
     if (!scope || !*scope || strcmp(scope, "global") == 0)
         sc = AUTH_SCOPE_GLOBAL;

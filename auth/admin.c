@@ -21,7 +21,7 @@
 /* Parse an optional positive integer query parameter. */
 static bool page_param(http_req *r, const char *name, int64_t def, int64_t *out)
 {
-    const char *v = auth_param(r, name);
+    const char *v = http_param(r, name);
     *out = def;
     if (!v || !*v)
         return true;

@@ -142,18 +142,6 @@ int auth_send_token(http_req *r, auth_service *s, const auth_user *u, const auth
 
 /* ---- request helpers ---- */
 
-const char *auth_param(http_req *r, const char *key)
-{
-    const db_param *p;
-    size_t n;
-    if (http_params(r, &p, &n) != BS_OK)
-        return NULL;
-    for (size_t i = 0; i < n; i++)
-        if (strcmp(p[i].key, key) == 0)
-            return p[i].val;
-    return NULL;
-}
-
 int auth_body(http_req *r, json_t **out)
 {
     *out = NULL;
@@ -191,28 +179,12 @@ int auth_body(http_req *r, json_t **out)
     return BS_OK;
 }
 
-static const char *bearer(http_req *r)
-{
-    const char *h = http_header(r, "Authorization");
-    if (!h || strncasecmp(h, "Bearer ", 7) != 0)
-        return NULL;
-    h += 7;
-    while (*h == ' ')
-        h++;
-    return *h ? h : NULL;
-}
-
-static const char *apikey(http_req *r)
-{
-    const char *k = http_header(r, "apikey");
-    return k ? k : auth_param(r, "apikey");
-}
 
 bool auth_is_service(http_req *r)
 {
-    const char *tok = bearer(r);
+    const char *tok = http_bearer(r);
     if (!tok)
-        tok = apikey(r);
+        tok = http_apikey(r);
     if (!tok)
         return false;
     auth_claims *c = NULL;
@@ -241,7 +213,7 @@ bool auth_rate(http_req *r, auth_service *s, auth_rl *rl)
 int auth_caller(http_req *r, auth_service *s, auth_claims **out)
 {
     *out = NULL;
-    const char *tok = bearer(r);
+    const char *tok = http_bearer(r);
     if (!tok) {
         auth_error(r, 401, "no_authorization", "This endpoint requires a Bearer token");
         return BS_EAUTH;
@@ -301,7 +273,7 @@ int auth_handle(http_req *r)
     http_add_header(r, "X-Supabase-Api-Version", AUTH_API_VERSION);
     if (!s)
         return auth_error(r, 503, "unexpected_failure", "The auth service is not running");
-    const char *key = apikey(r);
+    const char *key = http_apikey(r);
     if (!key)
         return auth_error(r, 401, "no_authorization", "No API key found in request");
     auth_claims *kc = NULL;

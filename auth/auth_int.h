@@ -149,7 +149,6 @@ int auth_send_token(http_req *r, auth_service *s, const auth_user *u, const auth
  * (400 bad_json / 413) and returns non-BS_OK. */
 int auth_body(http_req *r, json_t **out);
 /* Form-decoded query parameter or NULL. */
-const char *auth_param(http_req *r, const char *key);
 /* Rate limit by client IP; answers 429 and returns false when over. */
 bool auth_rate(http_req *r, auth_service *s, auth_rl *rl);
 /* The caller's verified user token (Bearer) whose session still exists;

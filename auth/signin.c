@@ -341,7 +341,7 @@ out:
 
 int auth_ep_token(http_req *r, auth_service *s)
 {
-    const char *g = auth_param(r, "grant_type");
+    const char *g = http_param(r, "grant_type");
     if (g && strcmp(g, "password") == 0)
         return grant_password(r, s);
     if (g && strcmp(g, "refresh_token") == 0)
@@ -417,7 +417,7 @@ static int request_ott(http_req *r, auth_service *s, json_t *b, const char *type
     }
     if (!auth_valid_email(r, email, em, sizeof em))
         return BS_OK;
-    ott_arg a = {em, type, event, auth_param(r, "redirect_to"), time_now_ms(), false};
+    ott_arg a = {em, type, event, http_param(r, "redirect_to"), time_now_ms(), false};
     int rc = db_write(http_app(r)->store, ott_fn, &a);
     if (rc)
         return auth_fail(r, "creating a one-time token", rc);

@@ -163,9 +163,9 @@ int st_bucket_set_rules(db_conn *w, const char *id, const char *rules)
 
 int st_bucket_list(st_ctx *c)
 {
-    const char *limit = st_param(c->r, "limit"), *offset = st_param(c->r, "offset");
-    const char *search = st_param(c->r, "search"), *scol = st_param(c->r, "sortColumn");
-    const char *sord = st_param(c->r, "sortOrder");
+    const char *limit = http_param(c->r, "limit"), *offset = http_param(c->r, "offset");
+    const char *search = http_param(c->r, "search"), *scol = http_param(c->r, "sortColumn");
+    const char *sord = http_param(c->r, "sortOrder");
     long long lim = limit ? atoll(limit) : -1, off = offset ? atoll(offset) : 0;
     const char *colname = "name";
     if (scol) {

@@ -193,7 +193,7 @@ int st_download(st_ctx *c, const st_bucket *b, const char *key, bool check_rules
         http_add_header(r, "Last-Modified", lm);
     http_add_header(r, "Cache-Control", o.cache_control);
     http_add_header(r, "Accept-Ranges", "bytes");
-    const char *dl = st_param(r, "download");
+    const char *dl = http_param(r, "download");
     if (dl) {
         const char *name = *dl ? dl : strrchr(o.name, '/') ? strrchr(o.name, '/') + 1 : o.name;
         add_disposition(r, c->a, name);

@@ -20,6 +20,7 @@
  *   object/B/K               GET HEAD POST PUT DELETE
  *   object/B                 DELETE         remove {"prefixes":[...]}
  */
+#include "core/utf8.h"
 #include "storage/st_int.h"
 #include "storage/st_bucket.h"
 #include "core/error.h"
@@ -78,18 +79,6 @@ const char *st_caller_sub(const st_ctx *c)
     return c->caller && c->caller->sub && *c->caller->sub ? c->caller->sub : NULL;
 }
 
-const char *st_param(http_req *r, const char *name)
-{
-    const db_param *p;
-    size_t n;
-    if (http_params(r, &p, &n) != BS_OK)
-        return NULL;
-    for (size_t i = 0; i < n; i++)
-        if (strcmp(p[i].key, name) == 0)
-            return p[i].val;
-    return NULL;
-}
-
 /* civetweb 1.15 hands handlers the request path already percent-decoded
  * once (local_uri_raw is decoded despite its name, and a %00 ends the
  * string there), so path segments are validated as they come and NOT
@@ -128,7 +117,7 @@ int st_split_path(st_ctx *c, const char *raw, char **bucket, char **key)
         rc = BS_ENOMEM;
     if (rc) {
         *key = NULL;
-        st_err(c->r, 400, "InvalidKey", "Invalid key: %.1024s", kl > ST_KEY_MAX ? "(too long)" : st_utf8_valid(k, kl) ? k : "(not UTF-8)");
+        st_err(c->r, 400, "InvalidKey", "Invalid key: %.1024s", kl > ST_KEY_MAX ? "(too long)" : utf8_valid(k, kl) ? k : "(not UTF-8)");
         return BS_EINVAL;
     }
     return BS_OK;
@@ -145,23 +134,13 @@ int st_load_bucket(st_ctx *c, const char *id, st_bucket *b)
     return rc;
 }
 
-static const char *bearer(const char *h)
-{
-    if (!h || strncasecmp(h, "Bearer ", 7) != 0)
-        return NULL;
-    h += 7;
-    while (*h == ' ')
-        h++;
-    return *h ? h : NULL;
-}
-
 /* Verify apikey and Bearer as the HTTP front does for HTTP_APIKEY routes,
  * answering in storage-api's shape.  BS_OK with c->caller set. */
 static int authenticate(st_ctx *c)
 {
     int64_t now = time_now_s();
-    const char *key = http_header(c->r, "apikey");
-    const char *tok = bearer(http_header(c->r, "Authorization"));
+    const char *key = http_apikey(c->r);
+    const char *tok = http_bearer(c->r);
     if (!key && !tok) {
         st_err(c->r, 401, "Unauthorized", "No API key found in request");
         return BS_EAUTH;

@@ -136,7 +136,6 @@ int st_split_path(st_ctx *c, const char *raw, char **bucket, char **key);
 /* Load the bucket or answer 404. */
 int st_load_bucket(st_ctx *c, const char *id, st_bucket *b);
 /* A query parameter (decoded) or NULL. */
-const char *st_param(http_req *r, const char *name);
 
 /* ---- endpoints ---- */
 int st_bucket_list(st_ctx *c);

@@ -49,6 +49,5 @@ bool st_mime_match(const char *pattern, const char *type);
 bool st_mime_valid(const char *s);
 
 /* True when s[0..n) is valid UTF-8 (no overlongs, no surrogates). */
-bool st_utf8_valid(const char *s, size_t n);
 
 #endif

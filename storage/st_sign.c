@@ -57,7 +57,7 @@ static char *make_token(st_ctx *c, const char *url, const char *kind, int64_t tt
  * and returns NULL, else the claims (release them). */
 static auth_claims *check_token(st_ctx *c, const char *bucket, const char *key, const char *kind)
 {
-    const char *tok = st_param(c->r, "token");
+    const char *tok = http_param(c->r, "token");
     if (!tok || !*tok) {
         st_err(c->r, 400, "InvalidRequest", "Missing token query parameter");
         return NULL;

@@ -15,6 +15,7 @@
 #include "core/error.h"
 #include "core/log.h"
 #include "core/timeutil.h"
+#include "core/utf8.h"
 #include "db/query.h"
 #include "metrics.h"
 
@@ -207,41 +208,6 @@ static int hexval(int c)
     return -1;
 }
 
-static bool utf8_valid(const unsigned char *s, size_t n)
-{
-    size_t i = 0;
-    while (i < n) {
-        unsigned char c = s[i];
-        size_t k;
-        uint32_t cp;
-        if (c < 0x80) {
-            i++;
-            continue;
-        } else if ((c & 0xe0) == 0xc0) {
-            k = 1;
-            cp = c & 0x1f;
-        } else if ((c & 0xf0) == 0xe0) {
-            k = 2;
-            cp = c & 0x0f;
-        } else if ((c & 0xf8) == 0xf0) {
-            k = 3;
-            cp = c & 0x07;
-        } else {
-            return false;
-        }
-        for (size_t j = 1; j <= k; j++) {
-            if (i + j >= n || (s[i + j] & 0xc0) != 0x80)
-                return false;
-            cp = cp << 6 | (s[i + j] & 0x3f);
-        }
-        if ((k == 1 && cp < 0x80) || (k == 2 && cp < 0x800) || (k == 3 && cp < 0x10000) || cp > 0x10ffff ||
-            (cp >= 0xd800 && cp <= 0xdfff))
-            return false;
-        i += k + 1;
-    }
-    return true;
-}
-
 char *http_url_decode(arena *a, const char *s, size_t n, bool form)
 {
     char *out = arena_alloc(a, n + 1);
@@ -268,7 +234,7 @@ char *http_url_decode(arena *a, const char *s, size_t n, bool form)
         out[o++] = c;
     }
     out[o] = '\0';
-    if (!utf8_valid((const unsigned char *)out, o))
+    if (!utf8_valid(out, o))
         return NULL;
     return out;
 }
@@ -464,8 +430,21 @@ static const http_route *match_route(const char *path, const char **sub)
     return NULL;
 }
 
-static const char *bearer(const char *h)
+const char *http_param(http_req *r, const char *key)
 {
+    const db_param *p;
+    size_t n;
+    if (http_params(r, &p, &n) != BS_OK)
+        return NULL;
+    for (size_t i = 0; i < n; i++)
+        if (strcmp(p[i].key, key) == 0)
+            return p[i].val;
+    return NULL;
+}
+
+const char *http_bearer(const http_req *r)
+{
+    const char *h = http_header(r, "Authorization");
     if (!h || strncasecmp(h, "Bearer ", 7) != 0)
         return NULL;
     h += 7;
@@ -474,16 +453,10 @@ static const char *bearer(const char *h)
     return *h ? h : NULL;
 }
 
-static const char *query_apikey(http_req *r)
+const char *http_apikey(http_req *r)
 {
-    const db_param *p;
-    size_t n;
-    if (http_params(r, &p, &n) != BS_OK)
-        return NULL;
-    for (size_t i = 0; i < n; i++)
-        if (strcmp(p[i].key, "apikey") == 0)
-            return p[i].val;
-    return NULL;
+    const char *k = http_header(r, "apikey");
+    return k ? k : http_param(r, "apikey");
 }
 
 /* Returns true when the caller may proceed; otherwise has answered. */
@@ -494,10 +467,8 @@ static bool check_access(http_req *r)
         return true;
     int64_t now = time_now_s();
     bool gotrue = rt->style == HTTP_ERR_GOTRUE;
-    const char *key = http_header(r, "apikey");
-    if (!key)
-        key = query_apikey(r);
-    const char *tok = bearer(http_header(r, "Authorization"));
+    const char *key = http_apikey(r);
+    const char *tok = http_bearer(r);
     if (!key && !tok) {
         http_add_header(r, "WWW-Authenticate", "Bearer");
         http_error(r, 401, gotrue ? "no_authorization" : "PGRST301", "No API key found in request", NULL,

@@ -121,6 +121,12 @@ int64_t http_content_length(const http_req *r);
 /* Form-decoded query parameters in request order, from the arena.
  * BS_EPARSE for a NUL byte (%00) or invalid UTF-8 after decoding. */
 int http_params(http_req *r, const struct db_param **out, size_t *n);
+/* The first value of query parameter `key`, or NULL. */
+const char *http_param(http_req *r, const char *key);
+/* The token of "Authorization: Bearer <token>", or NULL. */
+const char *http_bearer(const http_req *r);
+/* The apikey header, else the apikey query parameter, or NULL. */
+const char *http_apikey(http_req *r);
 /* Percent-decode s (no '+' handling) into the arena; NULL on %00, a bad
  * escape, or invalid UTF-8. */
 char *http_url_decode(arena *a, const char *s, size_t n, bool form);
