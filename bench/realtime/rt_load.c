@@ -101,7 +101,7 @@ static int cb(struct lws *wsi, enum lws_callback_reasons reason, void *user, voi
         if (!cs->joined && len > 20 && memmem(s, len, "phx_reply", 9) && memmem(s, len, "\"ok\"", 4)) {
             cs->joined = 1;
             joined++;
-        } else if (memmem(s, len, "\"postgres_changes\",{\"ids\"", 26)) {
+        } else if (memmem(s, len, "\"postgres_changes\",{\"ids\"", 25)) {
             const char *t = memmem(s, len, "\"t\":", 4);
             if (t) {
                 long long sent = atoll(t + 4);

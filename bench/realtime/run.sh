@@ -23,5 +23,5 @@ curl -sf -X POST "http://127.0.0.1:$PORT/admin/v1/collections" -H "apikey: $KEY"
 WSPORT=$PORT; [ "$MODE" = lws ] && WSPORT=$RTPORT
 echo "mode=$MODE conns=$CONNS inserts=$INSERTS rate=$RATE threads=$THREADS"
 "$BUILD/rt_load" --port "$WSPORT" --http-port "$PORT" --key "$KEY" --conns "$CONNS" --pid "$SPID" \
-    --inserts "$INSERTS" --rate "$RATE" --sources ${SOURCES:-32} --timeout 120
+    --inserts "$INSERTS" --rate "$RATE" --sources ${SOURCES:-32} --timeout ${RT_TIMEOUT:-60}
 grep -E "ERROR|WARN" "$DATA/server.log" | sort | uniq -c | head -5 || true

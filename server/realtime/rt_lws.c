@@ -155,14 +155,21 @@ static int cb(struct lws *wsi, enum lws_callback_reasons reason, void *user, voi
         int code;
         char why[RT_CLOSE_REASON_MAX];
         int r = rt_conn_pop(p->c, false, &m, &code, why);
-        if (r == RT_POP_MSG) {
+        for (int k = 0; r == RT_POP_MSG; k++) {
+            /* several whole messages per callback while the socket takes
+             * them (lws buffers a partial write itself); then come back */
             int n = lws_write(wsi, m->data, m->len, m->binary ? LWS_WRITE_BINARY : LWS_WRITE_TEXT);
             rt_msg_release(m);
             if (n < 0)
                 return -1;
-            lws_callback_on_writable(wsi); /* one write per callback; come back for more */
-            return 0;
+            if (k == 15 || lws_send_pipe_choked(wsi)) {
+                lws_callback_on_writable(wsi);
+                return 0;
+            }
+            r = rt_conn_pop(p->c, false, &m, &code, why);
         }
+        if (r == RT_POP_NONE)
+            return 0;
         if (r == RT_POP_CLOSE) {
             lws_close_reason(wsi, (enum lws_close_status)code, (unsigned char *)why, strlen(why));
             return -1;
