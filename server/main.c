@@ -24,6 +24,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <malloc.h>
 #include <openssl/rand.h>
 #include <pthread.h>
 #include <signal.h>
@@ -424,6 +425,11 @@ static void usage(void)
 int main(int argc, char **argv)
 {
     db_global_init();
+    /* Dozens of worker threads each get a malloc arena; letting those heaps
+     * shrink after every request costs an munmap/mprotect and a TLB
+     * shootdown across cores each time.  Keep freed memory for reuse. */
+    mallopt(M_TRIM_THRESHOLD, 64 << 20);
+    mallopt(M_MMAP_THRESHOLD, 4 << 20);
     if (argc < 2) {
         usage();
         return 2;

@@ -1082,7 +1082,7 @@ int db_rest_handle(http_req *r)
     db_conn *conn = db_reader(http_app(r)->store);
     if (!conn)
         return http_error(r, 503, "PGRST000", "database unavailable", NULL, NULL);
-    if (db_coll_lookup(conn, name, c->coll) != BS_OK) {
+    if (rules_cache_collection(http_app(r)->rules, conn, name, c->coll) != BS_OK) {
         char msg[256];
         snprintf(msg, sizeof msg, "Could not find the table 'public.%.100s' in the schema cache", name);
         return http_error(r, 404, "PGRST205", msg, NULL, NULL);

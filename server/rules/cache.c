@@ -9,7 +9,10 @@
 #include "auth/jwt.h"
 #include "core/error.h"
 #include "core/log.h"
+#include "db/collections.h"
+#include "db/ident.h"
 #include "db/store.h"
+#include <stdio.h>
 
 #include <ctype.h>
 #include <pthread.h>
@@ -22,6 +25,7 @@
 typedef struct entry {
     struct entry *next;
     char name[64];                       /* lower-cased */
+    char canon[64];                      /* as stored in _basalt_collections */
     rules_expr *rule[RULES_NOPS];        /* NULL: closed */
     bool broken[RULES_NOPS];             /* stored text that does not parse */
 } entry;
@@ -80,7 +84,7 @@ void rules_cache_free(rules_cache *c)
 /* Read and parse a collection's rules into a new entry. */
 static int load(db_conn *conn, const char *collection, entry **out)
 {
-    const char *q = "SELECT rules FROM _basalt_collections WHERE name = ?";
+    const char *q = "SELECT rules, name FROM _basalt_collections WHERE name = ?";
     sqlite3_stmt *st = db_stmt(conn, q, strlen(q), NULL);
     if (!st)
         return BS_EDB;
@@ -88,10 +92,13 @@ static int load(db_conn *conn, const char *collection, entry **out)
     int step = sqlite3_step(st);
     int rc = step == SQLITE_ROW ? BS_OK : step == SQLITE_DONE ? BS_ENOTFOUND : BS_EDB;
     json_t *rules = NULL;
+    char canon[64] = "";
     if (!rc) {
         const char *t = (const char *)sqlite3_column_text(st, 0);
         json_error_t je;
         rules = t ? json_loads(t, 0, &je) : NULL;
+        const char *n = (const char *)sqlite3_column_text(st, 1);
+        snprintf(canon, sizeof canon, "%s", n ? n : collection);
     }
     db_stmt_done(st);
     if (rc)
@@ -102,6 +109,7 @@ static int load(db_conn *conn, const char *collection, entry **out)
         return BS_ENOMEM;
     }
     lower(e->name, collection);
+    memcpy(e->canon, canon, sizeof canon);
     for (int i = 0; i < RULES_NOPS; i++) {
         json_t *v = json_object_get(rules, rules_op_name((rules_op)i));
         if (!json_is_string(v))
@@ -180,6 +188,38 @@ int rules_cache_get(rules_cache *c, struct db_conn *conn, const char *collection
 }
 
 void rules_cache_put(const rules_expr *e) { rules_free((rules_expr *)e); }
+
+int rules_cache_collection(rules_cache *c, struct db_conn *conn, const char *collection, char canon[64])
+{
+    if (!c || !collection)
+        return BS_EINVAL;
+    if (!db_ident_collection_ok(collection))
+        return BS_ENOTFOUND;
+    char key[64];
+    lower(key, collection);
+    pthread_mutex_lock(&c->mu);
+    entry *e = find(c, key, NULL);
+    if (e) {
+        memcpy(canon, e->canon, 64);
+        pthread_mutex_unlock(&c->mu);
+        return BS_OK;
+    }
+    pthread_mutex_unlock(&c->mu);
+    /* not cached yet: load it the way rules_cache_get does */
+    const rules_expr *r = NULL;
+    int rc = rules_cache_get(c, conn, collection, RULES_SELECT, &r);
+    rules_cache_put(r);
+    if (rc && rc != BS_EPARSE)
+        return rc;
+    pthread_mutex_lock(&c->mu);
+    e = find(c, key, NULL);
+    if (e)
+        memcpy(canon, e->canon, 64);
+    pthread_mutex_unlock(&c->mu);
+    if (!e) /* invalidated meanwhile: ask the database */
+        return db_coll_lookup(conn, collection, canon);
+    return BS_OK;
+}
 
 void rules_cache_invalidate(rules_cache *c, const char *collection)
 {

@@ -40,6 +40,11 @@ void rules_cache_free(rules_cache *c);
 int rules_cache_get(rules_cache *c, struct db_conn *conn, const char *collection, rules_op op,
                     const rules_expr **out);
 void rules_cache_put(const rules_expr *e);
+/* Does the collection exist?  BS_OK with its stored spelling in canon, or
+ * BS_ENOTFOUND; answered from memory once the collection is cached (the
+ * admin path invalidates on create, change and drop), so the request path
+ * needs no read transaction for it. */
+int rules_cache_collection(rules_cache *c, struct db_conn *conn, const char *collection, char canon[64]);
 
 /* Forget a collection's rules (NULL: all); the next get reloads. */
 void rules_cache_invalidate(rules_cache *c, const char *collection);
