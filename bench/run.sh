@@ -17,6 +17,9 @@ ulimit -n 65536 2>/dev/null || true
 
 free_port() { python3 -c 'import socket;s=socket.socket();s.bind(("127.0.0.1",0));print(s.getsockname()[1])'; }
 rss_kb() { awk '/VmRSS/ {print $2}' "/proc/$1/status"; }
+# RSS split: anonymous (heap, stacks) vs file-backed (the database mapped by
+# every reader connection: shared page cache, counted once per mapping)
+rss_split() { awk '/RssAnon/ {a=$2} /RssFile/ {f=$2} END {printf "anon %.1f MB, file-backed %.1f MB", a/1024, f/1024}' "/proc/$1/status"; }
 
 data=$(mktemp -d)
 hp=$(free_port)
@@ -30,6 +33,7 @@ hello_pid=$!
 basalt_pid=$!
 for _ in $(seq 100); do curl -sf "http://127.0.0.1:$bp/health" >/dev/null && break; sleep 0.1; done
 idle_rss=$(rss_kb "$basalt_pid")
+idle_split=$(rss_split "$basalt_pid")
 KEY=$("$BUILD/basalt" keys --data "$data" --json | python3 -c 'import json,sys;print(json.load(sys.stdin)["service_role"])')
 export BENCH_KEY=$KEY
 api() { curl -sf -H "apikey: $KEY" -H "Authorization: Bearer $KEY" -H 'Content-Type: application/json' "$@"; }
@@ -74,10 +78,12 @@ run_wrk filtered_noindex "http://127.0.0.1:$bp" filtered.lua todos_noix
 run_wrk insert "http://127.0.0.1:$bp" insert.lua inserts
 inserted=$(api "http://127.0.0.1:$bp/rest/v1/inserts?select=id&limit=1" -H 'Prefer: count=exact' -o /dev/null -D - | awk -F/ 'tolower($0) ~ /^content-range/ {print $2}' | tr -d '\r')
 busy_rss=$(rss_kb "$basalt_pid")
+busy_split=$(rss_split "$basalt_pid")
 
-python3 - "$out" "$RUNS" "$idle_rss" "$busy_rss" "$inserted" "$CONNS" "$DURATION" "$DOCS" <<'PY'
+python3 - "$out" "$RUNS" "$idle_rss" "$busy_rss" "$inserted" "$CONNS" "$DURATION" "$DOCS" "$idle_split" "$busy_split" <<'PY'
 import re, statistics, sys, os
 out, runs, idle, busy, inserted, conns, dur, docs = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), int(sys.argv[4]), sys.argv[5], sys.argv[6], sys.argv[7], sys.argv[8]
+idle_split, busy_split = sys.argv[9], sys.argv[10]
 def unit(v, u):
     return float(v) * {"us": 1e-3, "ms": 1, "s": 1000}[u]
 def parse(path):
@@ -101,5 +107,5 @@ for name, (rps, p50, p99, bad, errs) in rows.items():
     print("| %s | %.0f | %.2f | %.2f | %.2f | %d%s |" % (name, rps, p50, p99, rps / ceil, bad, (" (" + errs + ")") if errs else ""))
 print()
 print("wrk -t2 -c%s -d%s; %s documents per collection; documents committed by the insert runs: %s" % (conns, dur, docs, inserted))
-print("basalt RSS: idle after start %.1f MB, after the runs %.1f MB" % (idle / 1024, busy / 1024))
+print("basalt RSS: idle after start %.1f MB (%s); after the runs %.1f MB (%s)" % (idle / 1024, idle_split, busy / 1024, busy_split))
 PY
