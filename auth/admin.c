@@ -361,6 +361,45 @@ out:
     return rc;
 }
 
+typedef struct revoke_arg {
+    const char *id;
+} revoke_arg;
+
+static int revoke_fn(db_conn *w, void *p)
+{
+    revoke_arg *x = p;
+    auth_user *u = NULL;
+    int rc = auth_user_load(w, x->id, NULL, &u);
+    auth_user_free(u);
+    return rc ? rc : auth_sessions_revoke(w, x->id, "", AUTH_SCOPE_GLOBAL);
+}
+
+/* DELETE /admin/users/{id}/sessions: sign the user out everywhere (a
+ * Basalt extension the console uses; GoTrue has no such endpoint).  Access
+ * tokens already issued stay valid until they expire, except at /user and
+ * /logout, which check the session. */
+static int revoke_sessions(http_req *r, const char *raw)
+{
+    char id[UUID_STR_LEN + 1];
+    size_t n = strlen(raw);
+    if (n != UUID_STR_LEN)
+        return auth_error(r, 404, "user_not_found", "User not found");
+    for (size_t i = 0; i < n; i++)
+        id[i] = (char)tolower((unsigned char)raw[i]);
+    id[n] = '\0';
+    if (!uuid_valid(id, n))
+        return auth_error(r, 404, "user_not_found", "User not found");
+    if (http_method(r) != HTTP_DELETE)
+        return auth_error(r, 405, "method_not_allowed", "Method not allowed for this endpoint");
+    revoke_arg x = {id};
+    int rc = db_write(http_app(r)->store, revoke_fn, &x);
+    if (rc == BS_ENOTFOUND)
+        return auth_error(r, 404, "user_not_found", "User not found");
+    if (rc)
+        return auth_fail(r, "revoking sessions", rc);
+    return auth_send(r, 200, json_object());
+}
+
 int auth_ep_admin_users(http_req *r, auth_service *s, const char *path)
 {
     if (!auth_is_service(r))
@@ -372,6 +411,13 @@ int auth_ep_admin_users(http_req *r, auth_service *s, const char *path)
         if (m == HTTP_POST)
             return create_user(r, s);
         return auth_error(r, 405, "method_not_allowed", "Method not allowed for this endpoint");
+    }
+    size_t pl = strlen(path);
+    if (pl == 1 + UUID_STR_LEN + 9 && strcmp(path + 1 + UUID_STR_LEN, "/sessions") == 0) {
+        char idbuf[UUID_STR_LEN + 1];
+        memcpy(idbuf, path + 1, UUID_STR_LEN);
+        idbuf[UUID_STR_LEN] = '\0';
+        return revoke_sessions(r, idbuf);
     }
     /* one_user answers user_not_found for anything that is not a UUID,
      * including deeper paths (factors, identities: not supported) */

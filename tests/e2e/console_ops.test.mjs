@@ -68,7 +68,7 @@ test('re-drive a dead-lettered job', { skip }, async () => {
   noPageErrors(page);
 });
 
-test('create and ban a user', { skip }, async () => {
+test('create a user, revoke their sessions, ban them', { skip }, async () => {
   await page.getByRole('link', { name: 'Users' }).click();
   const form = page.locator('#create-user');
   await form.getByLabel('Email', { exact: true }).fill('bob@example.com');
@@ -78,6 +78,14 @@ test('create and ban a user', { skip }, async () => {
   await detail.getByRole('heading', { name: 'bob@example.com' }).waitFor();
   const row = page.locator('#users tr', { hasText: 'bob@example.com' });
   await row.getByText('active').waitFor();
+  // sign out everywhere: the user's refresh token stops working
+  const s = await request(server, 'POST', '/auth/v1/token?grant_type=password', { key: 'anon', json: { email: 'bob@example.com', password: 'bob-password-1' } });
+  assert.equal(s.status, 200, s.text);
+  await detail.getByRole('button', { name: 'Sign out everywhere' }).click();
+  await confirm(page, 'Sign out');
+  await page.getByText('Sessions revoked').waitFor();
+  const rr = await request(server, 'POST', '/auth/v1/token?grant_type=refresh_token', { key: 'anon', json: { refresh_token: s.body.refresh_token } });
+  assert.equal(rr.status, 400, rr.text);
   await detail.getByRole('button', { name: 'Ban' }).click();
   await confirm(page, 'Ban');
   await row.getByText('banned').waitFor();

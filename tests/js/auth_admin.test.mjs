@@ -136,6 +136,29 @@ describe('admin users', () => {
     assert.equal((await anonClient().auth.signInWithPassword({ email: 'ban@example.com', password: 'pw123456' })).error, null);
   });
 
+  test('DELETE /admin/users/{id}/sessions signs the user out everywhere (Basalt extension)', async () => {
+    const admin = serviceClient().auth.admin;
+    const { data } = await admin.createUser({ email: 'revoke@example.com', password: 'pw123456', email_confirm: true });
+    const s1 = await anonClient().auth.signInWithPassword({ email: 'revoke@example.com', password: 'pw123456' });
+    const s2 = await anonClient().auth.signInWithPassword({ email: 'revoke@example.com', password: 'pw123456' });
+    assert.equal(s1.error, null);
+    assert.equal(s2.error, null);
+    const path = `/auth/v1/admin/users/${data.user.id}/sessions`;
+    assert.equal((await request(server, 'DELETE', path, { key: 'anon' })).status, 403);
+    const r = await request(server, 'DELETE', path, { key: 'service' });
+    assert.equal(r.status, 200, r.text);
+    for (const s of [s1, s2]) {
+      const rr = await request(server, 'POST', '/auth/v1/token?grant_type=refresh_token', { key: 'anon', json: { refresh_token: s.data.session.refresh_token } });
+      assert.equal(rr.status, 400, rr.text);
+      const u = await request(server, 'GET', '/auth/v1/user', { key: 'anon', headers: { Authorization: `Bearer ${s.data.session.access_token}` } });
+      assert.equal(u.status, 403, u.text);
+      assert.equal(u.body.code, 'session_not_found');
+    }
+    // the account itself still works
+    assert.equal((await anonClient().auth.signInWithPassword({ email: 'revoke@example.com', password: 'pw123456' })).error, null);
+    assert.equal((await request(server, 'DELETE', '/auth/v1/admin/users/00000000-0000-4000-8000-000000000000/sessions', { key: 'service' })).status, 404);
+  });
+
   test('the anon key (or a user token) is not admin', async () => {
     const r = await anonClient().auth.admin.listUsers();
     assert.equal(r.error.code, 'not_admin');

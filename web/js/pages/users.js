@@ -89,6 +89,12 @@ export async function render(main) {
       const r = await busy(ban, () => api(`/auth/v1/admin/users/${encodeURIComponent(id)}`, { method: 'PUT', json: { ban_duration: banned ? 'none' : BAN_FOREVER } }), msg);
       if (r) { toast(banned ? 'User unbanned' : 'User banned'); await load(); open(id); }
     });
+    const revoke = h('button', { type: 'button', class: 'secondary', id: 'revoke-sessions' }, 'Sign out everywhere');
+    revoke.addEventListener('click', async () => {
+      if (!(await confirmDialog(`Sign ${u.email || u.id} out of every session?`, { confirmLabel: 'Sign out', detail: 'Every refresh token is revoked; the user can sign in again.' }))) return;
+      const r = await busy(revoke, () => api(`/auth/v1/admin/users/${encodeURIComponent(id)}/sessions`, { method: 'DELETE' }), msg);
+      if (r) toast('Sessions revoked');
+    });
     const del = h('button', { type: 'button', class: 'danger' }, 'Delete user');
     del.addEventListener('click', async () => {
       if (!(await confirmDialog(`Delete ${u.email || u.id}?`, { detail: 'Their sessions end and the account cannot be restored.' }))) return;
@@ -103,7 +109,7 @@ export async function render(main) {
       msg, form,
       h('h3', null, 'Access'),
       h('p', { class: 'muted small' }, 'Banning signs the user out everywhere (every refresh token is revoked) and stops new sign-ins; access tokens already issued stay valid until they expire (at most an hour). Unban to let them back in.'),
-      h('div', { class: 'actions' }, ban, del)));
+      h('div', { class: 'actions' }, revoke, ban, del)));
     detail.scrollIntoView({ block: 'nearest' });
   }
 
