@@ -8,7 +8,7 @@ set -euo pipefail
 pkgs=(build-essential cmake pkg-config libcivetweb-dev libsqlite3-dev libjwt-dev
       libjansson-dev libssl-dev libwebsockets-dev libjpeg-dev)
 if [ "${1:-}" = "test" ] || [ "${1:-}" = "bench" ]; then
-  pkgs+=(clang libclang-rt-14-dev curl wrk sqlite3 chromium python3)
+  pkgs+=(clang libclang-rt-14-dev curl wrk sqlite3 chromium python3 jq)
   command -v node >/dev/null 2>&1 || pkgs+=(nodejs)
   command -v npm >/dev/null 2>&1 || pkgs+=(npm)
 fi
