@@ -128,11 +128,11 @@ static int add_disposition(http_req *r, arena *a, const char *name)
         if ((ch >= 'A' && ch <= 'Z') || (ch >= 'a' && ch <= 'z') || (ch >= '0' && ch <= '9') || strchr("-._~", ch))
             pct[o++] = (char)ch;
         else
-            o += (size_t)sprintf(pct + o, "%%%02X", ch);
+            o += (size_t)snprintf(pct + o, 3 * n + 1 - o, "%%%02X", ch);
     }
     ascii[n] = '\0';
     pct[o] = '\0';
-    sprintf(h, "attachment; filename=\"%s\"; filename*=UTF-8''%s", ascii, pct);
+    snprintf(h, 5 * n + 64, "attachment; filename=\"%s\"; filename*=UTF-8''%s", ascii, pct);
     return http_add_header(r, "Content-Disposition", h);
 }
 

@@ -191,4 +191,7 @@ int st_sign_download(st_ctx *c, const char *bucket, const char *key);
 int st_sign_upload_create(st_ctx *c, const char *bucket, const char *key);
 int st_sign_upload_put(st_ctx *c, const char *bucket, const char *key);
 
+/* "bucket/key" in the arena (the Key of storage-api answers); NULL on OOM. */
+char *st_full_key(arena *a, const char *bucket, const char *key);
+
 #endif

@@ -494,12 +494,10 @@ int st_obj_move_copy(st_ctx *c, bool copy)
             break;
         }
         buf out = BUF_INIT;
-        char *full = arena_alloc(c->a, strlen(m.db) + strlen(m.dk) + 2);
+        char *full = st_full_key(c->a, m.db, m.dk);
         int brc = full ? BS_OK : BS_ENOMEM;
-        if (!brc) {
-            sprintf(full, "%s/%s", m.db, m.dk);
+        if (!brc)
             brc = buf_puts(&out, "{\"Id\":");
-        }
         if (!brc) brc = buf_json_str(&out, m.result_id, strlen(m.result_id));
         if (!brc) brc = buf_puts(&out, ",\"Key\":");
         if (!brc) brc = buf_json_str(&out, full, strlen(full));

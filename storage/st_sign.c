@@ -25,11 +25,12 @@
 #define UPLOAD_URL_TTL 7200
 #define MAX_EXPIRES (10LL * 365 * 86400)
 
-static char *full_key(arena *a, const char *bucket, const char *key)
+char *st_full_key(arena *a, const char *bucket, const char *key)
 {
-    char *s = arena_alloc(a, strlen(bucket) + strlen(key) + 2);
+    size_t n = strlen(bucket) + strlen(key) + 2;
+    char *s = arena_alloc(a, n);
     if (s)
-        sprintf(s, "%s/%s", bucket, key);
+        snprintf(s, n, "%s/%s", bucket, key);
     return s;
 }
 
@@ -70,7 +71,7 @@ static auth_claims *check_token(st_ctx *c, const char *bucket, const char *key, 
     }
     const char *url = json_string_value(json_object_get(cl->json, "url"));
     const char *st = json_string_value(json_object_get(cl->json, "st"));
-    char *want = full_key(c->a, bucket, key);
+    char *want = st_full_key(c->a, bucket, key);
     if (!url || !st || !want || strcmp(url, want) != 0 || strcmp(st, kind) != 0) {
         auth_claims_release(cl);
         st_err(c->r, 400, "InvalidSignature", "The token is not valid for this object");
@@ -90,7 +91,7 @@ static int64_t expires_in(json_t *body, bool *ok)
 /* "/object/sign/B/K?token=T" appended to out as a JSON string. */
 static int signed_url_json(st_ctx *c, buf *out, const char *bucket, const char *key, int64_t ttl)
 {
-    char *full = full_key(c->a, bucket, key);
+    char *full = st_full_key(c->a, bucket, key);
     char *tok = full ? make_token(c, full, "download", ttl, false, NULL) : NULL;
     if (!tok)
         return BS_ENOMEM;
@@ -239,7 +240,7 @@ int st_sign_upload_create(st_ctx *c, const char *bucket, const char *key)
         rc = st_err(c->r, 403, "Unauthorized", "new row violates row-level security policy");
         goto out;
     }
-    char *full = full_key(c->a, bucket, key);
+    char *full = st_full_key(c->a, bucket, key);
     char *tok = full ? make_token(c, full, "upload", UPLOAD_URL_TTL, upsert, owner) : NULL;
     if (!tok) {
         rc = st_err_db(c->r, BS_ENOMEM);

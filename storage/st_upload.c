@@ -130,9 +130,10 @@ static const char *cache_control_of(arena *a, const char *v)
     if (!v || !*v)
         return "no-cache";
     if (strspn(v, "0123456789") == strlen(v)) {
-        char *s = arena_alloc(a, strlen(v) + 9);
+        size_t n = strlen(v) + 9;
+        char *s = arena_alloc(a, n);
         if (s)
-            sprintf(s, "max-age=%s", v);
+            snprintf(s, n, "max-age=%s", v);
         return s ? s : "no-cache";
     }
     return arena_strdup(a, v);
@@ -274,9 +275,13 @@ void st_etag_hex(const unsigned char *md, unsigned int mdlen, char out[ST_ETAG_L
 {
     mdlen = mdlen > 16 ? 16 : mdlen;
     out[0] = '"';
-    for (unsigned i = 0; i < mdlen; i++)
-        sprintf(out + 1 + 2 * i, "%02x", md[i]);
-    strcpy(out + 1 + 2 * mdlen, "\"");
+    static const char hex[] = "0123456789abcdef";
+    for (unsigned i = 0; i < mdlen; i++) {
+        out[1 + 2 * i] = hex[md[i] >> 4];
+        out[2 + 2 * i] = hex[md[i] & 15];
+    }
+    out[1 + 2 * mdlen] = '"';
+    out[2 + 2 * mdlen] = '\0';
 }
 
 typedef struct commit_arg {
@@ -366,14 +371,8 @@ static int answer(upload *u, const char *id)
     }
     if (!rc) rc = buf_puts(&out, "\"Key\":");
     if (!rc) {
-        size_t bl = strlen(u->bucket), kl = strlen(u->key);
-        char *full = arena_alloc(u->c->a, bl + kl + 2);
-        if (!full)
-            rc = BS_ENOMEM;
-        else {
-            sprintf(full, "%s/%s", u->bucket, u->key);
-            rc = buf_json_str(&out, full, bl + kl + 1);
-        }
+        char *full = st_full_key(u->c->a, u->bucket, u->key);
+        rc = full ? buf_json_str(&out, full, strlen(full)) : BS_ENOMEM;
     }
     if (!rc) rc = buf_putc(&out, '}');
     rc = rc ? st_err_db(u->c->r, rc) : http_send_json(u->c->r, 200, out.data, out.len);
