@@ -127,7 +127,7 @@ int auth_send_token(http_req *r, auth_service *s, const auth_user *u, const auth
                                "aal", "aal1", "amr", "method", is->amr_method, "timestamp", (json_int_t)is->amr_at,
                                "session_id", is->session_id, "is_anonymous", (int)u->is_anonymous);
     char *tok = NULL;
-    int rc = claims ? auth_jwt_sign(http_app(r)->jwt, claims, &tok) : BS_ENOMEM;
+    int rc = claims ? auth_jwt_sign_access(http_app(r)->jwt, claims, &tok) : BS_ENOMEM;
     json_decref(claims);
     if (rc)
         return auth_fail(r, "signing an access token", rc);
@@ -304,7 +304,7 @@ int auth_handle(http_req *r)
     if (strcmp(p, "settings") == 0)
         return m == HTTP_GET ? settings(r, s) : method_not_allowed(r);
     if (strcmp(p, ".well-known/jwks.json") == 0)
-        return m == HTTP_GET ? auth_send(r, 200, json_pack("{s:[]}", "keys")) : method_not_allowed(r);
+        return m == HTTP_GET ? auth_send(r, 200, auth_jwt_jwks(app->jwt)) : method_not_allowed(r);
     if (strcmp(p, "health") == 0)
         return auth_send(r, 200, json_pack("{s:s,s:s,s:s}", "version", BASALT_VERSION, "name", "GoTrue",
                                            "description", "Basalt's GoTrue-compatible auth"));

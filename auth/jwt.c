@@ -8,13 +8,24 @@
  *
  *   1. Shape: at most AUTH_JWT_MAX_LEN bytes, exactly three segments, every
  *      segment strict base64url (alphabet A-Z a-z 0-9 - _, no '=', no
- *      whitespace, length % 4 != 1, unused trailing bits zero), a
- *      signature segment of exactly 43 characters (32 bytes).
- *   2. Header: a JSON object (duplicate keys refused) whose "alg" is
- *      exactly "HS256", whose "typ", if present, is exactly "JWT", and
- *      that has no "crit".  Other members (kid, ...) are ignored.
+ *      whitespace, length % 4 != 1, unused trailing bits zero).
+ *   2. Header: a JSON object (duplicate keys refused) whose "typ", if
+ *      present, is exactly "JWT", that has no "crit", and that picks one
+ *      of exactly two verifiers, each with its algorithm pinned:
+ *        - "alg" exactly "HS256": the secret.  With no signing key set,
+ *          other members (kid, ...) are ignored; with a signing key set
+ *          the header must have no "kid" at all.
+ *        - only with a signing key set (auth_jwt_set_signing_key): "alg"
+ *          exactly that key's algorithm (RS256 or ES256) and "kid" exactly
+ *          its kid.  The key is never used as an HMAC secret and the
+ *          secret never checks an asymmetric token, so HS/RS confusion,
+ *          "none", a kid-less RS256 token or an HS256 token wearing our kid
+ *          are all refused here.
+ *      The signature must then decode to exactly 32 bytes (HS256) or
+ *      exactly the key's signature length.
  *   3. Signature: HMAC-SHA256 over "header.payload" computed with
- *      OpenSSL and compared with CRYPTO_memcmp.  We do not rely on
+ *      OpenSSL and compared with CRYPTO_memcmp; for the asymmetric key,
+ *      EVP_DigestVerify in auth/jwt_key.c (public values only).  We do not rely on
  *      libjwt for this compare: upstream libjwt 1.10.2 compares the
  *      base64 signature text with strcmp() (CVE-2024-25189).  Debian's
  *      1.10.2-1+deb12u1 patches that to a constant-time jwt_strcmp, but
@@ -27,8 +38,8 @@
  *      a boolean when present (JSON null counts as absent).  Only when the
  *      types are right are the times checked: exp <= now or nbf > now is
  *      BS_EEXPIRED.
- *   5. libjwt: jwt_decode with the secret (libjwt re-checks the header
- *      and the HMAC), then jwt_get_alg must be JWT_ALG_HS256.  This is a
+ *   5. libjwt (HS256 only): jwt_decode with the secret (libjwt re-checks
+ *      the header and the HMAC), then jwt_get_alg must be JWT_ALG_HS256.  This is a
  *      second, independent opinion; because it runs after step 3, libjwt
  *      only ever parses bytes signed with our secret, so its more lenient
  *      base64 and header parsing is not reachable by an attacker.
@@ -51,7 +62,14 @@
  * concurrent inserts may overshoot it by one token per thread.  Failed
  * verifications are never cached.
  *
- * Threads: every function except auth_jwt_new / auth_jwt_free may be
+ * Signing key: auth_jwt_sign_access signs with the key when one is set
+ * (auth_jwtkey_sign writes the header {"alg","kid","typ"}), else exactly
+ * like auth_jwt_sign; API keys always use auth_jwt_sign (HS256), so they
+ * survive adding or removing the key.  Cached tokens are keyed by their
+ * full text, so the cache serves both kinds alike.
+ *
+ * Threads: every function except auth_jwt_new / auth_jwt_free /
+ * auth_jwt_set_signing_key may be
  * called from any number of threads at once.  Sets are guarded by
  * LOCK_STRIPES striped mutexes; statistics are relaxed atomics; claim
  * reference counts use the __atomic builtins (the public struct holds a
@@ -59,6 +77,7 @@
  * lock.
  */
 #include "auth/jwt.h"
+#include "auth/jwt_key.h"
 #include "core/error.h"
 
 #include <limits.h>
@@ -75,7 +94,6 @@
 
 #define MIN_SECRET_LEN 32
 #define SIG_LEN 32              /* HMAC-SHA256 output */
-#define SIG_B64_LEN 43          /* unpadded base64url of 32 bytes */
 #define API_KEY_LIFETIME ((int64_t)10 * 365 * 86400)
 
 #define CACHE_WAYS 4
@@ -98,6 +116,7 @@ typedef struct slot {
 struct auth_jwt {
     unsigned char *key;
     size_t key_len;
+    auth_jwtkey *akey;       /* NULL: HS256 only */
     uint64_t sip[2];
     slot *slots;             /* CACHE_SETS * CACHE_WAYS */
     pthread_mutex_t locks[LOCK_STRIPES];
@@ -231,18 +250,32 @@ static bool opt_string(json_t *obj, const char *name, const char **out)
     return true;
 }
 
-/* Check the header's JSON: see step 2 of the design comment. */
-static bool header_ok(const unsigned char *h, size_t n)
+enum verifier { V_NONE, V_HS256, V_KEY };
+
+static bool json_str_is(json_t *v, const char *want)
+{
+    size_t n = strlen(want);
+    return json_is_string(v) && json_string_length(v) == n && memcmp(json_string_value(v), want, n) == 0;
+}
+
+/* Check the header's JSON and pick the verifier: see step 2 of the design
+ * comment.  V_NONE refuses the token. */
+static enum verifier header_ok(const auth_jwt *j, const unsigned char *h, size_t n)
 {
     json_t *hdr = json_loadb((const char *)h, n, JSON_REJECT_DUPLICATES, NULL);
-    bool ok = false;
-    json_t *v;
+    enum verifier ok = V_NONE, pick = V_NONE;
+    json_t *v, *kid;
 
     if (!json_is_object(hdr))
         goto out;
     v = json_object_get(hdr, "alg");
-    if (!json_is_string(v) || json_string_length(v) != 5 ||
-        memcmp(json_string_value(v), "HS256", 5) != 0)
+    kid = json_object_get(hdr, "kid");
+    if (json_str_is(v, "HS256") && (!j->akey || !kid))
+        pick = V_HS256;
+    else if (j->akey && json_str_is(v, auth_jwtkey_alg(j->akey)) &&
+             json_str_is(kid, auth_jwtkey_kid(j->akey)))
+        pick = V_KEY;
+    else
         goto out;
     v = json_object_get(hdr, "typ");
     if (v && (!json_is_string(v) || json_string_length(v) != 3 ||
@@ -250,7 +283,7 @@ static bool header_ok(const unsigned char *h, size_t n)
         goto out;
     if (json_object_get(hdr, "crit"))
         goto out;
-    ok = true;
+    ok = pick;
 out:
     json_decref(hdr);
     return ok;
@@ -339,7 +372,6 @@ static int verify_full(auth_jwt *j, const char *tok, size_t len, int64_t now,
 {
     int rc = BS_EAUTH;
     unsigned char *dec = NULL;
-    unsigned char sig[SIG_B64_LEN];
     unsigned char mac[EVP_MAX_MD_SIZE];
     unsigned int maclen = 0;
     size_t hn = 0, pn = 0, sn = 0;
@@ -358,42 +390,52 @@ static int verify_full(auth_jwt *j, const char *tok, size_t len, int64_t now,
     const char *s = d2 + 1;
     size_t hlen = (size_t)(d1 - tok), plen = (size_t)(d2 - pay);
     size_t slen = len - (size_t)(s - tok);
-    if (hlen == 0 || plen == 0 || slen != SIG_B64_LEN || memchr(s, '.', slen))
+    if (hlen == 0 || plen == 0 || slen == 0 || memchr(s, '.', slen))
         goto out;
-    dec = malloc(hlen * 3 / 4 + plen * 3 / 4 + 2);
+    dec = malloc(hlen * 3 / 4 + plen * 3 / 4 + slen * 3 / 4 + 3);
     if (!dec) {
         rc = BS_ENOMEM;
         goto out;
     }
     unsigned char *hdr = dec, *payload = dec + hlen * 3 / 4 + 1;
+    unsigned char *sig = payload + plen * 3 / 4 + 1;
     if (!b64url_decode(tok, hlen, hdr, &hn) || !b64url_decode(pay, plen, payload, &pn) ||
-        !b64url_decode(s, slen, sig, &sn) || sn != SIG_LEN)
+        !b64url_decode(s, slen, sig, &sn))
         goto out;
 
     /* 2. header */
-    if (!header_ok(hdr, hn))
+    enum verifier v = header_ok(j, hdr, hn);
+    if (v == V_NONE || sn != (v == V_HS256 ? SIG_LEN : auth_jwtkey_sig_len(j->akey)))
         goto out;
 
-    /* 3. signature, constant-time compare (see the top comment) */
-    if (!HMAC(EVP_sha256(), j->key, (int)j->key_len, (const unsigned char *)tok,
-              hlen + 1 + plen, mac, &maclen) || maclen != SIG_LEN) {
-        rc = BS_ENOMEM;
-        goto out;
+    /* 3. signature: HMAC with a constant-time compare (see the top
+     * comment), or the asymmetric key's public half */
+    if (v == V_KEY) {
+        if (!auth_jwtkey_verify(j->akey, (const unsigned char *)tok, hlen + 1 + plen, sig, sn))
+            goto out;
+    } else {
+        if (!HMAC(EVP_sha256(), j->key, (int)j->key_len, (const unsigned char *)tok,
+                  hlen + 1 + plen, mac, &maclen) || maclen != SIG_LEN) {
+            rc = BS_ENOMEM;
+            goto out;
+        }
+        if (CRYPTO_memcmp(mac, sig, SIG_LEN) != 0)
+            goto out;
     }
-    if (CRYPTO_memcmp(mac, sig, SIG_LEN) != 0)
-        goto out;
 
     /* 4. claims */
     rc = claims_from_payload(payload, pn, now, &c, nbf);
     if (rc != BS_OK)
         goto out;
 
-    /* 5. libjwt's own opinion on an already authenticated token */
+    /* 5. libjwt's own opinion on an already authenticated HS256 token */
     rc = BS_EAUTH;
-    if (jwt_decode(&lj, tok, j->key, (int)j->key_len) != 0 || !lj)
-        goto out;
-    if (jwt_get_alg(lj) != JWT_ALG_HS256)
-        goto out;
+    if (v == V_HS256) {
+        if (jwt_decode(&lj, tok, j->key, (int)j->key_len) != 0 || !lj)
+            goto out;
+        if (jwt_get_alg(lj) != JWT_ALG_HS256)
+            goto out;
+    }
 
     *cost = len + payload_cost(payload, pn) + sizeof *c + 64;
     *out = c;
@@ -620,6 +662,7 @@ void auth_jwt_free(auth_jwt *j)
         pthread_mutex_destroy(&j->locks[i]);
     OPENSSL_cleanse(j->key, j->key_len);
     free(j->key);
+    auth_jwtkey_free(j->akey);
     free(j->slots);
     free(j);
 }
@@ -717,4 +760,59 @@ void auth_jwt_cache_stats(auth_jwt *j, uint64_t *hits, uint64_t *misses, size_t 
         *misses = j ? atomic_load_explicit(&j->misses, memory_order_relaxed) : 0;
     if (entries)
         *entries = j ? atomic_load_explicit(&j->entries, memory_order_relaxed) : 0;
+}
+
+int auth_jwt_set_signing_key(auth_jwt *j, const char *path)
+{
+    auth_jwtkey *k = NULL;
+
+    if (!j || !path)
+        return BS_EINVAL;
+    int rc = auth_jwtkey_load(path, &k);
+    if (rc != BS_OK)
+        return rc;
+    auth_jwtkey_free(j->akey);
+    j->akey = k;
+    return BS_OK;
+}
+
+int auth_jwt_sign_access(auth_jwt *j, json_t *claims, char **token)
+{
+    int rc;
+    char *js = NULL, *t = NULL;
+
+    if (token)
+        *token = NULL;
+    if (!j || !token || !json_is_object(claims))
+        return BS_EINVAL;
+    if (!j->akey)
+        return auth_jwt_sign(j, claims, token);
+    js = json_dumps(claims, JSON_COMPACT);
+    if (!js)
+        return BS_ENOMEM;
+    rc = auth_jwtkey_sign(j->akey, js, strlen(js), &t);
+    if (rc == BS_OK && strlen(t) > AUTH_JWT_MAX_LEN)
+        rc = BS_ETOOBIG;        /* auth_jwt_verify would refuse it */
+    if (rc == BS_OK) {
+        *token = t;
+        t = NULL;
+    }
+    free(t);
+    free(js);
+    return rc;
+}
+
+json_t *auth_jwt_jwks(auth_jwt *j)
+{
+    json_t *keys = json_array();
+    if (keys && j && j->akey && json_array_append_new(keys, auth_jwtkey_jwk(j->akey)) != 0) {
+        json_decref(keys);
+        return NULL;
+    }
+    return keys ? json_pack("{s:o}", "keys", keys) : NULL;
+}
+
+const char *auth_jwt_kid(const auth_jwt *j)
+{
+    return j && j->akey ? auth_jwtkey_kid(j->akey) : NULL;
 }

@@ -1,9 +1,11 @@
 /* jwt.h - signing and verifying the project's JWTs (libjwt underneath).
  *
- * One auth_jwt holds the project secret (HS256) and a cache of verified
- * tokens.  Verification pins the algorithm: the token header must say
- * exactly {"alg":"HS256"} (typ optional, "JWT" when present); "none", any
- * other HS/RS/ES algorithm, a bad signature, a missing or non-integer
+ * One auth_jwt holds the project secret (HS256), optionally an asymmetric
+ * signing key (RS256 or ES256, see auth_jwt_set_signing_key below), and a
+ * cache of verified tokens.  Verification pins the algorithm per key: a
+ * token is HS256 with the secret (and, when a signing key is configured,
+ * carries no `kid`), or uses the signing key's algorithm with its `kid`;
+ * "none", any other algorithm, HS/RS confusion, a bad signature, a missing or non-integer
  * `exp`, an `exp` in the past, an `nbf` in the future, or a missing `role`
  * are all refused before any claim is trusted.  The header is checked by
  * this module itself before libjwt sees the token, so libjwt's own
@@ -67,5 +69,26 @@ int auth_jwt_api_key(auth_jwt *j, const char *role, int64_t now, char **token);
 
 /* Cache statistics for /metrics. */
 void auth_jwt_cache_stats(auth_jwt *j, uint64_t *hits, uint64_t *misses, size_t *entries);
+
+/* ---- optional asymmetric signing key (auth/jwt_key.h) ----------------- */
+
+/* Load the PEM private key at path (RSA >= 2048 bits -> RS256, EC P-256 ->
+ * ES256) as the key of user access tokens.  From then on auth_jwt_verify
+ * also accepts tokens with that algorithm and the key's kid, and refuses
+ * HS256 tokens that carry any kid.  Call once, on the thread that made j,
+ * before any other thread uses j.  BS_EIO (unreadable), BS_EINVAL (not a
+ * supported unencrypted private key), BS_ETOOBIG, BS_ENOMEM. */
+int auth_jwt_set_signing_key(auth_jwt *j, const char *path);
+
+/* Sign a user access token: with the signing key (header alg, kid, typ)
+ * when one is set, else HS256 exactly like auth_jwt_sign. */
+int auth_jwt_sign_access(auth_jwt *j, json_t *claims, char **token);
+
+/* The JWKS document {"keys":[...]}: the signing key's public JWK, or no
+ * keys.  A new reference; NULL when out of memory. */
+json_t *auth_jwt_jwks(auth_jwt *j);
+
+/* The signing key's kid (owned by j), or NULL when there is none. */
+const char *auth_jwt_kid(const auth_jwt *j);
 
 #endif

@@ -43,6 +43,7 @@ static const opt opts[] = {
     {"--rate-recover", "BASALT_RATE_RECOVER", "recovery requests per client IP per 5 minutes", OPT_INT, OFF(rate_recover), 1, 1000000, false},
     {"--site-url", "BASALT_SITE_URL", "public base URL (token issuer, links)", OPT_STR, OFF(site_url), 0, 0, false},
     {"--anonymous-signins", "BASALT_ANONYMOUS_SIGNINS", "allow anonymous sign-ups: on or off", OPT_BOOL, OFF(anonymous_signins), 0, 0, false},
+    {"--jwt-signing-key", "BASALT_JWT_SIGNING_KEY", "PEM private key (RSA >= 2048 or EC P-256) signing user access tokens (default: HS256 with the secret)", OPT_STR, OFF(jwt_signing_key), 0, 0, false},
     {"--realtime-port", "BASALT_REALTIME_PORT", "port of the libwebsockets realtime listener (0: off)", OPT_INT, OFF(realtime_port), 0, 65535, false},
     {"--realtime-max-connections", "BASALT_REALTIME_MAX_CONNECTIONS", "most realtime connections", OPT_INT, OFF(realtime_max_connections), 1, 10000000, false},
     {"--realtime-max-channels", "BASALT_REALTIME_MAX_CHANNELS", "most channels per realtime connection", OPT_INT, OFF(realtime_max_channels), 1, 100000, false},

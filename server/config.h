@@ -31,6 +31,7 @@ typedef struct bs_config {
     int rate_recover;                 /* --rate-recover: recovery requests per IP per 5 min (6) */
     char *site_url;                   /* --site-url, for issuer and links (NULL: http://HOST:PORT) */
     bool anonymous_signins;           /* --anonymous-signins on|off (on) */
+    char *jwt_signing_key;            /* --jwt-signing-key PEM path: RS256/ES256 access tokens (NULL: HS256) */
     /* realtime */
     int realtime_port;                /* --realtime-port: libwebsockets listener (0: off) */
     int realtime_max_connections;     /* --realtime-max-connections (10000) */

@@ -268,6 +268,7 @@ static int cmd_serve(int argc, char **argv)
     /*
      * @init:auth
      */
+    if (!rc && cfg.jwt_signing_key && (rc = auth_jwt_set_signing_key(app.jwt, cfg.jwt_signing_key)) != BS_OK) fprintf(stderr, "basalt: cannot load --jwt-signing-key %s: %s (want an unencrypted PEM RSA >= 2048 bits or EC P-256 private key)\n", cfg.jwt_signing_key, basalt_strerror(rc));
     if (!rc)
         rc = auth_service_new(&app, &app.auth);
     /*
