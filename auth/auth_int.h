@@ -40,6 +40,18 @@
 #define AUTH_OTT_LIFETIME_S 3600          /* recovery / confirmation tokens */
 #define AUTH_RATE_PERIOD_MS (5 * 60 * 1000)
 #define AUTH_REUSE_SLOTS 4096
+/* Refresh tokens: an 8-character session locator (inherited by every
+ * token of a session), the issue time (12 lower-case hex digits of unix
+ * ms) and AUTH_TOKEN_LEN random characters.  The stored key is
+ * SHA-256(locator)[0..8) || time digits || SHA-256(token): the tokens of a
+ * session are contiguous in the B-tree in issue order, so a rotation
+ * (revoke the newest token, append its child) dirties one table page and
+ * one index page instead of three random ones.  Tokens of any other
+ * shape (issued before) are keyed by SHA-256(token). */
+#define AUTH_RT_PREFIX 8
+#define AUTH_RT_TIME 12
+#define AUTH_RT_LEN (AUTH_RT_PREFIX + AUTH_RT_TIME + AUTH_TOKEN_LEN)
+#define AUTH_RT_KEY_MAX (AUTH_RT_PREFIX + AUTH_RT_TIME + AUTH_HASH_LEN)
 #define AUTH_PER_PAGE_DEFAULT 50
 #define AUTH_PER_PAGE_MAX 1000
 
@@ -47,8 +59,9 @@
  * reuse interval so a concurrent refresh with the parent gets the same
  * child instead of a second branch. */
 typedef struct auth_reuse {
-    uint8_t parent[AUTH_HASH_LEN];
-    char child[AUTH_TOKEN_LEN + 1];
+    uint8_t parent[AUTH_RT_KEY_MAX];
+    size_t parent_len;
+    char child[AUTH_RT_LEN + 1];
     int64_t until_ms;
 } auth_reuse;
 
@@ -80,7 +93,7 @@ typedef struct auth_user {
 /* What a session-issuing write hands back to the handler. */
 typedef struct auth_issue {
     char session_id[UUID_STR_LEN + 1];
-    char refresh[AUTH_TOKEN_LEN + 1];
+    char refresh[AUTH_RT_LEN + 1];
     char amr_method[24];
     int64_t amr_at;            /* unix seconds */
 } auth_issue;
@@ -118,9 +131,24 @@ enum {
     AUTH_REFRESH_REUSED,       /* past the reuse interval: session revoked */
     AUTH_REFRESH_BANNED,
 };
+/* A refresh token with its stored key. */
+typedef struct auth_rt {
+    char token[AUTH_RT_LEN + 1];
+    uint8_t key[AUTH_RT_KEY_MAX];
+    size_t key_len;
+} auth_rt;
+/* What an exchange needs, computed off the writer (any thread): the key of
+ * the presented token and the child that replaces it (issued at now_ms, in
+ * the presented token's session locator).  BS_OK or BS_EIO. */
+typedef struct auth_refresh_req {
+    uint8_t key[AUTH_RT_KEY_MAX];
+    size_t key_len;
+    auth_rt child;
+} auth_refresh_req;
+int auth_refresh_prepare(const char *token, int64_t now_ms, auth_refresh_req *rq);
 /* Exchange a refresh token (writer).  On AUTH_REFRESH_OK *user is the
  * session's user (caller frees) and out is filled. */
-int auth_refresh_exchange(auth_service *s, db_conn *w, const char *token, int64_t now_ms, auth_issue *out,
+int auth_refresh_exchange(auth_service *s, db_conn *w, const auth_refresh_req *rq, int64_t now_ms, auth_issue *out,
                           auth_user **user, int *outcome);
 /* True when session sid exists and belongs to uid (any connection). */
 int auth_session_check(db_conn *c, const char *sid, const char *uid, bool *exists);

@@ -1,8 +1,11 @@
 /* session.c - sessions, refresh-token rotation with reuse detection, and
  * one-time tokens; see auth_int.h.
  *
- * Refresh tokens are 192 random bits (base64url) and only their SHA-256 is
- * stored.  Each session has one active token; exchanging it marks it
+ * Refresh tokens are a session locator, the issue time and 192 random
+ * bits (see AUTH_RT_PREFIX); the token is stored only as a hash: the key is
+ * SHA-256(locator)[0..8) || issue time || SHA-256(token), which keeps the
+ * tokens of one session together in issue order, so a rotation (the
+ * newest token is the parent) touches one table page and one index page.  Each session has one active token; exchanging it marks it
  * revoked (revoked_at) and inserts a child.  Presenting a revoked token
  * again:
  *   - within --refresh-token-reuse-interval of its revocation: answered
@@ -24,24 +27,76 @@
 
 #include <string.h>
 
-static int insert_token(db_conn *w, const char *sid, const char *uid, int64_t now_ms,
-                        char token[AUTH_TOKEN_LEN + 1], uint8_t hash[AUTH_HASH_LEN])
+/* The stored key of a refresh token (see AUTH_RT_PREFIX); returns its
+ * length. */
+static size_t rt_key(const char *token, size_t len, uint8_t key[AUTH_RT_KEY_MAX])
 {
-    int rc = auth_token_new(token);
+    bool ours = len == AUTH_RT_LEN;
+    for (size_t i = AUTH_RT_PREFIX; ours && i < AUTH_RT_PREFIX + AUTH_RT_TIME; i++)
+        ours = (token[i] >= '0' && token[i] <= '9') || (token[i] >= 'a' && token[i] <= 'f');
+    if (!ours) {
+        auth_sha256(token, len, key);
+        return AUTH_HASH_LEN;
+    }
+    uint8_t ph[AUTH_HASH_LEN];
+    auth_sha256(token, AUTH_RT_PREFIX, ph);
+    memcpy(key, ph, AUTH_RT_PREFIX);
+    memcpy(key + AUTH_RT_PREFIX, token + AUTH_RT_PREFIX, AUTH_RT_TIME);
+    auth_sha256(token, len, key + AUTH_RT_PREFIX + AUTH_RT_TIME);
+    return AUTH_RT_KEY_MAX;
+}
+
+/* A new refresh token issued at now_ms of the session whose locator is
+ * `prefix` (the first AUTH_RT_PREFIX characters of one of its tokens;
+ * NULL = a fresh one). */
+static int rt_new(const char *prefix, int64_t now_ms, char token[AUTH_RT_LEN + 1])
+{
+    char r[AUTH_TOKEN_LEN + 1];
+    int rc = BS_OK;
+    if (!prefix) {
+        rc = auth_token_new(r);
+        if (rc)
+            return rc;
+        memcpy(token, r, AUTH_RT_PREFIX);
+    } else {
+        memcpy(token, prefix, AUTH_RT_PREFIX);
+    }
+    static const char hex[] = "0123456789abcdef";
+    uint64_t t = now_ms > 0 ? (uint64_t)now_ms : 0;
+    for (int i = AUTH_RT_TIME - 1; i >= 0; i--, t >>= 4)
+        token[AUTH_RT_PREFIX + i] = hex[t & 0xf];
+    rc = auth_token_new(r);
     if (rc)
         return rc;
-    auth_sha256(token, AUTH_TOKEN_LEN, hash);
+    memcpy(token + AUTH_RT_PREFIX + AUTH_RT_TIME, r, AUTH_TOKEN_LEN + 1);
+    return BS_OK;
+}
+
+static int rt_make(const char *prefix, int64_t now_ms, auth_rt *rt)
+{
+    int rc = rt_new(prefix, now_ms, rt->token);
+    if (!rc)
+        rt->key_len = rt_key(rt->token, AUTH_RT_LEN, rt->key);
+    return rc;
+}
+
+/* Store rt (made beforehand) as the session's newest token; out = its text. */
+static int insert_token(db_conn *w, const char *sid, const char *uid, int64_t now_ms, const auth_rt *rt,
+                        char out[AUTH_RT_LEN + 1])
+{
     static const char q[] = "INSERT INTO _basalt_refresh_tokens(token_hash, session_id, user_id, created_at) "
                             "VALUES(?,?,?,?)";
     sqlite3_stmt *st = db_stmt(w, q, sizeof q - 1, NULL);
     if (!st)
         return BS_EDB;
-    sqlite3_bind_blob(st, 1, hash, AUTH_HASH_LEN, SQLITE_TRANSIENT);
+    sqlite3_bind_blob(st, 1, rt->key, (int)rt->key_len, SQLITE_STATIC);
     sqlite3_bind_text(st, 2, sid, -1, SQLITE_STATIC);
     sqlite3_bind_text(st, 3, uid, -1, SQLITE_STATIC);
     sqlite3_bind_int64(st, 4, now_ms);
-    rc = sqlite3_step(st) == SQLITE_DONE ? BS_OK : BS_EDB;
+    int rc = sqlite3_step(st) == SQLITE_DONE ? BS_OK : BS_EDB;
     db_stmt_done(st);
+    if (!rc)
+        memcpy(out, rt->token, sizeof rt->token);
     return rc;
 }
 
@@ -67,37 +122,41 @@ int auth_session_create(db_conn *w, const auth_user *u, const char *method, int6
     db_stmt_done(st);
     if (rc)
         return rc;
-    uint8_t h[AUTH_HASH_LEN];
-    return insert_token(w, out->session_id, u->id, now_ms, out->refresh, h);
+    auth_rt rt;
+    rc = rt_make(NULL, now_ms, &rt);
+    return rc ? rc : insert_token(w, out->session_id, u->id, now_ms, &rt, out->refresh);
 }
 
 /* ---- the in-memory child map for the reuse interval ---- */
 
-static auth_reuse *reuse_slot(auth_service *s, const uint8_t h[AUTH_HASH_LEN])
+static auth_reuse *reuse_slot(auth_service *s, const uint8_t *k, size_t klen)
 {
-    /* the key is a SHA-256 of a random token: its bytes are uniform */
+    /* the last bytes of a key are a SHA-256 of a random token: uniform
+     * (the first ones are shared by the tokens of a session) */
+    const uint8_t *h = k + klen - 4;
     uint32_t i = ((uint32_t)h[0] << 24 | (uint32_t)h[1] << 16 | (uint32_t)h[2] << 8 | h[3]) % AUTH_REUSE_SLOTS;
     return &s->reuse[i];
 }
 
-static void reuse_put(auth_service *s, const uint8_t parent[AUTH_HASH_LEN], const char *child, int64_t until_ms)
+static void reuse_put(auth_service *s, const uint8_t *parent, size_t plen, const char *child, int64_t until_ms)
 {
     pthread_mutex_lock(&s->reuse_lock);
-    auth_reuse *e = reuse_slot(s, parent);
-    memcpy(e->parent, parent, AUTH_HASH_LEN);
-    memcpy(e->child, child, AUTH_TOKEN_LEN + 1);
+    auth_reuse *e = reuse_slot(s, parent, plen);
+    memcpy(e->parent, parent, plen);
+    e->parent_len = plen;
+    snprintf(e->child, sizeof e->child, "%s", child);
     e->until_ms = until_ms;
     pthread_mutex_unlock(&s->reuse_lock);
 }
 
-static bool reuse_get(auth_service *s, const uint8_t parent[AUTH_HASH_LEN], int64_t now_ms,
-                      char child[AUTH_TOKEN_LEN + 1])
+static bool reuse_get(auth_service *s, const uint8_t *parent, size_t plen, int64_t now_ms,
+                      char child[AUTH_RT_LEN + 1])
 {
     bool found = false;
     pthread_mutex_lock(&s->reuse_lock);
-    auth_reuse *e = reuse_slot(s, parent);
-    if (e->until_ms >= now_ms && memcmp(e->parent, parent, AUTH_HASH_LEN) == 0) {
-        memcpy(child, e->child, AUTH_TOKEN_LEN + 1);
+    auth_reuse *e = reuse_slot(s, parent, plen);
+    if (e->until_ms >= now_ms && e->parent_len == plen && memcmp(e->parent, parent, plen) == 0) {
+        memcpy(child, e->child, sizeof e->child);
         found = true;
     }
     pthread_mutex_unlock(&s->reuse_lock);
@@ -111,14 +170,14 @@ typedef struct token_row {
     int64_t revoked_at;   /* 0 = active */
 } token_row;
 
-static int read_token(db_conn *w, const uint8_t h[AUTH_HASH_LEN], token_row *t)
+static int read_token(db_conn *w, const uint8_t *k, size_t klen, token_row *t)
 {
     memset(t, 0, sizeof *t);
     static const char q[] = "SELECT session_id, user_id, revoked_at FROM _basalt_refresh_tokens WHERE token_hash = ?";
     sqlite3_stmt *st = db_stmt(w, q, sizeof q - 1, NULL);
     if (!st)
         return BS_EDB;
-    sqlite3_bind_blob(st, 1, h, AUTH_HASH_LEN, SQLITE_STATIC);
+    sqlite3_bind_blob(st, 1, k, (int)klen, SQLITE_STATIC);
     int rc = BS_OK;
     int s = sqlite3_step(st);
     if (s == SQLITE_ROW) {
@@ -133,23 +192,22 @@ static int read_token(db_conn *w, const uint8_t h[AUTH_HASH_LEN], token_row *t)
     return rc;
 }
 
-/* Revoke the token `h` and issue its child. */
-static int rotate(auth_service *s, db_conn *w, const uint8_t h[AUTH_HASH_LEN], const token_row *t, int64_t now_ms,
-                  char child[AUTH_TOKEN_LEN + 1])
+/* Revoke the token whose key is k and store its child ch. */
+static int rotate(auth_service *s, db_conn *w, const uint8_t *k, size_t klen, const token_row *t, const auth_rt *ch,
+                  int64_t now_ms, char child[AUTH_RT_LEN + 1])
 {
     static const char q[] = "UPDATE _basalt_refresh_tokens SET revoked_at = ? WHERE token_hash = ?";
     sqlite3_stmt *st = db_stmt(w, q, sizeof q - 1, NULL);
     if (!st)
         return BS_EDB;
     sqlite3_bind_int64(st, 1, now_ms);
-    sqlite3_bind_blob(st, 2, h, AUTH_HASH_LEN, SQLITE_STATIC);
+    sqlite3_bind_blob(st, 2, k, (int)klen, SQLITE_STATIC);
     int rc = sqlite3_step(st) == SQLITE_DONE ? BS_OK : BS_EDB;
     db_stmt_done(st);
-    uint8_t ch[AUTH_HASH_LEN];
     if (!rc)
-        rc = insert_token(w, t->session_id, t->user_id, now_ms, child, ch);
+        rc = insert_token(w, t->session_id, t->user_id, now_ms, ch, child);
     if (!rc)
-        reuse_put(s, h, child, now_ms + s->cfg->refresh_reuse_interval_s * 1000);
+        reuse_put(s, k, klen, child, now_ms + s->cfg->refresh_reuse_interval_s * 1000);
     return rc;
 }
 
@@ -169,25 +227,26 @@ static int exec_text(db_conn *w, const char *q, const char *a, const char *b)
 /* A rotated token came back within the interval: find the session's
  * current token through the remembered children, else rotate the active
  * one again. */
-static int reuse_within_interval(auth_service *s, db_conn *w, const uint8_t h[AUTH_HASH_LEN], const token_row *t,
-                                 int64_t now_ms, char out[AUTH_TOKEN_LEN + 1])
+static int reuse_within_interval(auth_service *s, db_conn *w, const uint8_t *k, size_t klen, const token_row *t,
+                                 const auth_rt *ch, int64_t now_ms, char out[AUTH_RT_LEN + 1])
 {
     int64_t window = s->cfg->refresh_reuse_interval_s * 1000;
-    uint8_t cur[AUTH_HASH_LEN];
-    memcpy(cur, h, sizeof cur);
+    uint8_t cur[AUTH_RT_KEY_MAX];
+    size_t clen = klen;
+    memcpy(cur, k, klen);
     for (int depth = 0; depth < 8; depth++) {
-        char child[AUTH_TOKEN_LEN + 1];
-        if (!reuse_get(s, cur, now_ms, child))
+        char child[AUTH_RT_LEN + 1];
+        if (!reuse_get(s, cur, clen, now_ms, child))
             break;
-        auth_sha256(child, AUTH_TOKEN_LEN, cur);
+        clen = rt_key(child, strlen(child), cur);
         token_row c;
-        int rc = read_token(w, cur, &c);
+        int rc = read_token(w, cur, clen, &c);
         if (rc)
             return rc;
         if (!c.found || strcmp(c.session_id, t->session_id) != 0)
             break;
         if (!c.revoked_at) {
-            memcpy(out, child, AUTH_TOKEN_LEN + 1);
+            memcpy(out, child, sizeof child);
             return BS_OK;
         }
         if (now_ms - c.revoked_at > window)
@@ -200,32 +259,41 @@ static int reuse_within_interval(auth_service *s, db_conn *w, const uint8_t h[AU
     if (!st)
         return BS_EDB;
     sqlite3_bind_text(st, 1, t->session_id, -1, SQLITE_STATIC);
-    bool have = false;
-    uint8_t active[AUTH_HASH_LEN];
+    size_t alen = 0;
+    uint8_t active[AUTH_RT_KEY_MAX];
     int s2 = sqlite3_step(st);
-    if (s2 == SQLITE_ROW && sqlite3_column_bytes(st, 0) == AUTH_HASH_LEN) {
-        memcpy(active, sqlite3_column_blob(st, 0), AUTH_HASH_LEN);
-        have = true;
+    if (s2 == SQLITE_ROW) {
+        int n = sqlite3_column_bytes(st, 0);
+        if (n == AUTH_HASH_LEN || n == AUTH_RT_KEY_MAX) { /* legacy or ours */
+            memcpy(active, sqlite3_column_blob(st, 0), (size_t)n);
+            alen = (size_t)n;
+        }
     }
     db_stmt_done(st);
     if (s2 != SQLITE_ROW && s2 != SQLITE_DONE)
         return BS_EDB;
-    if (have)
-        return rotate(s, w, active, t, now_ms, out);
-    uint8_t nh[AUTH_HASH_LEN];
-    return insert_token(w, t->session_id, t->user_id, now_ms, out, nh);
+    if (alen)
+        return rotate(s, w, active, alen, t, ch, now_ms, out);
+    return insert_token(w, t->session_id, t->user_id, now_ms, ch, out);
 }
 
-int auth_refresh_exchange(auth_service *s, db_conn *w, const char *token, int64_t now_ms, auth_issue *out,
+int auth_refresh_prepare(const char *token, int64_t now_ms, auth_refresh_req *rq)
+{
+    rq->key_len = rt_key(token, strlen(token), rq->key);
+    /* children inherit the session's locator (legacy tokens get a new one) */
+    return rt_make(rq->key_len == AUTH_RT_KEY_MAX ? token : NULL, now_ms, &rq->child);
+}
+
+int auth_refresh_exchange(auth_service *s, db_conn *w, const auth_refresh_req *rq, int64_t now_ms, auth_issue *out,
                           auth_user **user, int *outcome)
 {
     memset(out, 0, sizeof *out);
     *user = NULL;
     *outcome = AUTH_REFRESH_NOT_FOUND;
-    uint8_t h[AUTH_HASH_LEN];
-    auth_sha256(token, strlen(token), h);
+    const uint8_t *k = rq->key;
+    size_t klen = rq->key_len;
     token_row t;
-    int rc = read_token(w, h, &t);
+    int rc = read_token(w, k, klen, &t);
     if (rc || !t.found)
         return rc;
     static const char q[] = "SELECT amr_method, amr_at FROM _basalt_sessions WHERE id = ? AND user_id = ?";
@@ -252,9 +320,9 @@ int auth_refresh_exchange(auth_service *s, db_conn *w, const char *token, int64_
         return BS_OK;
     }
     if (!t.revoked_at) {
-        rc = rotate(s, w, h, &t, now_ms, out->refresh);
+        rc = rotate(s, w, k, klen, &t, &rq->child, now_ms, out->refresh);
     } else if (now_ms - t.revoked_at <= s->cfg->refresh_reuse_interval_s * 1000) {
-        rc = reuse_within_interval(s, w, h, &t, now_ms, out->refresh);
+        rc = reuse_within_interval(s, w, k, klen, &t, &rq->child, now_ms, out->refresh);
     } else {
         log_warn("auth: refresh token reused %lld ms after rotation: revoking session %s of user %s",
                  (long long)(now_ms - t.revoked_at), t.session_id, t.user_id);

@@ -277,7 +277,7 @@ out:
 
 typedef struct refresh_arg {
     auth_service *s;
-    const char *token;
+    auth_refresh_req rq;       /* key and child, computed before the write */
     int64_t now_ms;
     auth_issue issue;
     auth_user *u;
@@ -287,7 +287,7 @@ typedef struct refresh_arg {
 static int refresh_fn(db_conn *w, void *p)
 {
     refresh_arg *a = p;
-    return auth_refresh_exchange(a->s, w, a->token, a->now_ms, &a->issue, &a->u, &a->outcome);
+    return auth_refresh_exchange(a->s, w, &a->rq, a->now_ms, &a->issue, &a->u, &a->outcome);
 }
 
 static int grant_refresh(http_req *r, auth_service *s)
@@ -310,10 +310,12 @@ static int grant_refresh(http_req *r, auth_service *s)
     refresh_arg a;
     memset(&a, 0, sizeof a);
     a.s = s;
-    a.token = json_string_value(t);
     a.now_ms = time_now_ms();
     a.outcome = AUTH_REFRESH_NOT_FOUND;
-    rc = db_write(http_app(r)->store, refresh_fn, &a);
+    /* hashing and the child's random bits need no database: not on the writer */
+    rc = auth_refresh_prepare(json_string_value(t), a.now_ms, &a.rq);
+    if (!rc)
+        rc = db_write(http_app(r)->store, refresh_fn, &a);
     if (rc) {
         auth_user_free(a.u);
         rc = auth_fail(r, "refreshing a session", rc);

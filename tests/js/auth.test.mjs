@@ -198,9 +198,39 @@ describe('refresh tokens', () => {
     // only hashes are stored
     const stored = rows(`SELECT hex(token_hash) AS h FROM _basalt_refresh_tokens`);
     assert.ok(stored.length > 0);
-    const want = crypto.createHash('sha256').update(r2.body.refresh_token).digest('hex').toUpperCase();
+    // key: SHA-256(8-char session locator)[0..8) || 12 hex digits of the issue time || SHA-256(token)
+    const rt = r2.body.refresh_token;
+    assert.match(rt, /^[A-Za-z0-9_-]{8}[0-9a-f]{12}[A-Za-z0-9_-]{32}$/);
+    assert.equal(rt.slice(0, 8), s2.refresh_token.slice(0, 8)); // the session's locator is inherited
+    const sha = (x) => crypto.createHash('sha256').update(x).digest();
+    const want = Buffer.concat([sha(rt.slice(0, 8)).subarray(0, 8), Buffer.from(rt.slice(8, 20)), sha(rt)])
+      .toString('hex').toUpperCase();
     assert.ok(stored.some((r) => r.h === want));
     assert.ok(!sql('SELECT * FROM _basalt_refresh_tokens').includes(r2.body.refresh_token));
+  });
+
+  test('a token issued before the session-locator format (key = SHA-256(token)) still rotates', async () => {
+    const su = await request(server, 'POST', '/auth/v1/signup', { key: 'anon', json: { data: {} } });
+    assert.equal(su.status, 200, su.text);
+    const sid = decode(su.body.access_token).payload.session_id;
+    const legacy = crypto.randomBytes(24).toString('base64url');
+    assert.equal(legacy.length, 32);
+    const h = crypto.createHash('sha256').update(legacy).digest('hex');
+    sql(`UPDATE _basalt_refresh_tokens SET revoked_at = 1 WHERE session_id = '${sid}';
+         INSERT INTO _basalt_refresh_tokens(token_hash, session_id, user_id, created_at)
+         VALUES (x'${h}', '${sid}', '${su.body.user.id}', 1)`);
+    const r1 = await request(server, 'POST', '/auth/v1/token?grant_type=refresh_token', { key: 'anon', json: { refresh_token: legacy } });
+    assert.equal(r1.status, 200, r1.text);
+    assert.equal(decode(r1.body.access_token).payload.session_id, sid);
+    assert.match(r1.body.refresh_token, /^[A-Za-z0-9_-]{8}[0-9a-f]{12}[A-Za-z0-9_-]{32}$/);
+    assert.equal(rows(`SELECT revoked_at IS NOT NULL AS r FROM _basalt_refresh_tokens WHERE token_hash = x'${h}'`)[0].r, 1);
+    // within the reuse interval the legacy parent answers with the same child
+    const again = await request(server, 'POST', '/auth/v1/token?grant_type=refresh_token', { key: 'anon', json: { refresh_token: legacy } });
+    assert.equal(again.status, 200, again.text);
+    assert.equal(again.body.refresh_token, r1.body.refresh_token);
+    const r2 = await request(server, 'POST', '/auth/v1/token?grant_type=refresh_token', { key: 'anon', json: { refresh_token: r1.body.refresh_token } });
+    assert.equal(r2.status, 200, r2.text);
+    assert.equal(r2.body.refresh_token.slice(0, 8), r1.body.refresh_token.slice(0, 8));
   });
 
   test('unknown refresh token is refresh_token_not_found', async () => {
