@@ -46,8 +46,7 @@ struct auth_jwtkey {
     char kid[44];            /* base64url of 32 bytes + NUL */
 };
 
-/* Unpadded base64url of p[0..n) into a malloc'd string. */
-static char *b64url(const unsigned char *p, size_t n)
+char *auth_b64url(const unsigned char *p, size_t n)
 {
     static const char al[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
     char *s = malloc(n / 3 * 4 + 5), *o = s;
@@ -90,7 +89,7 @@ static char *bn_param_b64(const EVP_PKEY *pk, const char *name, int pad)
         goto out;
     if (BN_bn2binpad(bn, buf, len) != len)
         goto out;
-    s = b64url(buf, (size_t)len);
+    s = auth_b64url(buf, (size_t)len);
 out:
     free(buf);
     BN_free(bn);
@@ -187,8 +186,8 @@ int auth_jwtkey_sign(const auth_jwtkey *k, const char *payload, size_t n, char *
                       auth_jwtkey_alg(k), k->kid);
     if (hl < 0 || (size_t)hl >= sizeof hdr)
         return BS_EINVAL;
-    h64 = b64url((const unsigned char *)hdr, (size_t)hl);
-    p64 = b64url((const unsigned char *)payload, n);
+    h64 = auth_b64url((const unsigned char *)hdr, (size_t)hl);
+    p64 = auth_b64url((const unsigned char *)payload, n);
     if (!h64 || !p64)
         goto out;
     size_t hn = strlen(h64), pn = strlen(p64);
@@ -201,7 +200,7 @@ int auth_jwtkey_sign(const auth_jwtkey *k, const char *payload, size_t n, char *
     if ((rc = raw_sign(k, (const unsigned char *)t, hn + 1 + pn, sig)) != BS_OK)
         goto out;
     rc = BS_ENOMEM;
-    if (!(s64 = b64url(sig, k->sig_len)))
+    if (!(s64 = auth_b64url(sig, k->sig_len)))
         goto out;
     t[hn + 1 + pn] = '.';
     memcpy(t + hn + 1 + pn + 1, s64, strlen(s64) + 1);
@@ -257,7 +256,7 @@ static int describe(auth_jwtkey *k)
     else
         snprintf(canon, cl, "{\"e\":\"%s\",\"kty\":\"RSA\",\"n\":\"%s\"}", k->b, k->a);
     if (EVP_Digest(canon, strlen(canon), md, &mdlen, EVP_sha256(), NULL) != 1 || mdlen != 32 ||
-        !(kid = b64url(md, mdlen)))
+        !(kid = auth_b64url(md, mdlen)))
         goto out;
     memcpy(k->kid, kid, strlen(kid) + 1);  /* 43 characters */
     rc = BS_OK;

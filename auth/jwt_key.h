@@ -48,4 +48,8 @@ int auth_jwtkey_sign(const auth_jwtkey *k, const char *payload, size_t n, char *
 bool auth_jwtkey_verify(const auth_jwtkey *k, const unsigned char *in, size_t n,
                         const unsigned char *sig, size_t siglen);
 
+/* Unpadded base64url of p[0..n) in a malloc'd string (caller frees);
+ * NULL on out of memory. */
+char *auth_b64url(const unsigned char *p, size_t n);
+
 #endif

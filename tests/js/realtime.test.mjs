@@ -43,8 +43,12 @@ class Raw {
       this.msgs.push(v1 ? [m.join_ref, m.ref, m.topic, m.event, m.payload] : m);
     });
     this.ws.on('error', () => {});
+    // Listen from the start: a socket may open while the test still awaits
+    // another one, and a listener added after 'open' would wait forever.
+    this.opened = new Promise((res, rej) => { this.ws.once('open', res); this.ws.once('error', rej); });
+    this.opened.catch(() => {});
   }
-  open() { return new Promise((res, rej) => { this.ws.once('open', res); this.ws.once('error', rej); }); }
+  open() { return this.opened; }
   send(jr, topic, event, payload) {
     const ref = String(++this.ref);
     const j = jr === 'self' ? ref : jr;

@@ -7,6 +7,8 @@
  * 2.6 as a known answer. */
 #include "../test.h"
 #include "auth/jwt.h"
+
+#include <jwt.h>
 #include "core/error.h"
 
 #include <pthread.h>
@@ -738,7 +740,47 @@ TEST(concurrent_verify)
     auth_jwt_free(j);
 }
 
-TEST_MAIN(T(new_secret_rules), T(sign_verify_round_trip), T(claim_defaults),
+/* Our signer and libjwt agree both ways. */
+TEST(interop_with_libjwt)
+{
+    auth_jwt *j = new_jwt();
+    ASSERT(j);
+    json_t *claims = json_pack("{s:s,s:s,s:I,s:I}", "role", "authenticated", "sub", "u-1", "exp",
+                               (json_int_t)4102444800, "iat", (json_int_t)1700000000);
+    char *ours = NULL;
+    ASSERT_EQ_INT(auth_jwt_sign(j, claims, &ours), BS_OK);
+    ASSERT(strncmp(ours, "eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.", 37) == 0);
+    jwt_t *lj = NULL;
+    ASSERT_EQ_INT(jwt_decode(&lj, ours, (const unsigned char *)SECRET, (int)strlen(SECRET)), 0);
+    ASSERT_EQ_INT(jwt_get_alg(lj), JWT_ALG_HS256);
+    ASSERT_EQ_STR(jwt_get_grant(lj, "sub"), "u-1");
+    ASSERT_EQ_INT(jwt_get_grant_int(lj, "exp"), 4102444800);
+    jwt_free(lj);
+    /* and a token libjwt wrote verifies with ours, with the same claims */
+    lj = NULL;
+    ASSERT_EQ_INT(jwt_new(&lj), 0);
+    ASSERT_EQ_INT(jwt_set_alg(lj, JWT_ALG_HS256, (const unsigned char *)SECRET, (int)strlen(SECRET)), 0);
+    char *js = json_dumps(claims, JSON_COMPACT);
+    ASSERT_EQ_INT(jwt_add_grants_json(lj, js), 0);
+    char *theirs = jwt_encode_str(lj);
+    ASSERT(theirs);
+    auth_claims *c = NULL;
+    ASSERT_EQ_INT(auth_jwt_verify(j, theirs, 1800000000, &c), BS_OK);
+    ASSERT_EQ_STR(c->sub, "u-1");
+    auth_claims_release(c);
+    c = NULL;
+    ASSERT_EQ_INT(auth_jwt_verify(j, ours, 1800000000, &c), BS_OK);
+    ASSERT_EQ_STR(c->role, "authenticated");
+    auth_claims_release(c);
+    free(theirs);
+    free(js);
+    jwt_free(lj);
+    free(ours);
+    json_decref(claims);
+    auth_jwt_free(j);
+}
+
+TEST_MAIN(T(interop_with_libjwt), T(new_secret_rules), T(sign_verify_round_trip), T(claim_defaults),
           T(hand_built_and_pyjwt_tokens), T(forged_algorithms), T(bad_signatures),
           T(malformed_shapes), T(bad_payloads), T(length_limit), T(api_key),
           T(cache_hits_and_expiry), T(cache_is_bounded), T(cache_byte_budget), T(concurrent_verify))
