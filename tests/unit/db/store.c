@@ -11,6 +11,7 @@
 #include "db/store.h"
 
 #include <pthread.h>
+#include <ftw.h>
 #include <sys/stat.h>
 #include <stdlib.h>
 #include <unistd.h>
@@ -288,11 +289,17 @@ static void setup(void)
         abort();
 }
 
+static int rm_entry(const char *path, const struct stat *sb, int flag, struct FTW *ftw)
+{
+    (void)sb;
+    (void)flag;
+    (void)ftw;
+    return remove(path);
+}
+
 static void teardown(void)
 {
-    char cmd[400];
-    snprintf(cmd, sizeof cmd, "rm -rf '%s'", g_dir);
-    if (system(cmd) != 0)
+    if (nftw(g_dir, rm_entry, 16, FTW_DEPTH | FTW_PHYS) != 0)
         fprintf(stderr, "cleanup of %s failed\n", g_dir);
 }
 
