@@ -31,7 +31,7 @@ static const opt opts[] = {
     {"--durability", "BASALT_DURABILITY", "full (fsync every commit) or normal (may lose the last commits on power loss)", OPT_DURABILITY, OFF(durability_full), 0, 0, false},
     {"--max-body", "BASALT_MAX_BODY", "largest request body in bytes", OPT_SIZE, OFF(max_body), 1024, (int64_t)1 << 40, false},
     {"--max-rows", "BASALT_MAX_ROWS", "most rows one read returns", OPT_I64, OFF(max_rows), 1, INT64_C(1) << 40, false},
-    {"--threads", "BASALT_THREADS", "HTTP worker threads", OPT_INT, OFF(threads), 2, 4096, false},
+    {"--threads", "BASALT_THREADS", "HTTP worker threads", OPT_INT, OFF(threads), 2, 65536, false},
     {"--writer-batch", "BASALT_WRITER_BATCH", "most write requests in one transaction", OPT_INT, OFF(writer_batch), 1, 100000, false},
     {"--change-retention", "BASALT_CHANGE_RETENTION", "seconds the change log is kept", OPT_I64, OFF(change_retention_s), 60, INT64_C(1) << 40, false},
     {"--log-level", "BASALT_LOG_LEVEL", "error, warn, info or debug", OPT_LOGLEVEL, OFF(log_level), 0, 0, false},
