@@ -57,21 +57,9 @@ static int update_fn(db_conn *w, void *p)
     if (!old)
         return BS_ENOMEM;
     if (a->email && (!u->email || strcmp(u->email, a->email) != 0)) {
-        char *e = strdup(a->email);
-        if (!e) {
-            rc = BS_ENOMEM;
+        if ((rc = auth_user_set_email(u, a->email)))
             goto out;
-        }
-        free(u->email);
-        u->email = e;
         u->email_confirmed_at = a->now_ms; /* auto-confirm: no mail server */
-        if (!u->identity_id[0] && (rc = uuid_v4(u->identity_id)))
-            goto out;
-        if (!json_object_get(u->app_metadata, "provider")) {
-            json_object_set_new(u->app_metadata, "provider", json_string("email"));
-            json_object_set_new(u->app_metadata, "providers", json_pack("[s]", "email"));
-        }
-        u->is_anonymous = false;
     }
     if (a->pw_hash) {
         free(u->password_hash);

@@ -182,18 +182,9 @@ static int apply_attrs(auth_user *u, attrs *a, int64_t now_ms, bool *banned_now)
 {
     *banned_now = false;
     if (a->has_email && (!u->email || strcmp(u->email, a->email) != 0)) {
-        char *e = strdup(a->email);
-        if (!e)
-            return BS_ENOMEM;
-        free(u->email);
-        u->email = e;
-        if (!u->identity_id[0] && uuid_v4(u->identity_id))
-            return BS_EIO;
-        if (!json_object_get(u->app_metadata, "provider")) {
-            json_object_set_new(u->app_metadata, "provider", json_string("email"));
-            json_object_set_new(u->app_metadata, "providers", json_pack("[s]", "email"));
-        }
-        u->is_anonymous = false;
+        int rc = auth_user_set_email(u, a->email);
+        if (rc)
+            return rc;
     }
     if (a->pw_hash) {
         free(u->password_hash);

@@ -102,6 +102,11 @@ typedef struct auth_issue {
 /* A zeroed user with empty metadata objects and role/aud "authenticated". */
 auth_user *auth_user_new(void);
 void auth_user_free(auth_user *u);
+/* Give u the e-mail address (copied): an email identity id when it has
+ * none, provider "email" in app_metadata, no longer anonymous.  Does not
+ * touch email_confirmed_at.  BS_ENOMEM or BS_EIO on failure, u unchanged
+ * but for what was already set. */
+int auth_user_set_email(auth_user *u, const char *email);
 /* By id (when id) or by lower-cased email.  BS_ENOTFOUND, BS_EDB, BS_ENOMEM. */
 int auth_user_load(db_conn *c, const char *id, const char *email, auth_user **out);
 /* The user as GoTrue shows it (new reference). */

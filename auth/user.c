@@ -364,3 +364,20 @@ int auth_user_list(db_conn *c, int64_t offset, int64_t limit, json_t *arr, int64
     db_stmt_done(st);
     return rc;
 }
+
+int auth_user_set_email(auth_user *u, const char *email)
+{
+    char *e = strdup(email);
+    if (!e)
+        return BS_ENOMEM;
+    free(u->email);
+    u->email = e;
+    if (!u->identity_id[0] && uuid_v4(u->identity_id))
+        return BS_EIO;
+    if (!json_object_get(u->app_metadata, "provider")) {
+        json_object_set_new(u->app_metadata, "provider", json_string("email"));
+        json_object_set_new(u->app_metadata, "providers", json_pack("[s]", "email"));
+    }
+    u->is_anonymous = false;
+    return BS_OK;
+}

@@ -6,6 +6,7 @@
 #include "storage/st_path.h"
 #include "core/error.h"
 #include "core/utf8.h"
+#include "http/http.h"
 
 #include <ctype.h>
 #include <string.h>
@@ -34,41 +35,15 @@ bool st_key_valid(const char *s, size_t n)
     return utf8_valid(s, n);
 }
 
-static int hexval(int c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F')
-        return c - 'A' + 10;
-    return -1;
-}
-
 int st_key_decode(arena *a, const char *raw, size_t n, char **out)
 {
     *out = NULL;
     if (n > 3 * ST_KEY_MAX)
         return BS_EINVAL;
-    char *d = arena_alloc(a, n + 1);
-    if (!d)
-        return BS_ENOMEM;
-    size_t o = 0;
-    for (size_t i = 0; i < n; i++) {
-        char c = raw[i];
-        if (c == '%') {
-            int h, l;
-            if (i + 2 >= n || (h = hexval((unsigned char)raw[i + 1])) < 0 || (l = hexval((unsigned char)raw[i + 2])) < 0)
-                return BS_EINVAL;
-            c = (char)(h << 4 | l);
-            i += 2;
-        }
-        if (c == '\0')
-            return BS_EINVAL;
-        d[o++] = c;
-    }
-    d[o] = '\0';
-    if (!st_key_valid(d, o))
+    /* percent-decoding ('+' stays '+' in a path) with %00 and bad escapes
+     * refused is the HTTP front's; the key rules are ours */
+    char *d = http_url_decode(a, raw, n, false);
+    if (!d || !st_key_valid(d, strlen(d)))
         return BS_EINVAL;
     *out = d;
     return BS_OK;

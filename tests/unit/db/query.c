@@ -270,24 +270,29 @@ TEST(logic_tree_errors)
     EXPECT_ERR("and=(a.eq.1,or())", 400, "PGRST100", "empty");
 
     /* depth: or= is level 1, so 15 nested levels are fine and 16 are not */
-    char ok[512] = "or=", bad[512] = "or=";
+    buf okb = BUF_INIT, badb = BUF_INIT;
+    buf_puts(&okb, "or=");
+    buf_puts(&badb, "or=");
     for (int i = 0; i < DB_QUERY_MAX_DEPTH; i++) {
-        strcat(ok, i ? "and(" : "(");
-        strcat(bad, i ? "and(" : "(");
+        buf_puts(&okb, i ? "and(" : "(");
+        buf_puts(&badb, i ? "and(" : "(");
     }
-    strcat(bad, "and(");
-    strcat(ok, "a.eq.1");
-    strcat(bad, "a.eq.1");
+    buf_puts(&badb, "and(");
+    buf_puts(&okb, "a.eq.1");
+    buf_puts(&badb, "a.eq.1");
     for (int i = 0; i < DB_QUERY_MAX_DEPTH; i++) {
-        strcat(ok, ")");
-        strcat(bad, ")");
+        buf_puts(&okb, ")");
+        buf_puts(&badb, ")");
     }
-    strcat(bad, ")");
+    buf_puts(&badb, ")");
+    const char *ok = buf_cstr(&okb), *bad = buf_cstr(&badb);
     qres r;
     run(&r, ok);
     ASSERT_EQ_INT(r.rc, BS_OK);
     done(&r);
     EXPECT_ERR(bad, 400, "PGRST100", "nested too deeply");
+    buf_free(&okb);
+    buf_free(&badb);
 
     /* nodes: 256 conditions in all */
     buf b = BUF_INIT;
