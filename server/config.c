@@ -45,6 +45,7 @@ static const opt opts[] = {
     {"--anonymous-signins", "BASALT_ANONYMOUS_SIGNINS", "allow anonymous sign-ups: on or off", OPT_BOOL, OFF(anonymous_signins), 0, 0, false},
     {"--jwt-signing-key", "BASALT_JWT_SIGNING_KEY", "PEM private key (RSA >= 2048 or EC P-256) signing user access tokens (default: HS256 with the secret)", OPT_STR, OFF(jwt_signing_key), 0, 0, false},
     {"--realtime-port", "BASALT_REALTIME_PORT", "port of the libwebsockets realtime listener (0: off)", OPT_INT, OFF(realtime_port), 0, 65535, false},
+    {"--realtime-threads", "BASALT_REALTIME_THREADS", "event-loop threads of the libwebsockets listener (0: one per CPU, at most 8)", OPT_INT, OFF(realtime_threads), 0, 64, false},
     {"--realtime-max-connections", "BASALT_REALTIME_MAX_CONNECTIONS", "most realtime connections", OPT_INT, OFF(realtime_max_connections), 1, 10000000, false},
     {"--realtime-max-channels", "BASALT_REALTIME_MAX_CHANNELS", "most channels per realtime connection", OPT_INT, OFF(realtime_max_channels), 1, 100000, false},
     {"--realtime-queue-bytes", "BASALT_REALTIME_QUEUE_BYTES", "send queue bound per realtime connection", OPT_SIZE, OFF(realtime_queue_bytes), 4096, (int64_t)1 << 34, false},

@@ -34,6 +34,7 @@ typedef struct bs_config {
     char *jwt_signing_key;            /* --jwt-signing-key PEM path: RS256/ES256 access tokens (NULL: HS256) */
     /* realtime */
     int realtime_port;                /* --realtime-port: libwebsockets listener (0: off) */
+    int realtime_threads;             /* --realtime-threads: lws loops sharing the port (0: per CPU, <= 8) */
     int realtime_max_connections;     /* --realtime-max-connections (10000) */
     int realtime_max_channels;        /* --realtime-max-channels per connection (100) */
     size_t realtime_queue_bytes;      /* --realtime-queue-bytes per connection (4 MiB) */

@@ -1,11 +1,14 @@
 /* rt_msg.h - an outgoing realtime frame, serialised once and shared.
  *
- * A message is one WebSocket frame body (text or binary) in a single heap
- * block with RT_MSG_HEADROOM spare bytes in front of the data, so the
- * libwebsockets adapter can write its frame header in place (LWS_PRE) and
- * no transport has to copy.  The same message is queued by reference to
- * every connection that receives it; the reference count is atomic, so any
- * thread may retain or release.  The bytes never change after rt_msg_new.
+ * A message is one WebSocket message body (text or binary) in a single heap
+ * block, preceded by its complete server-to-client frame header (FIN, the
+ * opcode, the length; servers do not mask), so a transport that writes raw
+ * bytes sends frame..data+len in one call without building anything per
+ * connection (the libwebsockets adapter does; civetweb builds its own
+ * header from data/len).  The same message is queued by reference to every
+ * connection that receives it, from several threads at once; the
+ * reference count is atomic, so any thread may retain or release.  No byte
+ * of the block changes after rt_msg_new.
  */
 #ifndef BS_RT_MSG_H
 #define BS_RT_MSG_H
@@ -13,13 +16,15 @@
 #include <stdbool.h>
 #include <stddef.h>
 
-#define RT_MSG_HEADROOM 32
+#define RT_MSG_HEADROOM 16 /* >= the longest frame header (10) */
 
 typedef struct rt_msg {
     int refs;            /* atomic (__atomic builtins) */
     bool binary;
     size_t len;
     unsigned char *data; /* points RT_MSG_HEADROOM bytes into the block */
+    unsigned char *frame; /* the frame header, right before data */
+    size_t frame_len;     /* header + len */
 } rt_msg;
 
 /* Copy len bytes into a new message with one reference; NULL on ENOMEM. */

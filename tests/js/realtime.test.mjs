@@ -81,7 +81,9 @@ for (const mode of ['main', 'lws']) {
 
     before(async () => {
       const args = ['--realtime-queue-bytes', '1048576', '--realtime-max-channels', '4'];
-      if (mode === 'lws') { rtPort = await freePort(); args.push('--realtime-port', String(rtPort)); }
+      // three event loops whatever the CPU count: clients of one test land on
+      // different loops (round robin), so cross-loop delivery is exercised
+      if (mode === 'lws') { rtPort = await freePort(); args.push('--realtime-port', String(rtPort), '--realtime-threads', '3'); }
       server = await startServer({ args });
       const port = mode === 'lws' ? rtPort : server.port;
       wsBase = `ws://127.0.0.1:${port}`;
@@ -450,6 +452,28 @@ test('limits: total connections (--realtime-max-connections)', async () => {
     assert.match(reason, /too many connections/);
     a.close(); b.close();
     await a.closed; await b.closed;
+  } finally {
+    await server.stop({ expectExit0: true });
+  }
+});
+
+test('--realtime-port: a taken port stops start-up with a clear message; plain HTTP there gets 404', async () => {
+  const net = await import('node:net');
+  const blocker = net.createServer();
+  await new Promise((res) => blocker.listen(0, '127.0.0.1', res));
+  const taken = blocker.address().port;
+  try {
+    await assert.rejects(startServer({ args: ['--realtime-port', String(taken)] }),
+      /cannot listen for realtime on port/);
+  } finally {
+    blocker.close();
+  }
+  const rtPort = await freePort();
+  const server = await startServer({ args: ['--realtime-port', String(rtPort), '--realtime-threads', '2'] });
+  try {
+    const r = await fetch(`http://127.0.0.1:${rtPort}/rest/v1/todos`);
+    assert.equal(r.status, 404);
+    await r.text();
   } finally {
     await server.stop({ expectExit0: true });
   }
