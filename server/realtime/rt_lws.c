@@ -36,6 +36,7 @@
 #include <libwebsockets.h>
 #include <netdb.h>
 #include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -333,6 +334,9 @@ static void *acceptor_main(void *arg)
             }
             continue; /* ECONNABORTED, EINTR, ...: the next one */
         }
+        /* each message is one write: never hold it back for an ACK */
+        int one = 1;
+        setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
         lws_shard *best = &l->sh[next];
         next = (next + 1) % l->n;
         pthread_mutex_lock(&best->mu);
