@@ -130,7 +130,7 @@ int fn_http_handle(http_req *r)
 {
     fn_registry *reg = fn_global();
     arena *a = http_arena(r);
-    const char *sub = http_subpath(r);
+    const char *sub = http_subpath_raw(r); /* decoded below, once */
     const char *slash = strchr(sub, '/');
     size_t nl = slash ? (size_t)(slash - sub) : strlen(sub);
     char *name = http_url_decode(a, sub, nl, false);
@@ -299,7 +299,7 @@ int fn_rpc_handle(http_req *r)
 {
     fn_registry *reg = fn_global();
     arena *a = http_arena(r);
-    const char *sub = http_subpath(r);
+    const char *sub = http_subpath_raw(r);
     char *name = http_url_decode(a, sub, strlen(sub), false);
     if (!name)
         return http_error(r, 404, "PGRST125", "Invalid path specified in request URL", NULL, NULL);

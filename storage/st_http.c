@@ -79,17 +79,14 @@ const char *st_caller_sub(const st_ctx *c)
     return c->caller && c->caller->sub && *c->caller->sub ? c->caller->sub : NULL;
 }
 
-/* civetweb 1.15 hands handlers the request path already percent-decoded
- * once (local_uri_raw is decoded despite its name, and a %00 ends the
- * string there), so path segments are validated as they come and NOT
- * decoded a second time: decoding again would turn a key's literal
- * "%20" into a space and refuse "50% off.txt".  If http_path ever becomes
- * truly raw, set this to true. */
-static const bool path_is_raw = false;
+/* Storage reads the raw path (http_subpath_raw): bucket and object names
+ * are decoded exactly once, here, so a key's literal "%20" (sent as
+ * "%2520") stays "%20" and "50% off.txt" works, and %00, a bad escape or
+ * invalid UTF-8 is InvalidKey instead of a silently shortened name. */
 
 static char *decode_bucket(st_ctx *c, const char *raw, size_t n)
 {
-    char *b = path_is_raw ? http_url_decode(c->a, raw, n, false) : arena_strndup(c->a, raw, n);
+    char *b = http_path_decode(c->a, raw, n);
     return b && st_bucket_name_valid(b, strlen(b)) ? b : NULL;
 }
 
@@ -108,13 +105,7 @@ int st_split_path(st_ctx *c, const char *raw, char **bucket, char **key)
     }
     const char *k = slash + 1;
     size_t kl = strlen(k);
-    int rc = BS_OK;
-    if (path_is_raw)
-        rc = st_key_decode(c->a, k, kl, key);
-    else if (!st_key_valid(k, kl))
-        rc = BS_EINVAL;
-    else if (!(*key = arena_strndup(c->a, k, kl)))
-        rc = BS_ENOMEM;
+    int rc = st_key_decode(c->a, k, kl, key);
     if (rc) {
         *key = NULL;
         st_err(c->r, 400, "InvalidKey", "Invalid key: %.1024s", kl > ST_KEY_MAX ? "(too long)" : utf8_valid(k, kl) ? k : "(not UTF-8)");
@@ -343,7 +334,7 @@ int st_handle(http_req *r)
 {
     bs_app *app = http_app(r);
     st_ctx c = {r, app, app->storage, http_arena(r), NULL, false};
-    const char *sub = http_subpath(r), *rest;
+    const char *sub = http_subpath_raw(r), *rest;
     int rc = BS_OK;
     if (!c.s)
         return st_err(r, 503, "InternalError", "storage is not running");
@@ -378,7 +369,7 @@ int st_admin_buckets(http_req *r)
 {
     bs_app *app = http_app(r);
     st_ctx c = {r, app, app->storage, http_arena(r), NULL, true};
-    const char *sub = http_subpath(r);
+    const char *sub = http_subpath_raw(r);
     const char *slash = strchr(sub, '/');
     if (!slash || strcmp(slash, "/rules") != 0)
         return http_error(r, 404, "PGRST125", "Invalid path specified in request URL", NULL, NULL);

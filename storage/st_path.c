@@ -40,9 +40,10 @@ int st_key_decode(arena *a, const char *raw, size_t n, char **out)
     *out = NULL;
     if (n > 3 * ST_KEY_MAX)
         return BS_EINVAL;
-    /* percent-decoding ('+' stays '+' in a path) with %00 and bad escapes
-     * refused is the HTTP front's; the key rules are ours */
-    char *d = http_url_decode(a, raw, n, false);
+    /* the HTTP front's path decoding: '+' stays '+', a '%' without two hex
+     * digits stays a '%' (storage-js sends "50% off.txt" as is), %00 is
+     * refused; the key rules are ours */
+    char *d = http_path_decode(a, raw, n);
     if (!d || !st_key_valid(d, strlen(d)))
         return BS_EINVAL;
     *out = d;

@@ -83,7 +83,7 @@ static int read_json(http_req *r, json_t **out)
 int admin_collections(http_req *r)
 {
     bs_app *app = http_app(r);
-    const char *sub = http_subpath(r); /* "" or "collections" or "collections/NAME" */
+    const char *sub = http_subpath_raw(r); /* "" or "collections" or "collections/NAME" (decoded below) */
     const char *name = NULL;
     if (strncmp(sub, "collections", 11) != 0 || (sub[11] && sub[11] != '/'))
         return http_error(r, 404, "PGRST125", "Invalid path specified in request URL", NULL, NULL);

@@ -1057,7 +1057,7 @@ static int load_rules(rest_ctx *c, db_conn *conn)
 
 int db_rest_handle(http_req *r)
 {
-    const char *sub = http_subpath(r);
+    const char *sub = http_subpath_raw(r); /* names are decoded below, once */
     arena *a = http_arena(r);
     if (strncmp(sub, "rpc/", 4) == 0) {
         char *fn = http_url_decode(a, sub + 4, strlen(sub + 4), false);

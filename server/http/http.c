@@ -34,7 +34,10 @@ struct http_req {
     bs_app *app;
     const http_route *route;
     unsigned method;
-    const char *subpath;
+    const char *path;        /* percent-decoded once, NUL-free, UTF-8 */
+    const char *subpath;     /* of path, after the route prefix */
+    const char *raw_path;    /* as the client sent it (civetweb decode_url=no) */
+    const char *raw_subpath; /* of raw_path, after the route prefix */
     arena arena;
     auth_claims *claims;
     buf headers;          /* extra response headers, "Name: value\r\n"... */
@@ -93,8 +96,9 @@ static const char *status_text(int s)
 
 unsigned http_method(const http_req *r) { return r->method; }
 const char *http_method_name(const http_req *r) { return r->ri->request_method; }
-const char *http_path(const http_req *r) { return r->ri->local_uri_raw ? r->ri->local_uri_raw : r->ri->local_uri; }
+const char *http_path(const http_req *r) { return r->path; }
 const char *http_subpath(const http_req *r) { return r->subpath; }
+const char *http_subpath_raw(const http_req *r) { return r->raw_subpath; }
 const char *http_query(const http_req *r) { return r->ri->query_string ? r->ri->query_string : ""; }
 const char *http_header(const http_req *r, const char *name) { return mg_get_header(r->conn, name); }
 arena *http_arena(http_req *r) { return &r->arena; }
@@ -206,6 +210,28 @@ static int hexval(int c)
     if (c >= 'A' && c <= 'F')
         return c - 'A' + 10;
     return -1;
+}
+
+char *http_path_decode(arena *a, const char *s, size_t n)
+{
+    char *out = arena_alloc(a, n + 1);
+    if (!out)
+        return NULL;
+    size_t o = 0;
+    for (size_t i = 0; i < n; i++) {
+        char c = s[i];
+        int h, l;
+        if (c == '%' && i + 2 < n && (h = hexval((unsigned char)s[i + 1])) >= 0 &&
+            (l = hexval((unsigned char)s[i + 2])) >= 0) {
+            c = (char)(h << 4 | l);
+            i += 2;
+        }
+        if (c == '\0')
+            return NULL;
+        out[o++] = c;
+    }
+    out[o] = '\0';
+    return out;
 }
 
 char *http_url_decode(arena *a, const char *s, size_t n, bool form)
@@ -532,10 +558,23 @@ static int on_request(struct mg_connection *conn, void *cbdata)
     for (size_t i = 0; i < sizeof methods / sizeof methods[0]; i++)
         if (strcmp(r.ri->request_method, methods[i].name) == 0)
             r.method = methods[i].bit;
-    const char *path = http_path(&r);
-    const char *sub = "";
-    r.route = match_route(path, &sub);
-    r.subpath = sub;
+    /* civetweb runs with decode_url=no: it would decode the path in place
+     * and a %00 would silently cut it short ("a%00b.txt" became "a").
+     * Route on the raw path (the prefixes are plain ASCII), then decode
+     * once here as civetweb did, but refusing %00. */
+    const char *raw = r.ri->local_uri_raw ? r.ri->local_uri_raw : r.ri->local_uri;
+    const char *rsub = "";
+    r.raw_path = raw ? raw : "/";
+    r.route = match_route(r.raw_path, &rsub);
+    r.raw_subpath = rsub;
+    r.path = http_path_decode(&r.arena, r.raw_path, strlen(r.raw_path));
+    r.subpath = r.path ? http_path_decode(&r.arena, rsub, strlen(rsub)) : NULL;
+    bool bad_path = !r.path || !r.subpath;
+    if (bad_path) { /* logs and handlers that take the raw path still see one */
+        r.path = r.raw_path;
+        r.subpath = r.raw_subpath;
+    }
+    const char *path = r.path;
     int group = r.route ? r.route->group : METRICS_G_OTHER;
 
     if (atomic_load(&g_draining)) {
@@ -550,6 +589,11 @@ static int on_request(struct mg_connection *conn, void *cbdata)
         http_send(&r, 204, NULL, NULL, 0);
     } else if (!r.route) {
         http_error(&r, 404, "PGRST125", "Invalid path specified in request URL", NULL, NULL);
+    } else if (bad_path && r.route->style != HTTP_ERR_STORAGE) {
+        /* storage decodes object names itself (raw subpath) and answers
+         * InvalidKey in its own words */
+        http_error(&r, 400, r.route->style == HTTP_ERR_GOTRUE ? "validation_failed" : "PGRST125",
+                   "Invalid path: %00 (NUL) is not allowed", NULL, NULL);
     } else if (!(r.route->methods & r.method)) {
         http_add_header(&r, "Allow", "GET, HEAD, POST, PUT, PATCH, DELETE");
         http_error(&r, 405, "PGRST117", "Unsupported HTTP method", NULL, NULL);
@@ -621,6 +665,10 @@ int http_start(bs_app *app, http_server **out)
                              "listen_backlog", "1024",
                              "connection_queue", "1024",
                              "tcp_nodelay", "1",
+                             /* paths reach on_request raw: it decodes them
+                              * once, refusing %00 (civetweb's decoder would
+                              * end the string there) */
+                             "decode_url", "no",
                              /* CORS preflights are answered by on_request
                               * with our header lists, not by civetweb */
                              "access_control_allow_origin", "",

@@ -80,11 +80,17 @@ void http_stop(http_server *s);
 /* ---- request ---- */
 unsigned http_method(const http_req *r);
 const char *http_method_name(const http_req *r);
-/* The path without the query string, percent-decoded by civetweb (1.15
- * decodes even local_uri_raw, and stops at a %00). */
+/* The path without the query string, percent-decoded once with
+ * http_path_decode (a path with %00 is refused with 400 before any handler
+ * runs, except on storage routes, which answer InvalidKey themselves). */
 const char *http_path(const http_req *r);
-/* The path after the matched route prefix (raw). */
+/* The decoded path after the matched route prefix. */
 const char *http_subpath(const http_req *r);
+/* The path after the route prefix exactly as the client sent it, still
+ * percent-encoded: handlers that take names out of the path decode each
+ * name exactly once themselves (a decoded "/" inside a name must not
+ * split it, and "%2520" must stay "%20"). */
+const char *http_subpath_raw(const http_req *r);
 const char *http_query(const http_req *r);
 /* Header value or NULL (case-insensitive name). */
 const char *http_header(const http_req *r, const char *name);
@@ -130,6 +136,10 @@ const char *http_apikey(http_req *r);
 /* Percent-decode s (no '+' handling) into the arena; NULL on %00, a bad
  * escape, or invalid UTF-8. */
 char *http_url_decode(arena *a, const char *s, size_t n, bool form);
+/* Percent-decode a URL path the lenient way browsers and civetweb do: a
+ * '%' not followed by two hex digits stays a literal '%', '+' stays '+'.
+ * NULL on ENOMEM or when the result would contain a NUL (%00). */
+char *http_path_decode(arena *a, const char *s, size_t n);
 
 /* ---- response ---- */
 /* Add a response header for the coming http_send; copies both. */

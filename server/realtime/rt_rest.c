@@ -87,7 +87,7 @@ int rt_rest_broadcast_event(http_req *r)
     if (!(http_method(r) & HTTP_POST))
         return http_error(r, 405, "method_not_allowed", "use POST", NULL, NULL);
     /* subpath: {topic}/events/{event} (raw; decode both) */
-    const char *sub = http_subpath(r);
+    const char *sub = http_subpath_raw(r);
     const char *mid = strstr(sub, "/events/");
     if (!mid || mid == sub || !mid[8] || strchr(mid + 8, '/'))
         return http_error(r, 404, "not_found", "use /realtime/v1/api/broadcast/{topic}/events/{event}", NULL, NULL);

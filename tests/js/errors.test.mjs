@@ -192,6 +192,21 @@ describe('unknown things', () => {
     }
   });
 
+  test('a %00 anywhere in a path → 400, never a shortened name', async () => {
+    for (const p of ['/rest/v1/nosuch%00x?select=*', '/rest/v1/%00', '/admin/v1/collections/a%00b']) {
+      const r = await request(server, 'GET', p);
+      assertPgError(r, 400, 'PGRST125', p);
+    }
+    const r = await request(server, 'GET', '/auth/v1/admin/users/x%00y');
+    assert.equal(r.status, 400);
+    assert.equal(r.body.code, 'validation_failed');
+    // names are decoded exactly once: %6E is "n", %2525 stays "%25"
+    assertPgError(await request(server, 'GET', '/rest/v1/%6Eosuch?select=*'), 404, 'PGRST205', 'encoded name');
+    const twice = await request(server, 'GET', '/rest/v1/a%2525?select=*');
+    assert.equal(twice.status, 404);
+    assert.match(twice.body.message, /a%25/);
+  });
+
   test('/rest/v1/rpc/anything → 404 PGRST202', async () => {
     const r = await request(server, 'POST', '/rest/v1/rpc/anything', { json: {} });
     assertPgError(r, 404, 'PGRST202', 'rpc unknown');

@@ -447,7 +447,9 @@ describe('objects', () => {
     // raw requests: fetch would normalise ../ and ./ before sending
     const bad = ['../evil.txt', '..%2fevil.txt', '%2e%2e/evil.txt', '%2E%2E%2Fevil.txt', 'a/../evil.txt', 'a/./evil.txt',
       'a/%2e%2e/evil.txt', './evil.txt', '%2Fevil.txt', 'a//evil.txt', 'evil%01.txt', 'evil%0A.txt',
-      'evil%7F.txt', 'evil%FF.txt', 'evil/', 'x'.repeat(1025)];
+      'evil%7F.txt', 'evil%FF.txt', 'evil/', 'x'.repeat(1025),
+      // %00 used to end the name there ("evil%00.txt" stored as "evil")
+      'evil%00.txt', 'evil%00/x.txt', '%00evil.txt'];
     for (const k of bad) {
       const res = await rawRequest('POST', `/storage/v1/object/files/${k}`, { apikey: server.serviceKey, 'Content-Type': 'text/plain' }, 'evil');
       assert.equal(res.status, 400, `${k}: ${res.head}\n${res.body}`);

@@ -49,8 +49,18 @@ TEST(key_decode)
     ASSERT_EQ_STR(k, "a+b");
     ASSERT_EQ_INT(st_key_decode(&a, "%C3%A9", 6, &k), BS_OK);
     ASSERT_EQ_STR(k, "\xc3\xa9");
-    const char *bad[] = {"%2e%2e/x", "%2E%2E%2Fetc", "a/%2e/b", "a%00b", "a%0ab", "%2Fabs", "a%2F%2Fb",
-                         "a%zz",     "a%4",          "%",       "a%FFb", "a%1Fb"};
+    /* a '%' without two hex digits is a literal '%' (storage-js sends
+     * "50% off.txt" unencoded, so the wire has "50%%20off.txt") */
+    ASSERT_EQ_INT(st_key_decode(&a, "50%%20off.txt", 13, &k), BS_OK);
+    ASSERT_EQ_STR(k, "50% off.txt");
+    ASSERT_EQ_INT(st_key_decode(&a, "a%zz", 4, &k), BS_OK);
+    ASSERT_EQ_STR(k, "a%zz");
+    ASSERT_EQ_INT(st_key_decode(&a, "a%4", 3, &k), BS_OK);
+    ASSERT_EQ_STR(k, "a%4");
+    ASSERT_EQ_INT(st_key_decode(&a, "a%2520b", 7, &k), BS_OK);
+    ASSERT_EQ_STR(k, "a%20b");
+    const char *bad[] = {"%2e%2e/x", "%2E%2E%2Fetc", "a/%2e/b", "a%00b", "%00", "a%0ab", "%2Fabs", "a%2F%2Fb",
+                         "a%FFb", "a%1Fb", "..", "a/../b"};
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
         int rc = st_key_decode(&a, bad[i], strlen(bad[i]), &k);
         if (rc != BS_EINVAL)
