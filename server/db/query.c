@@ -15,16 +15,14 @@
  *
  * Values are typed at parse time because the store is schemaless: "5" may
  * be the JSON number 5 or the string "5", so eq/neq/in bind both forms
- * (expr IN (?, ?)); see emit_leaf for the ordering operators.  like/ilike
- * patterns are translated to GLOB / LIKE-with-escape at parse time; the
+ * (expr IN (?, ?)); see emit_leaf in query_sql.c for the ordering
+ * operators.  like/ilike patterns are translated to GLOB /
+ * LIKE-with-escape at parse time; the
  * cs/cd/ov operand is converted to JSON text at parse time.  Grammar
  * errors come out of the parser, never out of the compiler.
  *
- * Emission.  db_query_where / _projection / _order append SQL text made of
- * fixed keywords, `?` placeholders, and names/paths written only through
- * ident.h (which re-validates them).  No user byte is ever copied into SQL
- * text by this file.  Binds are appended in the order their `?` appear.
- * On failure the buf and binds are rolled back to where they started.
+ * Emission lives in query_sql.c (db_query_where / _projection / _order);
+ * the tree both files share is in query_int.h.
  *
  * Limits, and why:
  *   - DB_QUERY_MAX_NODES counts leaves, groups and every element of a
@@ -68,7 +66,7 @@
  * Threads: pure functions except the SQL functions, which run on whatever
  * thread owns the connection.
  */
-#include "db/query.h"
+#include "db/query_int.h"
 
 #include <jansson.h>
 #include <math.h>
@@ -85,73 +83,6 @@
 
 #define MAX_VALUES 5000   /* values in all in.(...) and {...} of one request */
 #define MAX_NAMES 1024    /* entries in columns= / on_conflict= */
-#define PAIRS_PER_CALL 63 /* json_object / json_set pairs per call */
-
-/* ------------------------------------------------------------------ */
-/* Tree                                                                */
-
-typedef enum {
-    OP_EQ, OP_NEQ, OP_GT, OP_GTE, OP_LT, OP_LTE, OP_LIKE, OP_ILIKE,
-    OP_IS, OP_IN, OP_CS, OP_CD, OP_OV, OP_ISDISTINCT,
-} op_kind;
-
-typedef enum { Q_ONE, Q_ANY, Q_ALL } quant;
-typedef enum { IS_NULL, IS_TRUE, IS_FALSE } is_kind;
-typedef enum { V_TEXT, V_INT, V_REAL, V_BOOL } val_kind;
-typedef enum { CAST_NONE, CAST_TEXT, CAST_INT, CAST_REAL } cast_kind;
-
-/* One filter value: its text and, when it reads as one, its number. */
-typedef struct tval {
-    val_kind k;
-    const char *s;
-    size_t n;
-    int64_t i; /* V_INT, V_BOOL (1/0) */
-    double r;  /* V_REAL */
-} tval;
-
-typedef struct fnode fnode;
-struct fnode {
-    enum { N_LEAF, N_AND, N_OR } kind;
-    bool neg;
-    /* leaf */
-    db_path path;
-    op_kind op;
-    quant q;
-    is_kind is;
-    tval *vals; /* like/ilike: translated pattern; cs/cd/ov: JSON text */
-    size_t nvals;
-    /* group */
-    fnode **kids;
-    size_t nkids;
-};
-
-typedef struct sel_item {
-    const char *name; /* output key, a valid field name */
-    db_path path;
-    cast_kind cast;
-} sel_item;
-
-typedef struct ord_item {
-    db_path path;
-    bool desc;
-    int nulls; /* 0 default, 1 first, 2 last */
-} ord_item;
-
-struct db_query {
-    fnode **filters;
-    size_t nfilters;
-    size_t nodes, values;
-    bool has_select, star;
-    sel_item *sel;
-    size_t nsel;
-    ord_item *ord;
-    size_t nord;
-    int64_t limit, offset;
-    const char **columns;
-    size_t ncolumns;
-    const char **conflict;
-    size_t nconflict;
-};
 
 typedef struct pctx {
     arena *a;
@@ -193,7 +124,7 @@ int db_binds_int(arena *a, db_binds *b, int64_t i)
     return db_binds_push(a, b, v);
 }
 
-static int binds_real(arena *a, db_binds *b, double r)
+int db_binds_real(arena *a, db_binds *b, double r)
 {
     db_bind v = {.type = DB_BIND_REAL, .r = r};
     return db_binds_push(a, b, v);
@@ -257,7 +188,7 @@ static int perr(pctx *c, const char *code, const char *details, const char *hint
     return BS_EPARSE;
 }
 
-static int oom(db_qerr *err)
+int db_qerr_oom(db_qerr *err)
 {
     db_qerr_set(err, 500, "PGRST000", "out of memory", "%s", "");
     return BS_ENOMEM;
@@ -312,7 +243,7 @@ static void trim(const char **s, size_t *n)
         (*n)--;
 }
 
-static bool is_text_column(const db_path *p)
+bool db_query_path_is_text(const db_path *p)
 {
     return p->n == 1 && (strcmp(p->segs[0], "id") == 0 || strcmp(p->segs[0], "created_at") == 0 ||
                          strcmp(p->segs[0], "updated_at") == 0);
@@ -733,7 +664,7 @@ static fnode *new_node(pctx *c, int *rc)
     }
     fnode *f = arena_calloc(c->a, sizeof *f);
     if (!f)
-        *rc = oom(c->err);
+        *rc = db_qerr_oom(c->err);
     return f;
 }
 
@@ -820,7 +751,7 @@ static int parse_condition(pctx *c, const db_path *path, const char *col, size_t
     if (in_tree && f->op != OP_IN && fully_quoted(val, vn)) {
         val = unquote(c->a, val + 1, vn - 2, &vn);
         if (!val)
-            return oom(c->err);
+            return db_qerr_oom(c->err);
     }
 
     const char *why = NULL;
@@ -846,7 +777,7 @@ static int parse_condition(pctx *c, const db_path *path, const char *col, size_t
     case OP_OV:
         f->vals = arena_alloc(c->a, sizeof *f->vals);
         if (!f->vals)
-            return oom(c->err);
+            return db_qerr_oom(c->err);
         f->nvals = 1;
         rc = operand_json(c, val, vn, &f->vals[0], &why);
         if (rc == BS_EPARSE)
@@ -860,17 +791,17 @@ static int parse_condition(pctx *c, const db_path *path, const char *col, size_t
         } else {
             el = arena_alloc(c->a, sizeof *el);
             if (!el)
-                return oom(c->err);
+                return db_qerr_oom(c->err);
             char *z = arena_strndup(c->a, val, vn);
             if (!z)
-                return oom(c->err);
+                return db_qerr_oom(c->err);
             el[0] = (elem){.s = z, .n = vn};
             nel = 1;
         }
         break;
     }
     if (rc == BS_ENOMEM)
-        return oom(c->err);
+        return db_qerr_oom(c->err);
     if (why)
         return perr(c, "PGRST100", "", NULL, "failed to parse filter (%s) on \"%s\": %s",
                     echo(ev, sizeof ev, full, fulln), echo(ec, sizeof ec, col, coln), why);
@@ -887,7 +818,7 @@ static int parse_condition(pctx *c, const db_path *path, const char *col, size_t
         }
         f->vals = arena_alloc(c->a, (nel ? nel : 1) * sizeof *f->vals);
         if (!f->vals)
-            return oom(c->err);
+            return db_qerr_oom(c->err);
         f->nvals = nel;
         for (size_t k = 0; k < nel; k++) {
             tval *t = &f->vals[k];
@@ -896,11 +827,11 @@ static int parse_condition(pctx *c, const db_path *path, const char *col, size_t
                 char *p = f->op == OP_LIKE ? like_to_glob(c->a, el[k].s, el[k].n, &pn)
                                            : ilike_to_like(c->a, el[k].s, el[k].n, &pn);
                 if (!p)
-                    return oom(c->err);
+                    return db_qerr_oom(c->err);
                 *t = (tval){.k = V_TEXT, .s = p, .n = pn};
             } else {
                 if (type_value(c->a, el[k].s, el[k].n, t) != BS_OK)
-                    return oom(c->err);
+                    return db_qerr_oom(c->err);
             }
         }
     }
@@ -937,7 +868,7 @@ static int parse_tree_item(pctx *c, const char *s, size_t n, int depth, fnode **
     size_t coln = (size_t)(dot - s);
     int rc = db_path_parse(c->a, s, coln, &path);
     if (rc == BS_ENOMEM)
-        return oom(c->err);
+        return db_qerr_oom(c->err);
     if (rc != BS_OK)
         return perr(c, "PGRST100", PATH_DETAILS, NULL,
                     "failed to parse logic tree item (%s): invalid column",
@@ -988,7 +919,7 @@ static int parse_tree(pctx *c, bool is_or, bool neg, const char *s, size_t n, in
     g->neg = neg;
     g->kids = arena_alloc(c->a, count * sizeof *g->kids);
     if (!g->kids)
-        return oom(c->err);
+        return db_qerr_oom(c->err);
     pos = 0;
     while (pos <= inn && g->nkids < count) {
         next_item(in, inn, &pos, &it, &itn);
@@ -1082,7 +1013,7 @@ static int parse_select_item(pctx *c, const char *s, size_t n)
                             echo(ev, sizeof ev, s, n));
             it.name = arena_strndup(c->a, al, aln);
             if (!it.name)
-                return oom(c->err);
+                return db_qerr_oom(c->err);
             s += i + 1;
             n -= i + 1;
             break;
@@ -1118,7 +1049,7 @@ static int parse_select_item(pctx *c, const char *s, size_t n)
     }
     int rc = db_path_parse(c->a, ps, pn, &it.path);
     if (rc == BS_ENOMEM)
-        return oom(c->err);
+        return db_qerr_oom(c->err);
     if (rc != BS_OK)
         return perr(c, "PGRST100", PATH_DETAILS, NULL, "failed to parse select parameter (%s)",
                     echo(ev, sizeof ev, s, n));
@@ -1142,7 +1073,7 @@ static int parse_select(pctx *c, const char *v)
     /* drop whitespace outside double quotes, as postgrest-js does */
     char *s = arena_alloc(c->a, n + 1);
     if (!s)
-        return oom(c->err);
+        return db_qerr_oom(c->err);
     size_t m = 0;
     bool in_q = false;
     for (size_t i = 0; i < n; i++) {
@@ -1157,7 +1088,7 @@ static int parse_select(pctx *c, const char *v)
     if (!q->sel) {
         q->sel = arena_alloc(c->a, DB_QUERY_MAX_SELECT * sizeof *q->sel);
         if (!q->sel)
-            return oom(c->err);
+            return db_qerr_oom(c->err);
     }
     if (m == 0) {
         q->star = true;
@@ -1193,7 +1124,7 @@ static int parse_order(pctx *c, const char *v)
     if (!q->ord) {
         q->ord = arena_alloc(c->a, DB_QUERY_MAX_ORDER * sizeof *q->ord);
         if (!q->ord)
-            return oom(c->err);
+            return db_qerr_oom(c->err);
     }
     size_t pos = 0;
     while (pos <= n) {
@@ -1215,7 +1146,7 @@ static int parse_order(pctx *c, const char *v)
         size_t pl = dot ? (size_t)(dot - it) : itn;
         int rc = db_path_parse(c->a, it, pl, &o.path);
         if (rc == BS_ENOMEM)
-            return oom(c->err);
+            return db_qerr_oom(c->err);
         if (rc != BS_OK)
             return perr(c, "PGRST100", PATH_DETAILS, NULL, "failed to parse order (%s)",
                         echo(ev, sizeof ev, it, itn));
@@ -1279,7 +1210,7 @@ static int parse_names(pctx *c, const char *key, const char *v, const char ***ou
         return perr(c, "PGRST100", "", NULL, "too many names in %s (at most %d)", key, MAX_NAMES);
     const char **names = arena_alloc(c->a, cap * sizeof *names);
     if (!names)
-        return oom(c->err);
+        return db_qerr_oom(c->err);
     size_t k = 0, pos = 0;
     while (pos <= n) {
         size_t end = pos;
@@ -1298,7 +1229,7 @@ static int parse_names(pctx *c, const char *key, const char *v, const char ***ou
                         key, echo(ev, sizeof ev, v, n));
         names[k] = arena_strndup(c->a, it, itn);
         if (!names[k])
-            return oom(c->err);
+            return db_qerr_oom(c->err);
         k++;
     }
     *out = names;
@@ -1349,7 +1280,7 @@ static int parse_param(pctx *c, const char *key, const char *val)
     db_path path;
     int rc = db_path_parse(c->a, key, kn, &path);
     if (rc == BS_ENOMEM)
-        return oom(c->err);
+        return db_qerr_oom(c->err);
     if (rc != BS_OK)
         return perr(c, "PGRST100", PATH_DETAILS, NULL, "failed to parse filter column \"%s\"",
                     echo(ek, sizeof ek, key, kn));
@@ -1366,11 +1297,11 @@ int db_query_parse(arena *a, const db_param *params, size_t n, db_query **out, d
         return db_qerr_set(err, 400, "PGRST100", "invalid query", "%s", "");
     db_query *q = arena_calloc(a, sizeof *q);
     if (!q)
-        return oom(err);
+        return db_qerr_oom(err);
     q->limit = q->offset = -1;
     q->filters = arena_alloc(a, (n ? n : 1) * sizeof *q->filters);
     if (!q->filters)
-        return oom(err);
+        return db_qerr_oom(err);
     pctx c = {a, err, q};
     for (size_t i = 0; i < n; i++) {
         int rc = parse_param(&c, params[i].key ? params[i].key : "",
@@ -1380,392 +1311,4 @@ int db_query_parse(arena *a, const db_param *params, size_t n, db_query **out, d
     }
     *out = q;
     return BS_OK;
-}
-
-/* ------------------------------------------------------------------ */
-/* Emission                                                            */
-
-typedef struct ectx {
-    arena *a;
-    buf *sql;
-    db_binds *b;
-} ectx;
-
-/* Binds for an equality-style value: the number (or 1/0) and the text,
- * or the text only.  Returns how many were pushed, or <0. */
-static int bind_eq(ectx *e, const tval *t, bool text_only)
-{
-    int rc = BS_OK, k = 0;
-    if (!text_only && (t->k == V_INT || t->k == V_BOOL)) {
-        rc = db_binds_int(e->a, e->b, t->i);
-        k++;
-    } else if (!text_only && t->k == V_REAL) {
-        rc = binds_real(e->a, e->b, t->r);
-        k++;
-    }
-    if (rc == BS_OK) {
-        rc = db_binds_text(e->a, e->b, t->s, t->n);
-        k++;
-    }
-    return rc == BS_OK ? k : rc;
-}
-
-static int put_value(ectx *e, const db_path *p) { return db_path_value_expr(e->sql, p); }
-
-static int put_json(ectx *e, const db_path *p)
-{
-    db_path j = *p;
-    j.text_last = false;
-    return db_path_json_expr(e->sql, &j);
-}
-
-static int put_placeholders(buf *sql, int k)
-{
-    int rc = BS_OK;
-    for (int i = 0; i < k && rc == BS_OK; i++)
-        rc = buf_puts(sql, i ? ", ?" : "?");
-    return rc;
-}
-
-/* One comparison of a leaf against one value, unparenthesised. */
-static int cmp_body(ectx *e, const fnode *f, const tval *t)
-{
-    buf *sql = e->sql;
-    bool text_only = is_text_column(&f->path);
-    int rc = put_value(e, &f->path), k;
-    if (rc != BS_OK)
-        return rc;
-    switch (f->op) {
-    case OP_EQ:
-    case OP_NEQ:
-        if ((k = bind_eq(e, t, text_only)) < 0)
-            return k;
-        if (k == 1)
-            return buf_puts(sql, f->op == OP_EQ ? " = ?" : " <> ?");
-        return buf_puts(sql, f->op == OP_EQ ? " IN (?, ?)" : " NOT IN (?, ?)");
-    case OP_GT:
-    case OP_GTE:
-    case OP_LT:
-    case OP_LTE: {
-        static const char *const sym[] = {" > ?", " >= ?", " < ?", " <= ?"};
-        const char *op = sym[f->op - OP_GT];
-        bool lt = f->op == OP_LT || f->op == OP_LTE;
-        if (text_only || t->k == V_TEXT) {
-            rc = db_binds_text(e->a, e->b, t->s, t->n);
-            if (rc == BS_OK)
-                rc = buf_puts(sql, op);
-            if (rc == BS_OK && lt && !text_only) {
-                /* numbers sort below text: keep them out */
-                rc = buf_puts(sql, " AND ");
-                if (rc == BS_OK)
-                    rc = put_value(e, &f->path);
-                if (rc == BS_OK)
-                    rc = buf_puts(sql, " >= ''");
-            }
-        } else {
-            rc = t->k == V_REAL ? binds_real(e->a, e->b, t->r) : db_binds_int(e->a, e->b, t->i);
-            if (rc == BS_OK)
-                rc = buf_puts(sql, op);
-            if (rc == BS_OK && !lt) {
-                /* text sorts above numbers: keep it out */
-                rc = buf_puts(sql, " AND ");
-                if (rc == BS_OK)
-                    rc = put_value(e, &f->path);
-                if (rc == BS_OK)
-                    rc = buf_puts(sql, " < ''");
-            }
-        }
-        return rc;
-    }
-    case OP_LIKE:
-        rc = db_binds_text(e->a, e->b, t->s, t->n);
-        return rc == BS_OK ? buf_puts(sql, " GLOB ?") : rc;
-    case OP_ILIKE:
-        rc = db_binds_text(e->a, e->b, t->s, t->n);
-        return rc == BS_OK ? buf_puts(sql, " LIKE ? ESCAPE '\\'") : rc;
-    default:
-        return BS_EINVAL;
-    }
-}
-
-/* Does emit_cmp produce "a AND b" that needs parentheses? */
-static bool cmp_compound(const fnode *f, const tval *t)
-{
-    if (f->op < OP_GT || f->op > OP_LTE || is_text_column(&f->path))
-        return false;
-    bool lt = f->op == OP_LT || f->op == OP_LTE;
-    return t->k == V_TEXT ? lt : !lt;
-}
-
-/* One comparison, parenthesised when it is "a AND b" so that it can be
- * combined with anything. */
-static int emit_cmp(ectx *e, const fnode *f, const tval *t)
-{
-    if (!cmp_compound(f, t))
-        return cmp_body(e, f, t);
-    int rc = buf_putc(e->sql, '(');
-    if (rc == BS_OK)
-        rc = cmp_body(e, f, t);
-    return rc == BS_OK ? buf_putc(e->sql, ')') : rc;
-}
-
-
-static int emit_leaf(ectx *e, const fnode *f)
-{
-    buf *sql = e->sql;
-    int rc = BS_OK, k;
-    bool text_only = is_text_column(&f->path);
-    if (f->q != Q_ONE) {
-        if (f->nvals == 0)
-            return buf_puts(sql, f->q == Q_ANY ? "0" : "1");
-        rc = buf_putc(sql, '(');
-        for (size_t i = 0; i < f->nvals && rc == BS_OK; i++) {
-            if (i)
-                rc = buf_puts(sql, f->q == Q_ANY ? " OR " : " AND ");
-            if (rc == BS_OK)
-                rc = emit_cmp(e, f, &f->vals[i]);
-        }
-        return rc == BS_OK ? buf_putc(sql, ')') : rc;
-    }
-    switch (f->op) {
-    case OP_EQ:
-    case OP_NEQ:
-    case OP_LIKE:
-    case OP_ILIKE:
-    case OP_GT:
-    case OP_GTE:
-    case OP_LT:
-    case OP_LTE:
-        return emit_cmp(e, f, &f->vals[0]);
-    case OP_IN: {
-        if (f->nvals == 0)
-            return buf_puts(sql, "0"); /* x IN () is false */
-        rc = put_value(e, &f->path);
-        if (rc == BS_OK)
-            rc = buf_puts(sql, " IN (");
-        for (size_t i = 0; i < f->nvals && rc == BS_OK; i++) {
-            if ((k = bind_eq(e, &f->vals[i], text_only)) < 0)
-                return k;
-            if (i)
-                rc = buf_puts(sql, ", ");
-            if (rc == BS_OK)
-                rc = put_placeholders(sql, k);
-        }
-        return rc == BS_OK ? buf_putc(sql, ')') : rc;
-    }
-    case OP_ISDISTINCT:
-        if ((k = bind_eq(e, &f->vals[0], text_only)) < 0)
-            return k;
-        if (k == 1) {
-            rc = put_value(e, &f->path);
-            return rc == BS_OK ? buf_puts(sql, " IS NOT ?") : rc;
-        }
-        rc = buf_putc(sql, '(');
-        if (rc == BS_OK)
-            rc = put_value(e, &f->path);
-        if (rc == BS_OK)
-            rc = buf_puts(sql, " IS NOT ? AND ");
-        if (rc == BS_OK)
-            rc = put_value(e, &f->path);
-        return rc == BS_OK ? buf_puts(sql, " IS NOT ?)") : rc;
-    case OP_IS:
-        if (f->is == IS_NULL) {
-            rc = put_value(e, &f->path);
-            return rc == BS_OK ? buf_puts(sql, f->neg ? " IS NOT NULL" : " IS NULL") : rc;
-        }
-        /* IS, not =, so that not.is.true also matches missing values, as
-         * NOT (x IS TRUE) does in PostgreSQL */
-        rc = put_json(e, &f->path);
-        return rc == BS_OK ? buf_puts(sql, f->is == IS_TRUE ? " IS 'true'" : " IS 'false'") : rc;
-    case OP_CS:
-    case OP_OV:
-        rc = buf_puts(sql, f->op == OP_CS ? "bs_json_contains(" : "bs_json_overlaps(");
-        if (rc == BS_OK)
-            rc = put_json(e, &f->path);
-        if (rc == BS_OK)
-            rc = db_binds_text(e->a, e->b, f->vals[0].s, f->vals[0].n);
-        return rc == BS_OK ? buf_puts(sql, ", ?)") : rc;
-    case OP_CD:
-        rc = buf_puts(sql, "bs_json_contains(?, ");
-        if (rc == BS_OK)
-            rc = db_binds_text(e->a, e->b, f->vals[0].s, f->vals[0].n);
-        if (rc == BS_OK)
-            rc = put_json(e, &f->path);
-        return rc == BS_OK ? buf_putc(sql, ')') : rc;
-    }
-    return BS_EINVAL;
-}
-
-static int emit_node(ectx *e, const fnode *f)
-{
-    buf *sql = e->sql;
-    int rc = BS_OK;
-    /* not.is.null is written IS NOT NULL by emit_leaf itself */
-    bool wrap = f->neg && f->kind == N_LEAF && !(f->op == OP_IS && f->is == IS_NULL);
-    if (wrap)
-        rc = buf_puts(sql, "NOT (");
-    else if (f->neg && f->kind != N_LEAF)
-        rc = buf_puts(sql, "NOT "); /* the group brings its own parentheses */
-    if (rc != BS_OK)
-        return rc;
-    if (f->kind == N_LEAF) {
-        rc = emit_leaf(e, f);
-    } else {
-        rc = buf_putc(sql, '(');
-        for (size_t i = 0; i < f->nkids && rc == BS_OK; i++) {
-            if (i)
-                rc = buf_puts(sql, f->kind == N_OR ? " OR " : " AND ");
-            if (rc == BS_OK)
-                rc = emit_node(e, f->kids[i]);
-        }
-        if (rc == BS_OK)
-            rc = buf_putc(sql, ')');
-    }
-    if (rc == BS_OK && wrap)
-        rc = buf_putc(sql, ')');
-    return rc;
-}
-
-static int emit_fail(buf *sql, size_t mark, int rc, db_qerr *err)
-{
-    if (sql->data) {
-        sql->len = mark;
-        sql->data[mark] = '\0';
-    }
-    if (rc == BS_ENOMEM)
-        return oom(err);
-    db_qerr_set(err, 500, "PGRST000", "internal error while compiling the query", "%s",
-                basalt_strerror(rc));
-    return rc;
-}
-
-int db_query_where(const db_query *q, arena *a, buf *sql, db_binds *binds, db_qerr *err)
-{
-    size_t mark = sql->len, bmark = binds->n;
-    if (!q || q->nfilters == 0)
-        return buf_puts(sql, "1") == BS_OK ? BS_OK : oom(err);
-    ectx e = {a, sql, binds};
-    int rc = BS_OK;
-    for (size_t i = 0; i < q->nfilters && rc == BS_OK; i++) {
-        if (i)
-            rc = buf_puts(sql, " AND ");
-        if (rc == BS_OK)
-            rc = emit_node(&e, q->filters[i]);
-    }
-    if (rc != BS_OK) {
-        binds->n = bmark;
-        return emit_fail(sql, mark, rc, err);
-    }
-    return BS_OK;
-}
-
-static int emit_select_expr(buf *sql, const sel_item *it)
-{
-    int rc;
-    static const char *const type[] = {"", "TEXT", "INTEGER", "REAL"};
-    if (it->cast != CAST_NONE) {
-        rc = buf_puts(sql, "CAST(");
-        if (rc == BS_OK)
-            rc = db_path_value_expr(sql, &it->path);
-        return rc == BS_OK ? buf_printf(sql, " AS %s)", type[it->cast]) : rc;
-    }
-    if (!it->path.text_last)
-        return db_path_json_expr(sql, &it->path);
-    /* ->> as PostgreSQL does it: strings unquoted, null as NULL, anything
-     * else as its JSON text ('' || drops the JSON subtype so json_object
-     * stores a string, not nested JSON) */
-    rc = buf_puts(sql, "CASE json_type(data, ");
-    if (rc == BS_OK)
-        rc = db_path_literal(sql, &it->path);
-    if (rc == BS_OK)
-        rc = buf_puts(sql, ") WHEN 'text' THEN ");
-    if (rc == BS_OK)
-        rc = db_path_json_expr(sql, &it->path);
-    if (rc == BS_OK)
-        rc = buf_puts(sql, " WHEN 'null' THEN NULL ELSE '' || (");
-    if (rc == BS_OK) {
-        db_path j = it->path;
-        j.text_last = false;
-        rc = db_path_json_expr(sql, &j);
-    }
-    return rc == BS_OK ? buf_puts(sql, ") END") : rc;
-}
-
-int db_query_projection(const db_query *q, buf *sql, db_qerr *err)
-{
-    size_t mark = sql->len;
-    if (!q || !q->has_select || q->nsel == 0)
-        return buf_puts(sql, "data") == BS_OK ? BS_OK : oom(err);
-    size_t chunks = (q->nsel + PAIRS_PER_CALL - 1) / PAIRS_PER_CALL;
-    size_t wraps = q->star ? chunks : chunks - 1;
-    int rc = BS_OK;
-    for (size_t i = 0; i < wraps && rc == BS_OK; i++)
-        rc = buf_puts(sql, "json_set(");
-    if (rc == BS_OK)
-        rc = buf_puts(sql, q->star ? "data" : "json_object(");
-    for (size_t i = 0; i < q->nsel && rc == BS_OK; i++) {
-        const sel_item *it = &q->sel[i];
-        bool in_object = !q->star && i < PAIRS_PER_CALL;
-        if (i % PAIRS_PER_CALL == 0 && i > 0) /* close the previous call */
-            rc = buf_putc(sql, ')');
-        if (rc == BS_OK && (i > 0 || q->star) && !(in_object && i == 0))
-            rc = buf_puts(sql, ", ");
-        if (rc != BS_OK)
-            break;
-        if (in_object) {
-            rc = db_ident_field_literal(sql, it->name);
-        } else {
-            db_path key = {.segs = {it->name}, .n = 1};
-            rc = db_path_literal(sql, &key);
-        }
-        if (rc == BS_OK)
-            rc = buf_puts(sql, ", ");
-        if (rc == BS_OK)
-            rc = emit_select_expr(sql, it);
-    }
-    if (rc == BS_OK)
-        rc = buf_putc(sql, ')');
-    if (rc != BS_OK)
-        return emit_fail(sql, mark, rc, err);
-    return BS_OK;
-}
-
-int db_query_order(const db_query *q, buf *sql, db_qerr *err)
-{
-    size_t mark = sql->len;
-    int rc = BS_OK;
-    for (size_t i = 0; q && i < q->nord && rc == BS_OK; i++) {
-        const ord_item *o = &q->ord[i];
-        if (i)
-            rc = buf_puts(sql, ", ");
-        if (rc == BS_OK)
-            rc = db_path_value_expr(sql, &o->path);
-        if (rc == BS_OK)
-            rc = buf_puts(sql, o->desc ? " DESC" : " ASC");
-        if (rc == BS_OK && !is_text_column(&o->path)) {
-            int nulls = o->nulls ? o->nulls : (o->desc ? 1 : 2);
-            rc = buf_puts(sql, nulls == 1 ? " NULLS FIRST" : " NULLS LAST");
-        }
-    }
-    if (rc != BS_OK)
-        return emit_fail(sql, mark, rc, err);
-    return BS_OK;
-}
-
-bool db_query_has_order(const db_query *q) { return q && q->nord > 0; }
-int64_t db_query_limit(const db_query *q) { return q ? q->limit : -1; }
-int64_t db_query_offset(const db_query *q) { return q ? q->offset : -1; }
-bool db_query_has_filters(const db_query *q) { return q && q->nfilters > 0; }
-bool db_query_has_select(const db_query *q) { return q && q->has_select; }
-
-void db_query_columns(const db_query *q, const char *const **names, size_t *n)
-{
-    *names = q ? q->columns : NULL;
-    *n = q ? q->ncolumns : 0;
-}
-
-void db_query_on_conflict(const db_query *q, const char *const **names, size_t *n)
-{
-    *names = q ? q->conflict : NULL;
-    *n = q ? q->nconflict : 0;
 }

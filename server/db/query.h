@@ -60,6 +60,7 @@ typedef struct db_binds {
 int db_binds_push(arena *a, db_binds *b, db_bind v);
 int db_binds_text(arena *a, db_binds *b, const char *s, size_t n);
 int db_binds_int(arena *a, db_binds *b, int64_t i);
+int db_binds_real(arena *a, db_binds *b, double r);
 
 /* An error in PostgREST's shape.  `code` is a static string ("PGRST100",
  * "42703", ...); message/details are copied in; hint may be NULL. */

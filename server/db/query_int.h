@@ -1,0 +1,86 @@
+/* query_int.h - the parsed PostgREST query tree, shared by the parser
+ * (query.c) and the SQL emitter (query_sql.c).  Nothing else includes it.
+ * The tree lives in the caller's arena and is immutable once
+ * db_query_parse returns; both files are pure functions over it. */
+#ifndef BS_DB_QUERY_INT_H
+#define BS_DB_QUERY_INT_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "db/query.h"
+
+#define PAIRS_PER_CALL 63 /* json_object / json_set pairs per call */
+
+/* ------------------------------------------------------------------ */
+/* Tree                                                                */
+
+typedef enum {
+    OP_EQ, OP_NEQ, OP_GT, OP_GTE, OP_LT, OP_LTE, OP_LIKE, OP_ILIKE,
+    OP_IS, OP_IN, OP_CS, OP_CD, OP_OV, OP_ISDISTINCT,
+} op_kind;
+
+typedef enum { Q_ONE, Q_ANY, Q_ALL } quant;
+typedef enum { IS_NULL, IS_TRUE, IS_FALSE } is_kind;
+typedef enum { V_TEXT, V_INT, V_REAL, V_BOOL } val_kind;
+typedef enum { CAST_NONE, CAST_TEXT, CAST_INT, CAST_REAL } cast_kind;
+
+/* One filter value: its text and, when it reads as one, its number. */
+typedef struct tval {
+    val_kind k;
+    const char *s;
+    size_t n;
+    int64_t i; /* V_INT, V_BOOL (1/0) */
+    double r;  /* V_REAL */
+} tval;
+
+typedef struct fnode fnode;
+struct fnode {
+    enum { N_LEAF, N_AND, N_OR } kind;
+    bool neg;
+    /* leaf */
+    db_path path;
+    op_kind op;
+    quant q;
+    is_kind is;
+    tval *vals; /* like/ilike: translated pattern; cs/cd/ov: JSON text */
+    size_t nvals;
+    /* group */
+    fnode **kids;
+    size_t nkids;
+};
+
+typedef struct sel_item {
+    const char *name; /* output key, a valid field name */
+    db_path path;
+    cast_kind cast;
+} sel_item;
+
+typedef struct ord_item {
+    db_path path;
+    bool desc;
+    int nulls; /* 0 default, 1 first, 2 last */
+} ord_item;
+
+struct db_query {
+    fnode **filters;
+    size_t nfilters;
+    size_t nodes, values;
+    bool has_select, star;
+    sel_item *sel;
+    size_t nsel;
+    ord_item *ord;
+    size_t nord;
+    int64_t limit, offset;
+    const char **columns;
+    size_t ncolumns;
+    const char **conflict;
+    size_t nconflict;
+};
+
+/* The store's own columns (id, created_at, updated_at) are text. */
+bool db_query_path_is_text(const db_path *p);
+/* 500 PGRST000 "out of memory" into err; returns BS_ENOMEM. */
+int db_qerr_oom(db_qerr *err);
+
+#endif
