@@ -568,11 +568,14 @@ static int on_request(struct mg_connection *conn, void *cbdata)
     r.route = match_route(r.raw_path, &rsub);
     r.raw_subpath = rsub;
     r.path = http_path_decode(&r.arena, r.raw_path, strlen(r.raw_path));
-    r.subpath = r.path ? http_path_decode(&r.arena, rsub, strlen(rsub)) : NULL;
-    bool bad_path = !r.path || !r.subpath;
+    bool bad_path = !r.path;
     if (bad_path) { /* logs and handlers that take the raw path still see one */
         r.path = r.raw_path;
         r.subpath = r.raw_subpath;
+    } else {
+        /* a route prefix holds no '%', so it decodes to itself: the decoded
+         * subpath starts at the same offset */
+        r.subpath = *rsub ? r.path + (rsub - r.raw_path) : "";
     }
     const char *path = r.path;
     int group = r.route ? r.route->group : METRICS_G_OTHER;

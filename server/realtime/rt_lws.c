@@ -49,7 +49,6 @@
 
 typedef struct lws_shard {
     rt_lws *l;
-    int idx;
     struct lws_context *ctx;
     pthread_t th;
     bool started;
@@ -377,7 +376,6 @@ int rt_lws_start(rt_engine *e, rt_lws **out)
     for (int i = 0; i < n && !rc; i++) {
         lws_shard *s = &l->sh[i];
         s->l = l;
-        s->idx = i;
         pthread_mutex_init(&s->mu, NULL);
         pthread_cond_init(&s->cond, NULL);
         l->n = i + 1; /* shards [0, n) are initialised: rt_lws_stop undoes them */
