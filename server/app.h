@@ -17,6 +17,7 @@ struct rules_cache;    /* server/rules/: compiled rules per collection */
 struct rt_engine;      /* server/realtime/ */
 struct st_service;     /* storage/ */
 struct fn_registry;    /* functions/ */
+struct http_server;    /* server/http/: connection counts for /metrics */
 
 typedef struct bs_app {
     const bs_config *cfg;
@@ -27,6 +28,7 @@ typedef struct bs_app {
     struct rt_engine *rt;
     struct st_service *storage;
     struct fn_registry *fn;
+    struct http_server *http;
     int64_t started_ms;
     char anon_key[1024];
     char service_key[1024];

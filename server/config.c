@@ -5,6 +5,7 @@
 #include "core/buf.h"
 #include "core/error.h"
 #include "core/log.h"
+#include "core/netaddr.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -31,7 +32,13 @@ static const opt opts[] = {
     {"--durability", "BASALT_DURABILITY", "full (fsync every commit) or normal (may lose the last commits on power loss)", OPT_DURABILITY, OFF(durability_full), 0, 0, false},
     {"--max-body", "BASALT_MAX_BODY", "largest request body in bytes", OPT_SIZE, OFF(max_body), 1024, (int64_t)1 << 40, false},
     {"--max-rows", "BASALT_MAX_ROWS", "most rows one read returns", OPT_I64, OFF(max_rows), 1, INT64_C(1) << 40, false},
-    {"--threads", "BASALT_THREADS", "HTTP worker threads", OPT_INT, OFF(threads), 2, 65536, false},
+    {"--threads", "BASALT_THREADS", "HTTP worker threads: one per open connection, idle or not (512)", OPT_INT, OFF(threads), 4, 65536, false},
+    {"--main-websockets", "BASALT_MAIN_WEBSOCKETS", "most WebSockets on the main port, each holding a worker (default: half of --threads; more: --realtime-port)", OPT_INT, OFF(main_websockets), 0, 65536, false},
+    {"--max-connections-per-ip", "BASALT_MAX_CONNECTIONS_PER_IP", "open connections one client address may hold (64; 0: no cap; trusted proxies are exempt)", OPT_INT, OFF(max_conns_per_ip), 0, 1000000, false},
+    {"--trusted-proxies", "BASALT_TRUSTED_PROXIES", "reverse proxies (CIDR,...) whose X-Forwarded-For names the client", OPT_STR, OFF(trusted_proxies), 0, 0, false},
+    {"--request-timeout", "BASALT_REQUEST_TIMEOUT", "seconds to send a request's headers, and the longest silence inside a body or response (10)", OPT_INT, OFF(request_timeout_s), 1, 3600, false},
+    {"--keep-alive-timeout", "BASALT_KEEP_ALIVE_TIMEOUT", "seconds an idle keep-alive connection is kept (5)", OPT_INT, OFF(keep_alive_timeout_s), 1, 3600, false},
+    {"--shutdown-timeout", "BASALT_SHUTDOWN_TIMEOUT", "seconds to drain on SIGTERM before exiting anyway (30)", OPT_INT, OFF(shutdown_timeout_s), 1, 86400, false},
     {"--writer-batch", "BASALT_WRITER_BATCH", "most write requests in one transaction", OPT_INT, OFF(writer_batch), 1, 100000, false},
     {"--change-retention", "BASALT_CHANGE_RETENTION", "seconds the change log is kept", OPT_I64, OFF(change_retention_s), 60, INT64_C(1) << 40, false},
     {"--log-level", "BASALT_LOG_LEVEL", "error, warn, info or debug", OPT_LOGLEVEL, OFF(log_level), 0, 0, false},
@@ -118,6 +125,28 @@ static int set_opt(bs_config *c, const opt *o, const char *val)
     return BS_EINVAL;
 }
 
+/* Defaults that depend on other options, and checks across options. */
+static int finish(bs_config *c)
+{
+    /* half the workers may hold WebSockets: the other half keeps HTTP
+     * answering however many realtime clients connect */
+    if (c->main_websockets < 0)
+        c->main_websockets = c->threads / 2;
+    if (c->main_websockets >= c->threads) {
+        fprintf(stderr, "basalt: --main-websockets (%d) must be below --threads (%d): each WebSocket on the "
+                        "main port holds a worker, and HTTP needs some (use --realtime-port for many WebSockets)\n",
+                c->main_websockets, c->threads);
+        return BS_EINVAL;
+    }
+    net_cidr_list l;
+    char err[160];
+    int rc = net_cidr_list_parse(c->trusted_proxies, &l, err, sizeof err);
+    if (rc == BS_EINVAL)
+        fprintf(stderr, "basalt: --trusted-proxies: %s\n", err);
+    net_cidr_list_free(&l);
+    return rc;
+}
+
 void cfg_usage(const char *cmd)
 {
     fprintf(stderr, "usage: basalt %s [options]\n\noptions (each also read from its environment variable; flags win):\n", cmd);
@@ -135,7 +164,12 @@ int cfg_load(bs_config *c, int argc, char **argv, int first, bool *help)
     c->durability_full = true;
     c->max_body = 10u << 20;
     c->max_rows = 1000;
-    c->threads = 64;
+    c->threads = 512;
+    c->main_websockets = -1;
+    c->max_conns_per_ip = 64;
+    c->request_timeout_s = 10;
+    c->keep_alive_timeout_s = 5;
+    c->shutdown_timeout_s = 30;
     c->writer_batch = 512;
     c->change_retention_s = 86400;
     c->log_level = LOG_INFO;
@@ -192,7 +226,7 @@ int cfg_load(bs_config *c, int argc, char **argv, int first, bool *help)
         if (rc)
             return rc;
     }
-    return BS_OK;
+    return finish(c);
 }
 
 void cfg_free(bs_config *c)

@@ -18,7 +18,13 @@ typedef struct bs_config {
     bool durability_full;        /* --durability full|normal (full) */
     size_t max_body;             /* --max-body BYTES, BASALT_MAX_BODY (10 MiB) */
     int64_t max_rows;            /* --max-rows, BASALT_MAX_ROWS (1000) */
-    int threads;                 /* --threads, BASALT_THREADS (64) */
+    int threads;                 /* --threads, BASALT_THREADS (512) */
+    int main_websockets;         /* --main-websockets: WebSockets on the main port (-1: threads / 2) */
+    int max_conns_per_ip;        /* --max-connections-per-ip (64; 0: no cap) */
+    char *trusted_proxies;       /* --trusted-proxies CIDR,... (NULL: none) */
+    int request_timeout_s;       /* --request-timeout: headers, and silence in a body (10) */
+    int keep_alive_timeout_s;    /* --keep-alive-timeout: idle between requests (5) */
+    int shutdown_timeout_s;      /* --shutdown-timeout: drain before exiting anyway (30) */
     int writer_batch;            /* --writer-batch, BASALT_WRITER_BATCH (512) */
     int64_t change_retention_s;  /* --change-retention SECONDS (86400) */
     int log_level;               /* --log-level error|warn|info|debug (info) */

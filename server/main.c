@@ -14,6 +14,7 @@
 #include "core/error.h"
 #include "core/log.h"
 #include "core/timeutil.h"
+#include "datadir.h"
 #include "db/changelog.h"
 #include "db/store.h"
 #include "http/http.h"
@@ -28,6 +29,7 @@
 #include <openssl/rand.h>
 #include <pthread.h>
 #include <signal.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -37,43 +39,10 @@
 #define SECRET_FILE "jwt_secret"
 #define KEYS_FILE "api_keys.json"
 
-static int ensure_dir(const char *dir)
-{
-    if (mkdir(dir, 0700) == 0 || errno == EEXIST)
-        return BS_OK;
-    fprintf(stderr, "basalt: cannot create data directory %s: %s\n", dir, strerror(errno));
-    return BS_EIO;
-}
-
-static int read_small(const char *path, char *out, size_t cap, size_t *len)
-{
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
-    if (fd < 0)
-        return BS_ENOTFOUND;
-    ssize_t n = read(fd, out, cap - 1);
-    close(fd);
-    if (n < 0)
-        return BS_EIO;
-    out[n] = '\0';
-    *len = (size_t)n;
-    return BS_OK;
-}
-
-static int write_private(const char *path, const char *data, size_t len, bool exclusive)
-{
-    int fd = open(path, O_WRONLY | O_CREAT | O_CLOEXEC | (exclusive ? O_EXCL : O_TRUNC), 0600);
-    if (fd < 0)
-        return errno == EEXIST ? BS_EEXISTS : BS_EIO;
-    fchmod(fd, 0600);
-    ssize_t w = write(fd, data, len);
-    int rc = (w == (ssize_t)len && fsync(fd) == 0) ? BS_OK : BS_EIO;
-    close(fd);
-    return rc;
-}
-
 /* The project secret: --jwt-secret, else DATA/jwt_secret (created on first
- * start: 32 random bytes as 64 hex characters, mode 0600). */
-static int load_secret(const bs_config *cfg, char *out, size_t cap)
+ * start when `create`: 32 random bytes as 64 hex characters, mode 0600).
+ * *source says which, for messages. */
+static int load_secret(const bs_config *cfg, bool create, char *out, size_t cap, char *source, size_t srccap)
 {
     if (cfg->jwt_secret) {
         if (strlen(cfg->jwt_secret) < 32) {
@@ -81,21 +50,31 @@ static int load_secret(const bs_config *cfg, char *out, size_t cap)
             return BS_EINVAL;
         }
         snprintf(out, cap, "%s", cfg->jwt_secret);
+        snprintf(source, srccap, "--jwt-secret / BASALT_JWT_SECRET");
         return BS_OK;
     }
     char path[4096];
     snprintf(path, sizeof path, "%s/" SECRET_FILE, cfg->data_dir);
+    snprintf(source, srccap, "%s", path);
     size_t len = 0;
-    int rc = read_small(path, out, cap, &len);
+    int rc = datadir_read_small(path, out, cap, &len);
+    if (rc == BS_ENOTFOUND && !create) {
+        fprintf(stderr,
+                "basalt: no JWT secret: %s does not exist and neither --jwt-secret nor BASALT_JWT_SECRET is "
+                "set (a server creates the file on its first start; if yours runs with BASALT_JWT_SECRET, "
+                "pass the same value here)\n",
+                path);
+        return BS_ENOTFOUND;
+    }
     if (rc == BS_ENOTFOUND) {
         unsigned char raw[32];
         if (RAND_bytes(raw, sizeof raw) != 1)
             return BS_EIO;
         for (int i = 0; i < 32; i++)
             snprintf(out + 2 * i, 3, "%02x", raw[i]);
-        rc = write_private(path, out, 64, true);
+        rc = datadir_write_private(path, out, 64, true);
         if (rc == BS_EEXISTS) /* another process won the race: use its secret */
-            rc = read_small(path, out, cap, &len);
+            rc = datadir_read_small(path, out, cap, &len);
         else if (rc == BS_OK)
             log_info("generated a new JWT secret in %s", path);
         len = strlen(out);
@@ -115,15 +94,16 @@ static int load_secret(const bs_config *cfg, char *out, size_t cap)
 
 /* API keys are made once and kept in DATA/api_keys.json so they stay the
  * same across restarts; they are re-made when they no longer verify (the
- * secret changed). */
-static int load_keys(bs_app *app, const bs_config *cfg)
+ * secret changed), and written back only when `persist` (the server: a
+ * `basalt keys` beside it must never replace what the server uses). */
+static int load_keys(bs_app *app, const bs_config *cfg, bool persist)
 {
     char path[4096];
     snprintf(path, sizeof path, "%s/" KEYS_FILE, cfg->data_dir);
     char text[4096];
     size_t len;
     int64_t now = time_now_s();
-    if (read_small(path, text, sizeof text, &len) == BS_OK) {
+    if (datadir_read_small(path, text, sizeof text, &len) == BS_OK) {
         json_error_t je;
         json_t *j = json_loads(text, 0, &je);
         const char *a = json_string_value(json_object_get(j, "anon"));
@@ -152,7 +132,9 @@ static int load_keys(bs_app *app, const bs_config *cfg)
         snprintf(app->anon_key, sizeof app->anon_key, "%s", a);
         snprintf(app->service_key, sizeof app->service_key, "%s", s);
         snprintf(text, sizeof text, "{\"anon\":\"%s\",\"service_role\":\"%s\"}\n", a, s);
-        if (write_private(path, text, strlen(text), false) != BS_OK)
+        if (!persist)
+            fprintf(stderr, "note: %s does not hold keys of this secret; these are new keys, valid for it\n", path);
+        else if (datadir_write_private(path, text, strlen(text), false) != BS_OK)
             log_warn("cannot write %s: keys will change at the next start", path);
     }
     free(a);
@@ -160,17 +142,18 @@ static int load_keys(bs_app *app, const bs_config *cfg)
     return rc;
 }
 
-static int open_jwt(bs_app *app, const bs_config *cfg)
+/* serve: create the secret and keys files as needed.  keys: read only. */
+static int open_jwt(bs_app *app, const bs_config *cfg, bool serve, char *source, size_t srccap)
 {
     char secret[512];
-    int rc = load_secret(cfg, secret, sizeof secret);
+    int rc = load_secret(cfg, serve, secret, sizeof secret, source, srccap);
     if (rc)
         return rc;
     rc = auth_jwt_new((const unsigned char *)secret, strlen(secret), &app->jwt);
     memset(secret, 0, sizeof secret);
     if (rc)
         return rc;
-    return load_keys(app, cfg);
+    return load_keys(app, cfg, serve);
 }
 
 static int open_store(bs_app *app, const bs_config *cfg)
@@ -227,6 +210,29 @@ static void *maint_main(void *arg)
     return NULL;
 }
 
+/* After SIGTERM the process exits within --shutdown-timeout plus this
+ * grace whatever is stuck: http_stop bounds the HTTP drain itself, this
+ * covers the rest (an async function job that never returns, say). */
+#define SHUTDOWN_GRACE_S 10
+
+static void *watchdog_main(void *arg)
+{
+    int secs = (int)(intptr_t)arg;
+    struct timespec ts = {secs, 0};
+    while (nanosleep(&ts, &ts) != 0 && errno == EINTR)
+        ;
+    log_error("shutdown did not finish within %d s (a function job that never returns?): exiting", secs);
+    _exit(1);
+    return NULL;
+}
+
+static void start_watchdog(int secs)
+{
+    pthread_t t;
+    if (pthread_create(&t, NULL, watchdog_main, (void *)(intptr_t)secs) == 0)
+        pthread_detach(t);
+}
+
 static int cmd_serve(int argc, char **argv)
 {
     bs_config cfg;
@@ -255,11 +261,17 @@ static int cmd_serve(int argc, char **argv)
     http_server *http = NULL;
     pthread_t maint;
     bool maint_started = false;
-    rc = ensure_dir(cfg.data_dir);
+    int lock_fd = -1;
+    char secret_source[4200];
+    rc = datadir_ensure(cfg.data_dir);
     if (!rc)
+        rc = datadir_lock(cfg.data_dir, &lock_fd);
+    if (!rc) {
+        datadir_secure(cfg.data_dir);
         rc = open_store(&app, &cfg);
+    }
     if (!rc)
-        rc = open_jwt(&app, &cfg);
+        rc = open_jwt(&app, &cfg, true, secret_source, sizeof secret_source);
     /* Subsystems start here, each on one line, before the listener:
      * @init:rules
      */
@@ -287,6 +299,7 @@ static int cmd_serve(int argc, char **argv)
         rc = rt_engine_start(&app, &app.rt);
     if (!rc) {
         rc = http_start(&app, &http);
+        app.http = http;
         if (!rc) ws_attach(http, app.rt);
         if (rc)
             fprintf(stderr, "basalt: cannot listen on %s:%d (is the port in use?)\n", cfg.listen_addr, cfg.port);
@@ -306,8 +319,17 @@ static int cmd_serve(int argc, char **argv)
         int sig = 0;
         sigwait(&set, &sig);
         log_info("received %s: stopping", sig == SIGINT ? "SIGINT" : "SIGTERM");
+        start_watchdog(cfg.shutdown_timeout_s + SHUTDOWN_GRACE_S);
     }
-    http_stop(http);
+    if (!http_stop(http, cfg.shutdown_timeout_s)) {
+        /* a handler is still running (an endless loop in a plugin, say):
+         * tearing down what it may be using would be worse than leaving.
+         * Every write acknowledged to a client is already durable, and
+         * nothing unacknowledged was promised. */
+        log_error("exiting without a clean shutdown");
+        _exit(1);
+    }
+    app.http = NULL;
     /* Subsystems stop here in reverse order, each on one line (NULL-safe):
      * @stop:realtime
      */
@@ -340,6 +362,7 @@ static int cmd_serve(int argc, char **argv)
     }
     db_close(app.store);
     auth_jwt_free(app.jwt);
+    datadir_unlock(lock_fd);
     if (!rc)
         log_info("stopped cleanly");
     cfg_free(&cfg);
@@ -374,10 +397,12 @@ static int cmd_keys(int argc, char **argv)
     bs_app app;
     memset(&app, 0, sizeof app);
     app.cfg = &cfg;
-    rc = ensure_dir(cfg.data_dir);
-    if (!rc)
-        rc = open_jwt(&app, &cfg);
+    /* read only: never make a secret or rewrite api_keys.json (a server may
+     * be running on this directory with another secret from its env) */
+    char source[4200];
+    rc = open_jwt(&app, &cfg, false, source, sizeof source);
     if (!rc) {
+        fprintf(stderr, "secret: %s\n", source);
         if (json)
             printf("{\"anon\":\"%s\",\"service_role\":\"%s\"}\n", app.anon_key, app.service_key);
         else
@@ -403,7 +428,7 @@ static int cmd_migrate(int argc, char **argv)
     log_set_level(cfg.log_level);
     bs_app app;
     memset(&app, 0, sizeof app);
-    rc = ensure_dir(cfg.data_dir);
+    rc = datadir_ensure(cfg.data_dir);
     if (!rc)
         rc = open_store(&app, &cfg);
     db_close(app.store);
@@ -436,6 +461,11 @@ int main(int argc, char **argv)
         return 2;
     }
     const char *cmd = argv[1];
+    /* the data directory holds password hashes and the JWT secret: every
+     * file made from here is the server's alone (0600, directories 0700).
+     * `fn new` writes a plugin's sources into the user's project instead. */
+    if (strcmp(cmd, "fn") != 0)
+        umask(077);
     if (strcmp(cmd, "serve") == 0)
         return cmd_serve(argc, argv);
     if (strcmp(cmd, "keys") == 0)

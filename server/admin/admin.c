@@ -202,6 +202,19 @@ int admin_metrics(http_req *r)
     uint64_t jh, jm;
     size_t je;
     auth_jwt_cache_stats(app->jwt, &jh, &jm, &je);
+    size_t held;
+    uint64_t refused;
+    int ws;
+    http_conn_stats(app->http, &held, &refused, &ws);
+    if (!rc)
+        rc = buf_printf(&out,
+                        "# HELP basalt_http_connections Open connections counted against --max-connections-per-ip.\n"
+                        "# TYPE basalt_http_connections gauge\nbasalt_http_connections %zu\n"
+                        "# HELP basalt_http_connections_refused_total Connections refused by --max-connections-per-ip.\n"
+                        "# TYPE basalt_http_connections_refused_total counter\nbasalt_http_connections_refused_total %llu\n"
+                        "# HELP basalt_main_websockets WebSockets open on the main port (--main-websockets).\n"
+                        "# TYPE basalt_main_websockets gauge\nbasalt_main_websockets %d\n",
+                        held, (unsigned long long)refused, ws);
     if (!rc)
         rc = buf_printf(&out,
                         "# HELP basalt_sqlite_cache_used_bytes Bytes held by the page caches of all connections.\n"

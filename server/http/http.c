@@ -31,6 +31,7 @@
 struct http_req {
     struct mg_connection *conn;
     const struct mg_request_info *ri;
+    http_server *srv;
     bs_app *app;
     const http_route *route;
     unsigned method;
@@ -44,7 +45,13 @@ struct http_req {
     bool responded;
     int status;
     bool body_read;
+    bool body_stalled;       /* the client stopped sending its body */
+    bool body_done;          /* read to its end */
+    bool body_watched;       /* the slow-body watch is on (watch.c) */
+    http_watch *watch;       /* this worker's slot */
     buf body;
+    int64_t body_got;        /* body bytes read so far (http_body or http_read) */
+    const char *client;      /* http_remote_addr, once worked out */
     const db_param *params;
     size_t nparams;
     bool params_done;
@@ -104,8 +111,44 @@ const char *http_header(const http_req *r, const char *name) { return mg_get_hea
 arena *http_arena(http_req *r) { return &r->arena; }
 bs_app *http_app(const http_req *r) { return r->app; }
 auth_claims *http_claims(const http_req *r) { return r->claims; }
-const char *http_remote_addr(const http_req *r) { return r->ri->remote_addr; }
+const char *http_peer_addr(const http_req *r) { return r->ri->remote_addr; }
 bool http_responded(const http_req *r) { return r->responded; }
+
+static void watch_body(http_req *r)
+{
+    if (!r->body_watched) {
+        r->body_watched = true;
+        http_watch_begin(r->watch, http_gate_fd(r->ri->remote_addr, r->ri->remote_port));
+    }
+}
+
+/* One read of the body, for http_body and http_read.  A body that ends
+ * before its Content-Length (civetweb's mg_read returns short after
+ * --request-timeout of silence) is an error, never a shorter body; a body
+ * arriving below the minimum rate is cut by the watch (watch.c). */
+static long body_read(http_req *r, void *dst, size_t len)
+{
+    long long cl = r->ri->content_length;
+    if (r->body_done || (cl >= 0 && r->body_got >= cl))
+        return 0;
+    watch_body(r);
+    int n = mg_read(r->conn, dst, len);
+    if (n > 0)
+        r->body_got += n;
+    if (http_watch_was_cut(r->watch) || (n == 0 && cl >= 0 && r->body_got < cl)) {
+        r->body_stalled = true;
+        return -1;
+    }
+    if (n < 0)
+        return -1;
+    if (n == 0 || (cl >= 0 && r->body_got >= cl)) {
+        r->body_done = true;
+        http_watch_end(r->watch);
+    }
+    return n;
+}
+
+bool http_body_stalled(const http_req *r) { return r->body_stalled; }
 
 int http_body(http_req *r, const char **data, size_t *len)
 {
@@ -118,8 +161,10 @@ int http_body(http_req *r, const char **data, size_t *len)
             return BS_ENOMEM;
         char tmp[16384];
         for (;;) {
-            int n = mg_read(r->conn, tmp, sizeof tmp);
-            if (n <= 0)
+            long n = body_read(r, tmp, sizeof tmp);
+            if (n < 0)
+                return BS_EIO;
+            if (n == 0)
                 break;
             if (r->body.len + (size_t)n > max)
                 return BS_ETOOBIG;
@@ -185,7 +230,9 @@ int http_body_json(http_req *r, size_t flags, json_t **out, char *msg, size_t ms
         return rc;
     }
     if (rc) {
-        snprintf(msg, msgsz, "could not read the request body");
+        snprintf(msg, msgsz, r->body_stalled ? "the request body arrived too slowly or ended before its "
+                                               "Content-Length"
+                                             : "could not read the request body");
         return BS_EJSON;
     }
     return http_parse_json(data, len, flags, out, msg, msgsz);
@@ -195,8 +242,7 @@ long http_read(http_req *r, void *dst, size_t len)
 {
     if (len > (1u << 30))
         len = 1u << 30;
-    int n = mg_read(r->conn, dst, len);
-    return n < 0 ? -1 : n;
+    return body_read(r, dst, len);
 }
 
 int64_t http_content_length(const http_req *r) { return r->ri->content_length; }
@@ -485,6 +531,120 @@ const char *http_apikey(http_req *r)
     return k ? k : http_param(r, "apikey");
 }
 
+/* The client behind trusted proxies: walk X-Forwarded-For from the right
+ * (each proxy appends the address it received from), skipping proxies we
+ * trust, and stop at the first address we do not: everything left of it
+ * was written by the client and proves nothing.  From an untrusted peer
+ * the header is ignored, so nobody can pick their own rate-limit key. */
+static const char *client_addr(http_req *r)
+{
+    const char *peer = r->ri->remote_addr;
+    net_addr a;
+    if (!r->srv->trusted.n || !net_addr_parse(peer, strlen(peer), &a) || !net_cidr_list_match(&r->srv->trusted, &a))
+        return peer;
+    net_addr client = a;
+    for (int h = r->ri->num_headers - 1; h >= 0; h--) {
+        if (strcasecmp(r->ri->http_headers[h].name, "X-Forwarded-For") != 0)
+            continue;
+        const char *v = r->ri->http_headers[h].value;
+        size_t end = strlen(v);
+        for (;;) {
+            size_t start = end;
+            while (start > 0 && v[start - 1] != ',')
+                start--;
+            if (!net_addr_parse(v + start, end - start, &client))
+                goto done; /* garbage: the last good hop is the client */
+            if (!net_cidr_list_match(&r->srv->trusted, &client))
+                goto done;
+            if (start == 0)
+                break;
+            end = start - 1;
+        }
+    }
+done:;
+    char *out = arena_alloc(&r->arena, NET_ADDR_STRLEN);
+    if (!out)
+        return peer;
+    net_addr_format(&client, out);
+    return out;
+}
+
+const char *http_remote_addr(http_req *r)
+{
+    if (!r->client)
+        r->client = client_addr(r);
+    return r->client;
+}
+
+/* civetweb keeps a connection alive unless the request asked otherwise and
+ * gives a handler no call to close it: it decides from the request's own
+ * Connection header (should_keep_alive).  So a handler that must close
+ * makes that header say "close" in the parsed request, which is the
+ * handler's until it returns, and says so in the response. */
+static void force_close(http_req *r)
+{
+    struct mg_request_info *ri = (struct mg_request_info *)r->ri;
+    bool found = false;
+    for (int i = 0; i < ri->num_headers; i++)
+        if (strcasecmp(ri->http_headers[i].name, "Connection") == 0) {
+            ri->http_headers[i].value = "close";
+            found = true;
+        }
+    if (!found) {
+        int slot = ri->num_headers < MG_MAX_HEADERS ? ri->num_headers++ : ri->num_headers - 1;
+        ri->http_headers[slot].name = "Connection";
+        ri->http_headers[slot].value = "close";
+    }
+    http_add_header(r, "Connection", "close");
+}
+
+static bool is_chunked(const struct mg_request_info *ri)
+{
+    for (int i = 0; i < ri->num_headers; i++)
+        if (strcasecmp(ri->http_headers[i].name, "Transfer-Encoding") == 0)
+            return true;
+    return false;
+}
+
+static bool all_digits(const char *s)
+{
+    if (!*s)
+        return false;
+    for (; *s; s++)
+        if (*s < '0' || *s > '9')
+            return false;
+    return true;
+}
+
+/* Request smuggling (RFC 9112 §6.1, §6.3): a proxy in front may frame a
+ * request with both Transfer-Encoding and Content-Length, or with
+ * Content-Length values that disagree, differently from civetweb (which
+ * takes chunked first, then the first Content-Length), and the bytes one
+ * side thinks are a body become the other side's next request.  Such a
+ * request is refused and its connection closed. */
+static const char *framing_error(const struct mg_request_info *ri)
+{
+    const char *cl = NULL;
+    int te = 0;
+    for (int i = 0; i < ri->num_headers; i++) {
+        const char *n = ri->http_headers[i].name, *v = ri->http_headers[i].value;
+        if (strcasecmp(n, "Transfer-Encoding") == 0) {
+            te++;
+        } else if (strcasecmp(n, "Content-Length") == 0) {
+            if (!all_digits(v))
+                return "Content-Length must be a decimal number";
+            if (cl && strcmp(cl, v) != 0)
+                return "conflicting Content-Length headers";
+            cl = v;
+        }
+    }
+    if (te > 1)
+        return "more than one Transfer-Encoding header";
+    if (te && cl)
+        return "both Transfer-Encoding and Content-Length";
+    return NULL;
+}
+
 /* Returns true when the caller may proceed; otherwise has answered. */
 static bool check_access(http_req *r)
 {
@@ -539,22 +699,21 @@ static bool check_access(http_req *r)
     return true;
 }
 
-/* Requests inside on_request, and whether the server is draining: stop
- * waits for in-flight requests to answer before civetweb is stopped (once
- * mg_stop begins, civetweb drops what handlers still write). */
-static atomic_int g_inflight;
-static atomic_bool g_draining;
-
 static int on_request(struct mg_connection *conn, void *cbdata)
 {
     http_server *srv = cbdata;
     uint64_t t0 = time_mono_ns();
-    atomic_fetch_add(&g_inflight, 1);
+    atomic_fetch_add(&srv->inflight, 1);
     http_req r;
     memset(&r, 0, sizeof r);
     r.conn = conn;
     r.ri = mg_get_request_info(conn);
+    r.srv = srv;
     r.app = srv->app;
+    /* a watch left on by the last request's unread body ends here: civetweb
+     * has finished discarding it */
+    r.watch = http_watch_self(srv->watch);
+    http_watch_end(r.watch);
     for (size_t i = 0; i < sizeof methods / sizeof methods[0]; i++)
         if (strcmp(r.ri->request_method, methods[i].name) == 0)
             r.method = methods[i].bit;
@@ -580,10 +739,15 @@ static int on_request(struct mg_connection *conn, void *cbdata)
     const char *path = r.path;
     int group = r.route ? r.route->group : METRICS_G_OTHER;
 
-    if (atomic_load(&g_draining)) {
-        http_add_header(&r, "Connection", "close");
+    const char *framing = framing_error(r.ri);
+    if (atomic_load(&srv->draining)) {
+        force_close(&r);
         http_add_header(&r, "Retry-After", "1");
         http_error(&r, 503, "PGRST000", "the server is shutting down", NULL, NULL);
+    } else if (framing) {
+        force_close(&r);
+        http_error(&r, 400, r.route && r.route->style == HTTP_ERR_GOTRUE ? "validation_failed" : "PGRST000",
+                   framing, NULL, NULL);
     } else if (r.method == HTTP_OPTIONS) {
         /* CORS preflight for every path: answer what browsers need */
         http_add_header(&r, "Access-Control-Allow-Methods", "GET, HEAD, POST, PUT, PATCH, DELETE, OPTIONS");
@@ -602,12 +766,28 @@ static int on_request(struct mg_connection *conn, void *cbdata)
         http_error(&r, 405, "PGRST117", "Unsupported HTTP method", NULL, NULL);
     } else if (check_access(&r)) {
         int rc = r.route->fn(&r);
+        if (r.body_stalled && !r.responded) {
+            force_close(&r);
+            http_error(&r, 408, r.route->style == HTTP_ERR_GOTRUE ? "request_timeout" : "PGRST000",
+                       "the request body arrived too slowly or ended before its Content-Length", NULL, NULL);
+        } else if (r.body_stalled) {
+            force_close(&r);
+        }
         if (!r.responded) {
             log_error("%s %s: handler returned %s without answering", r.ri->request_method, path,
                       basalt_errname(rc));
             http_error(&r, 500, "PGRST000", basalt_strerror(rc ? rc : BS_EINVAL), NULL, NULL);
         }
     }
+    /* civetweb reads and discards what the handler left of the body before
+     * the next request: keep the watch on it (ended at the next request or
+     * at close) */
+    long long cl = r.ri->content_length;
+    bool has_body = cl > 0 || (cl < 0 && is_chunked(r.ri));
+    if (has_body && !r.body_done)
+        watch_body(&r);
+    else if (r.body_watched)
+        http_watch_end(r.watch);
     int status = r.status ? r.status : 500;
     metrics_http(group, status, time_mono_ns() - t0);
     log_debug("%s %s -> %d", r.ri->request_method, path, status);
@@ -615,7 +795,7 @@ static int on_request(struct mg_connection *conn, void *cbdata)
     buf_free(&r.headers);
     buf_free(&r.body);
     arena_free(&r.arena);
-    atomic_fetch_sub(&g_inflight, 1);
+    atomic_fetch_sub(&srv->inflight, 1);
     return status;
 }
 
@@ -647,24 +827,66 @@ static int on_log(const struct mg_connection *conn, const char *msg)
     return 1;
 }
 
+static void on_connection_close(const struct mg_connection *conn)
+{
+    const struct mg_request_info *ri = mg_get_request_info(conn);
+    http_watch_end(http_watch_self(NULL));
+    http_gate_closed(ri->remote_addr, ri->remote_port);
+}
+
+static void server_free(http_server *s)
+{
+    if (!s)
+        return;
+    http_gate_set(NULL);
+    http_watch_stop(s->watch);
+    net_conncap_free(s->cap);
+    net_cidr_list_free(&s->trusted);
+    free(s);
+}
+
 int http_start(bs_app *app, http_server **out)
 {
     *out = NULL;
+    const bs_config *cfg = app->cfg;
     http_server *s = calloc(1, sizeof *s);
     if (!s)
         return BS_ENOMEM;
     s->app = app;
-    char ports[160], threads[16];
-    if (strchr(app->cfg->listen_addr, ':'))
-        snprintf(ports, sizeof ports, "[%s]:%d", app->cfg->listen_addr, app->cfg->port);
+    char err[160];
+    int rc = net_cidr_list_parse(cfg->trusted_proxies, &s->trusted, err, sizeof err);
+    if (!rc)
+        rc = net_conncap_new(cfg->max_conns_per_ip, &s->trusted, &s->cap);
+    if (!rc)
+        rc = http_watch_start(cfg->threads + 1, cfg->request_timeout_s, &s->watch);
+    if (rc) {
+        server_free(s);
+        return rc;
+    }
+    if (!http_gate_check())
+        log_warn("the connection gate is not in effect (civetweb linked statically?): "
+                 "--max-connections-per-ip is off and workers keep civetweb's stack size");
+    char ports[160], threads[16], req_to[16], ka_to[16];
+    if (strchr(cfg->listen_addr, ':'))
+        snprintf(ports, sizeof ports, "[%s]:%d", cfg->listen_addr, cfg->port);
     else
-        snprintf(ports, sizeof ports, "%s:%d", app->cfg->listen_addr, app->cfg->port);
-    snprintf(threads, sizeof threads, "%d", app->cfg->threads);
+        snprintf(ports, sizeof ports, "%s:%d", cfg->listen_addr, cfg->port);
+    snprintf(threads, sizeof threads, "%d", cfg->threads);
+    snprintf(req_to, sizeof req_to, "%d", cfg->request_timeout_s * 1000);
+    snprintf(ka_to, sizeof ka_to, "%d", cfg->keep_alive_timeout_s * 1000);
     const char *options[] = {"listening_ports", ports,
                              "num_threads", threads,
                              "enable_keep_alive", "yes",
-                             "keep_alive_timeout_ms", "30000",
-                             "request_timeout_ms", "60000",
+                             /* a worker is held while a connection is open,
+                              * idle or not: short timeouts for the headers
+                              * of a request and between requests keep
+                              * slow or silent clients from holding them */
+                             "keep_alive_timeout_ms", ka_to,
+                             "request_timeout_ms", req_to,
+                             /* otherwise civetweb times WebSockets out
+                              * after request_timeout_ms of silence; Phoenix
+                              * clients send a heartbeat every 25-30 s */
+                             "websocket_timeout_ms", "60000",
                              "listen_backlog", "1024",
                              "connection_queue", "1024",
                              "tcp_nodelay", "1",
@@ -681,9 +903,13 @@ int http_start(bs_app *app, http_server **out)
     memset(&cb, 0, sizeof cb);
     cb.log_message = on_log;
     cb.http_error = on_http_error;
+    cb.connection_close = on_connection_close;
+    http_gate_set(s->cap);
+    http_gate_start_threads(HTTP_WORKER_STACK);
     s->ctx = mg_start(&cb, s, options);
+    http_gate_start_threads(0);
     if (!s->ctx) {
-        free(s);
+        server_free(s);
         return BS_EIO;
     }
     mg_set_request_handler(s->ctx, "/", on_request, s);
@@ -691,20 +917,35 @@ int http_start(bs_app *app, http_server **out)
     return BS_OK;
 }
 
-void http_stop(http_server *s)
+bool http_stop(http_server *s, int timeout_s)
 {
     if (!s)
-        return;
+        return true;
     /* drain: new requests get 503 + Connection: close; wait (bounded) for
-     * the ones inside handlers to answer, then stop civetweb */
-    atomic_store(&g_draining, true);
-    for (int i = 0; i < 3000 && atomic_load(&g_inflight) > 0; i++) {
+     * the ones inside handlers to answer, then stop civetweb.  mg_stop
+     * joins every worker, so with a handler that never returns (a plugin
+     * in an endless loop) it would never return either: then leave
+     * civetweb running and tell the caller. */
+    atomic_store(&s->draining, true);
+    int64_t deadline = (int64_t)time_mono_ns() + (int64_t)timeout_s * 1000000000;
+    while (atomic_load(&s->inflight) > 0 && (int64_t)time_mono_ns() < deadline) {
         struct timespec ts = {0, 10 * 1000 * 1000};
         nanosleep(&ts, NULL);
     }
-    if (atomic_load(&g_inflight) > 0)
-        log_warn("stopping with %d requests still in flight", atomic_load(&g_inflight));
+    int left = atomic_load(&s->inflight);
+    if (left > 0) {
+        log_error("%d request%s still running after the %d s drain (--shutdown-timeout): not waiting for them",
+                  left, left == 1 ? "" : "s", timeout_s);
+        return false;
+    }
     mg_stop(s->ctx);
-    atomic_store(&g_draining, false);
-    free(s);
+    server_free(s);
+    return true;
+}
+
+void http_conn_stats(http_server *s, size_t *held, uint64_t *refused, int *websockets)
+{
+    *held = s ? net_conncap_held(s->cap) : 0;
+    *refused = s ? net_conncap_refused(s->cap) : 0;
+    *websockets = s ? atomic_load(&s->ws_active) : 0;
 }

@@ -72,10 +72,27 @@ extern const size_t http_nroutes;
 typedef struct http_server http_server;
 
 /* Start listening with cfg's port/threads; handlers get `app`.
- * BS_EIO when the port cannot be bound. */
+ * BS_EIO when the port cannot be bound.
+ *
+ * Connections: each open connection holds one of cfg->threads workers,
+ * idle or not, so the front bounds how long a client may hold one: the
+ * headers of a request must arrive within --request-timeout, an idle
+ * keep-alive connection is closed after --keep-alive-timeout, a body must
+ * keep a minimum average rate, and one client address may hold at most
+ * --max-connections-per-ip connections (refused at accept with 429;
+ * addresses in --trusted-proxies are exempt).  Worker stacks are
+ * HTTP_WORKER_STACK bytes. */
 int http_start(bs_app *app, http_server **out);
-/* Stop accepting, let in-flight requests finish, join the workers. NULL-safe. */
-void http_stop(http_server *s);
+/* Drain and stop: new requests get 503 + Connection: close, in-flight ones
+ * get up to timeout_s seconds to answer, then civetweb stops and joins its
+ * workers, and s is freed.  Returns false, leaving civetweb running and s
+ * allocated, when requests were still running at the deadline (joining
+ * them could wait for ever): the caller should then exit without tearing
+ * down what those handlers may still use.  NULL-safe. */
+bool http_stop(http_server *s, int timeout_s);
+/* Open connections holding a per-address slot, connections refused by the
+ * per-address cap since start, and WebSockets open on the main port. */
+void http_conn_stats(http_server *s, size_t *held, uint64_t *refused, int *websockets);
 
 /* ---- request ---- */
 unsigned http_method(const http_req *r);
@@ -99,9 +116,16 @@ bs_app *http_app(const http_req *r);
 /* The verified claims of the acting role (Bearer token, else apikey);
  * NULL on HTTP_PUBLIC routes.  Owned by the request. */
 struct auth_claims *http_claims(const http_req *r);
-const char *http_remote_addr(const http_req *r);
+/* The client's address: the socket peer, or, when the peer is one of
+ * --trusted-proxies, the right-most address of X-Forwarded-For that is not
+ * a trusted proxy.  Use it for rate limits and logs. */
+const char *http_remote_addr(http_req *r);
+/* The socket peer's address, whatever X-Forwarded-For says. */
+const char *http_peer_addr(const http_req *r);
 /* Read the whole body (up to cfg->max_body).  BS_ETOOBIG past the limit
- * (the caller answers 413).  Repeated calls return the same bytes. */
+ * (the caller answers 413), BS_EIO when the connection failed or the
+ * client stalled (http_body_stalled).  Repeated calls return the same
+ * bytes. */
 int http_body(http_req *r, const char **data, size_t *len);
 /* Read and parse a JSON body: http_body's size limit, then a nesting-depth
  * check (HTTP_JSON_MAX_DEPTH; deep nesting would exhaust the worker's stack
@@ -118,9 +142,13 @@ int http_body_json(http_req *r, size_t flags, struct json_t **out, char *msg, si
 int http_parse_json(const char *data, size_t len, size_t flags, struct json_t **out, char *msg, size_t msgsz);
 
 /* Streaming body reads (instead of http_body, never both): returns bytes
- * read, 0 at the end, -1 on a connection error.  The caller enforces its
- * own size limit while reading. */
+ * read, 0 at the end, -1 on a connection error or when the client stalled
+ * (http_body_stalled).  The caller enforces its own size limit while
+ * reading. */
 long http_read(http_req *r, void *dst, size_t len);
+/* The body stopped short of its Content-Length or fell below the minimum
+ * rate; the front closes the connection after the handler's answer. */
+bool http_body_stalled(const http_req *r);
 /* Content-Length of the request, or -1 when absent (chunked). */
 int64_t http_content_length(const http_req *r);
 

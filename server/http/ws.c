@@ -12,9 +12,11 @@
 #include "http/http_int.h"
 #include "core/buf.h"
 #include "core/log.h"
+#include "core/timeutil.h"
 #include "realtime/rt_engine.h"
 
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -22,6 +24,7 @@
 #define SENDER_STACK (128 * 1024)
 
 typedef struct ws_conn {
+    http_server *srv;
     struct mg_connection *mc;
     rt_conn *rc;
     pthread_t sender;
@@ -60,21 +63,47 @@ static void *sender_main(void *arg)
     return NULL;
 }
 
-static int on_connect(const struct mg_connection *mc, void *cbdata)
+/* Each WebSocket here holds a civetweb worker for its whole life, so the
+ * main port takes at most --main-websockets of them and keeps the other
+ * workers for HTTP: without the cap, as many realtime clients as workers
+ * stop every HTTP request.  Over the cap the upgrade is refused with a 503
+ * that names the way out (the libwebsockets listener holds thousands on
+ * one thread).  The check and the count are not one atomic step, so a
+ * burst of upgrades may pass the cap by the number of upgrades in flight
+ * at once, bounded by the workers: the reserve holds. */
+static int on_connect(const struct mg_connection *cmc, void *cbdata)
 {
-    (void)mc;
-    return cbdata ? 0 : 1;
+    http_server *srv = cbdata;
+    int max = srv->app->cfg->main_websockets;
+    if (atomic_load(&srv->ws_active) < max)
+        return 0;
+    static const char body[] = "{\"code\":\"PGRST000\",\"details\":null,\"hint\":\"connect to the realtime "
+                               "listener (--realtime-port), which is built for many WebSockets\",\"message\":"
+                               "\"too many WebSockets on the main port (--main-websockets)\"}";
+    struct mg_connection *mc = (struct mg_connection *)cmc;
+    mg_printf(mc,
+              "HTTP/1.1 503 Service Unavailable\r\nContent-Type: application/json\r\nRetry-After: 5\r\n"
+              "Access-Control-Allow-Origin: *\r\nConnection: close\r\nContent-Length: %zu\r\n\r\n",
+              sizeof body - 1);
+    mg_write(mc, body, sizeof body - 1);
+    static _Atomic int64_t last_log;
+    int64_t now = time_now_s(), prev = atomic_load(&last_log);
+    if (now - prev >= 10 && atomic_compare_exchange_strong(&last_log, &prev, now))
+        log_warn("refusing WebSockets on the main port: %d open (--main-websockets); serve realtime "
+                 "clients from --realtime-port (logged once per 10 s)", max);
+    return 1;
 }
 
 static void on_ready(struct mg_connection *mc, void *cbdata)
 {
-    rt_engine *rt = cbdata;
+    http_server *srv = cbdata;
     ws_conn *w = calloc(1, sizeof *w);
     if (!w)
         return;
     const struct mg_request_info *ri = mg_get_request_info(mc);
+    w->srv = srv;
     w->mc = mc;
-    w->rc = rt_conn_open(rt, ri->query_string ? ri->query_string : "", &ws_transport, w);
+    w->rc = rt_conn_open(srv->rt, ri->query_string ? ri->query_string : "", &ws_transport, w);
     if (!w->rc) {
         free(w);
         return;
@@ -91,6 +120,7 @@ static void on_ready(struct mg_connection *mc, void *cbdata)
         free(w);
         return;
     }
+    atomic_fetch_add(&srv->ws_active, 1);
     mg_set_user_connection_data(mc, w);
 }
 
@@ -153,6 +183,7 @@ static void on_close(const struct mg_connection *mc, void *cbdata)
         pthread_join(w->sender, NULL);
     rt_conn_release(w->rc);
     buf_free(&w->frag);
+    atomic_fetch_sub(&w->srv->ws_active, 1);
     free(w);
 }
 
@@ -160,5 +191,6 @@ void ws_attach(http_server *s, struct rt_engine *rt)
 {
     if (!s || !rt)
         return;
-    mg_set_websocket_handler(s->ctx, WS_PATH, on_connect, on_ready, on_data, on_close, rt);
+    s->rt = rt;
+    mg_set_websocket_handler(s->ctx, WS_PATH, on_connect, on_ready, on_data, on_close, s);
 }

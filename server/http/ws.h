@@ -5,8 +5,10 @@
  * callback); this adapter adds one small sender thread per connection that
  * blocks in rt_conn_pop and writes with mg_websocket_write, so a slow
  * socket only ever blocks its own sender.  The main port therefore holds
- * at most --threads WebSockets at once (minus the threads that serve HTTP);
- * large fleets use the libwebsockets listener (--realtime-port).
+ * at most --main-websockets WebSockets at once (default half of --threads,
+ * always below it, so HTTP keeps workers); past that the upgrade gets a
+ * 503 pointing to the libwebsockets listener (--realtime-port), which
+ * large fleets use.
  *
  * Threads: ws_attach on the main thread right after http_start.
  */

@@ -74,9 +74,11 @@ process.on('exit', (code) => {
   }
 });
 
-function runKeys(bin, dataDir) {
+// `basalt keys` with the server's own environment (its secret may come from
+// BASALT_JWT_SECRET rather than the data dir).
+function runKeys(bin, dataDir, env = {}) {
   return new Promise((resolve, reject) => {
-    execFile(bin, ['keys', '--data', dataDir, '--json'], { timeout: 10000 }, (err, stdout, stderr) => {
+    execFile(bin, ['keys', '--data', dataDir, '--json'], { timeout: 10000, env: { ...process.env, ...env } }, (err, stdout, stderr) => {
       if (err) {
         reject(new Error(`basalt keys failed: ${err.message}\nstdout: ${stdout}\nstderr: ${stderr}`));
         return;
@@ -218,7 +220,7 @@ async function startServerOnce(opts = {}) {
   }
 
   try {
-    const keys = await runKeys(bin, dataDir);
+    const keys = await runKeys(bin, dataDir, opts.env);
     server.anonKey = keys.anon;
     server.serviceKey = keys.service_role;
   } catch (e) {
