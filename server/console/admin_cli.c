@@ -135,7 +135,7 @@ static int open_store(const bs_config *cfg, db_store **out)
     }
     char path[4096];
     snprintf(path, sizeof path, "%s/basalt.db", cfg->data_dir);
-    db_options o = {path, cfg->migrations_dir, cfg->durability_full, cfg->writer_batch};
+    db_options o = {.path = path, .app_migrations = cfg->migrations_dir, .durability_full = cfg->durability_full, .writer_batch = cfg->writer_batch};
     buf msg = BUF_INIT;
     int rc = db_open(&o, out, &msg);
     if (rc)

@@ -19,10 +19,12 @@
 #include "db/query.h"
 #include "metrics.h"
 
+#include <errno.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #define STMT_CACHE_SLOTS 256
 
@@ -43,7 +45,8 @@ struct db_conn {
     unsigned stat_tick;     /* statements since the last cache-stat harvest */
     int64_t cache_used;     /* bytes this connection's page cache held then */
     int64_t last_seq;
-    db_conn *next_reader;
+    db_conn *next_reader;   /* every reader of the store (readers_lock) */
+    db_conn *next_idle;     /* the idle pool (readers_lock) */
     db_store *store;
 };
 
@@ -80,8 +83,17 @@ struct db_store {
     } observers[DB_MAX_HOOKS];
     size_t nobservers;
 
+    struct {
+        db_external_hook fn;
+        void *arg;
+    } ext_hooks[DB_MAX_HOOKS];
+    size_t next_hooks;
+    int data_version;       /* the writer's PRAGMA data_version (writer thread) */
+
     pthread_mutex_t readers_lock;
-    db_conn *readers;
+    db_conn *readers;       /* all of them: the idle ones and those lent out */
+    db_conn *idle;
+    int nidle;
 };
 
 static uint64_t hash_sql(const char *s, size_t n)
@@ -245,6 +257,32 @@ static int exec_simple(db_conn *c, const char *sql)
     return rc == SQLITE_DONE || rc == SQLITE_ROW ? BS_OK : BS_EDB;
 }
 
+static int data_version(db_conn *w)
+{
+    sqlite3_stmt *st = db_stmt(w, "PRAGMA data_version", 19, NULL);
+    int v = st && sqlite3_step(st) == SQLITE_ROW ? sqlite3_column_int(st, 0) : 0;
+    db_stmt_done(st);
+    return v;
+}
+
+/* PRAGMA data_version on the writer's connection moves only when another
+ * connection commits, and every connection of this process but the writer
+ * only reads: so a move is another process (`basalt migrate`, `basalt
+ * admin`, a sqlite3 shell) changing the database under the caches. */
+static void check_external(db_store *s)
+{
+    int v = data_version(s->writer);
+    if (v == s->data_version)
+        return;
+    s->data_version = v;
+    log_info("the database was changed by another process: reloading cached rules and collections");
+    /* under the lock, so a hook being removed is not running */
+    pthread_mutex_lock(&s->lock);
+    for (size_t i = 0; i < s->next_hooks; i++)
+        s->ext_hooks[i].fn(s->ext_hooks[i].arg);
+    pthread_mutex_unlock(&s->lock);
+}
+
 static void *writer_main(void *arg)
 {
     db_store *s = arg;
@@ -253,10 +291,20 @@ static void *writer_main(void *arg)
         log_error("writer: out of memory");
         abort();
     }
+    s->data_version = data_version(s->writer);
     for (;;) {
         pthread_mutex_lock(&s->lock);
-        while (!s->head && !s->stopping)
-            pthread_cond_wait(&s->work_cond, &s->lock);
+        while (!s->head && !s->stopping) {
+            /* idle: look for other processes' commits once a second */
+            struct timespec ts;
+            clock_gettime(CLOCK_REALTIME, &ts);
+            ts.tv_sec += 1;
+            if (pthread_cond_timedwait(&s->work_cond, &s->lock, &ts) == ETIMEDOUT) {
+                pthread_mutex_unlock(&s->lock);
+                check_external(s);
+                pthread_mutex_lock(&s->lock);
+            }
+        }
         if (!s->head && s->stopping) {
             pthread_mutex_unlock(&s->lock);
             break;
@@ -272,6 +320,7 @@ static void *writer_main(void *arg)
         size_t depth = s->depth;
         pthread_mutex_unlock(&s->lock);
 
+        check_external(s);
         int64_t seq_before = s->writer->last_seq;
         int brc = exec_simple(s->writer, "BEGIN IMMEDIATE");
         for (size_t i = 0; i < n; i++) {
@@ -366,6 +415,32 @@ int db_add_change_observer(db_store *s, db_change_observer fn, void *arg)
     return rc;
 }
 
+int db_add_external_hook(db_store *s, db_external_hook fn, void *arg)
+{
+    pthread_mutex_lock(&s->lock);
+    int rc = BS_EINVAL;
+    if (s->next_hooks < DB_MAX_HOOKS) {
+        s->ext_hooks[s->next_hooks].fn = fn;
+        s->ext_hooks[s->next_hooks].arg = arg;
+        s->next_hooks++;
+        rc = BS_OK;
+    }
+    pthread_mutex_unlock(&s->lock);
+    return rc;
+}
+
+void db_remove_external_hook(db_store *s, db_external_hook fn, void *arg)
+{
+    pthread_mutex_lock(&s->lock);
+    for (size_t i = 0; i < s->next_hooks; i++)
+        if (s->ext_hooks[i].fn == fn && s->ext_hooks[i].arg == arg) {
+            memmove(&s->ext_hooks[i], &s->ext_hooks[i + 1], (s->next_hooks - i - 1) * sizeof s->ext_hooks[0]);
+            s->next_hooks--;
+            break;
+        }
+    pthread_mutex_unlock(&s->lock);
+}
+
 int db_notify_observers(db_conn *w, const db_change *ch)
 {
     db_store *s = w->store;
@@ -392,21 +467,58 @@ db_conn *db_reader(db_store *s)
         db_conn_tick(tl_reader.conn);
         return tl_reader.conn;
     }
-    db_conn *c = NULL;
-    buf msg = BUF_INIT;
-    if (conn_open(s->path, false, s->opt.durability_full, &c, &msg) != BS_OK) {
-        log_error("reader: %s", buf_cstr(&msg));
-        buf_free(&msg);
-        return NULL;
-    }
-    c->store = s;
     pthread_mutex_lock(&s->readers_lock);
-    c->next_reader = s->readers;
-    s->readers = c;
+    db_conn *c = s->idle;
+    if (c) {
+        s->idle = c->next_idle;
+        s->nidle--;
+    }
     pthread_mutex_unlock(&s->readers_lock);
+    if (!c) {
+        buf msg = BUF_INIT;
+        if (conn_open(s->path, false, s->opt.durability_full, &c, &msg) != BS_OK) {
+            log_error("reader: %s", buf_cstr(&msg));
+            buf_free(&msg);
+            return NULL;
+        }
+        c->store = s;
+        pthread_mutex_lock(&s->readers_lock);
+        c->next_reader = s->readers;
+        s->readers = c;
+        pthread_mutex_unlock(&s->readers_lock);
+    }
     tl_reader.store = s;
     tl_reader.conn = c;
+    db_conn_tick(c);
     return c;
+}
+
+void db_reader_release(void)
+{
+    db_store *s = tl_reader.store;
+    db_conn *c = tl_reader.conn;
+    if (!s || !c)
+        return;
+    tl_reader.store = NULL;
+    tl_reader.conn = NULL;
+    pthread_mutex_lock(&s->readers_lock);
+    if (s->nidle < s->opt.max_idle_readers) {
+        c->next_idle = s->idle;
+        s->idle = c;
+        s->nidle++;
+        c = NULL;
+    } else {
+        db_conn **pp = &s->readers;
+        while (*pp && *pp != c)
+            pp = &(*pp)->next_reader;
+        if (*pp)
+            *pp = c->next_reader;
+    }
+    pthread_mutex_unlock(&s->readers_lock);
+    if (c) {
+        harvest_stats(c); /* its counts so far, before conn_close takes its bytes back */
+        conn_close(c);
+    }
 }
 
 int db_open(const db_options *opt, db_store **out, buf *msg)
@@ -418,6 +530,8 @@ int db_open(const db_options *opt, db_store **out, buf *msg)
     s->opt = *opt;
     if (s->opt.writer_batch < 1)
         s->opt.writer_batch = 1;
+    if (s->opt.max_idle_readers <= 0)
+        s->opt.max_idle_readers = DB_DEFAULT_IDLE_READERS;
     s->path = strdup(opt->path);
     s->opt.path = s->path;
     pthread_mutex_init(&s->lock, NULL);

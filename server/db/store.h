@@ -8,9 +8,16 @@
  * result.  With synchronous=FULL a caller therefore never hears "ok" for a
  * write that is not on disk.
  *
- * Reads use a per-thread connection (db_reader), opened on first use by
- * that thread and closed by db_close; it must not be passed to another
- * thread.  Every connection caches its prepared statements by SQL text.
+ * Reads use a connection lent to the calling thread (db_reader) from a
+ * pool: the thread keeps it until db_reader_release, and it must not be
+ * passed to another thread meanwhile.  Up to max_idle_readers connections
+ * wait in the pool between uses; when all are lent out a new one is
+ * opened, and one given back to a full pool is closed, so a burst of
+ * concurrent requests never waits for a reader and the number kept stays
+ * bounded however many worker threads the HTTP front runs.  Threads that
+ * live for the whole process (the realtime dispatcher, event loops) may
+ * keep theirs.  Every connection caches its prepared statements by SQL
+ * text.
  *
  * Threads: db_open/db_close on the main thread; db_write and db_reader from
  * any worker thread; write callbacks run on the writer thread and may only
@@ -34,7 +41,10 @@ typedef struct db_options {
     const char *app_migrations;  /* directory or NULL */
     bool durability_full;
     int writer_batch;
+    int max_idle_readers;        /* 0: DB_DEFAULT_IDLE_READERS */
 } db_options;
+
+#define DB_DEFAULT_IDLE_READERS 64
 
 /* Open (creating if needed) and migrate the database, start the writer.
  * On BS_ECHANGED an applied migration's file changed: msg says which.
@@ -62,6 +72,16 @@ int db_write(db_store *s, db_write_fn fn, void *arg);
 typedef void (*db_commit_hook)(void *arg, int64_t last_seq);
 int db_add_commit_hook(db_store *s, db_commit_hook fn, void *arg);
 
+/* Called on the writer thread when another process committed to the
+ * database (checked before each batch and once a second when idle): the
+ * caches of what that process may have changed (rules, collections,
+ * settings) must be dropped.  Register before serving starts; at most
+ * DB_MAX_HOOKS. */
+typedef void (*db_external_hook)(void *arg);   /* runs under the store's queue lock: keep it short */
+int db_add_external_hook(db_store *s, db_external_hook fn, void *arg);
+/* Unregister; once it returns the hook is not running and will not run. */
+void db_remove_external_hook(db_store *s, db_external_hook fn, void *arg);
+
 /* One change-log entry, as seen by observers inside the transaction. */
 typedef struct db_change {
     int64_t seq;
@@ -84,9 +104,13 @@ int db_notify_observers(db_conn *w, const db_change *ch);
 /* The store a connection belongs to. */
 db_store *db_conn_store(db_conn *c);
 
-/* The calling thread's read connection (opened on first use). NULL on
- * failure (logged). */
+/* The calling thread's read connection: the one it holds, else one from
+ * the pool (or a new one).  NULL on failure (logged). */
 db_conn *db_reader(db_store *s);
+/* Give the calling thread's read connection back to the pool (no-op when
+ * it holds none).  Call at the end of a unit of work (an HTTP request, a
+ * WebSocket message, a job): no statement of it may still be stepping. */
+void db_reader_release(void);
 
 sqlite3 *db_conn_handle(db_conn *c);
 /* A prepared statement for sql (cached on the connection by text).  The

@@ -17,6 +17,7 @@
 #include "core/timeutil.h"
 #include "core/utf8.h"
 #include "db/query.h"
+#include "db/store.h"
 #include "metrics.h"
 
 #include <civetweb.h>
@@ -788,6 +789,7 @@ static int on_request(struct mg_connection *conn, void *cbdata)
         watch_body(&r);
     else if (r.body_watched)
         http_watch_end(r.watch);
+    db_reader_release(); /* the worker may wait idle for a long time: lend its reader out */
     int status = r.status ? r.status : 500;
     metrics_http(group, status, time_mono_ns() - t0);
     log_debug("%s %s -> %d", r.ri->request_method, path, status);

@@ -13,6 +13,7 @@
 #include "core/buf.h"
 #include "core/log.h"
 #include "core/timeutil.h"
+#include "db/store.h"
 #include "realtime/rt_engine.h"
 
 #include <pthread.h>
@@ -122,12 +123,23 @@ static void on_ready(struct mg_connection *mc, void *cbdata)
     }
     atomic_fetch_add(&srv->ws_active, 1);
     mg_set_user_connection_data(mc, w);
+    db_reader_release(); /* this worker now waits on the socket for as long as the client stays */
 }
 
+static int handle_frame(ws_conn *w, struct mg_connection *mc, int bits, char *data, size_t len);
+
+/* Every message, whatever the engine did with it, ends its unit of work:
+ * the read connection it may have taken goes back to the pool. */
 static int on_data(struct mg_connection *mc, int bits, char *data, size_t len, void *cbdata)
 {
     (void)cbdata;
-    ws_conn *w = mg_get_user_connection_data(mc);
+    int keep = handle_frame(mg_get_user_connection_data(mc), mc, bits, data, len);
+    db_reader_release();
+    return keep;
+}
+
+static int handle_frame(ws_conn *w, struct mg_connection *mc, int bits, char *data, size_t len)
+{
     int op = bits & 0x0f;
     bool fin = (bits & 0x80) != 0;
     if (!w)

@@ -52,6 +52,36 @@ describe('one server per data directory', () => {
   });
 });
 
+describe('changes made by another process', () => {
+  test('rules changed by basalt migrate beside a running server take effect without a restart', async () => {
+    const server = await startServer();
+    const mdir = fs.mkdtempSync(path.join(os.tmpdir(), 'basalt-mig-'));
+    try {
+      const c = await request(server, 'POST', '/admin/v1/collections', { json: { name: 'notes' } });
+      assert.equal(c.status, 201, c.text);
+      await request(server, 'POST', '/rest/v1/notes', { json: { title: 'hello' } });
+      const { anon } = clients(server);
+      const closed = await anon.from('notes').select('title');
+      assert.ok(closed.error, 'closed until a rule opens it');
+      fs.writeFileSync(path.join(mdir, '0001_open_notes.sql'),
+        `UPDATE _basalt_collections SET rules = '{"select":"true"}' WHERE name = 'notes';\n`);
+      const m = await run(['migrate', '--data', server.dataDir, '--migrations-dir', mdir]);
+      assert.equal(m.code, 0, m.stderr);
+      let data;
+      for (let i = 0; i < 40; i++) {
+        const r = await anon.from('notes').select('title');
+        if (!r.error) { data = r.data; break; }
+        await new Promise((res) => setTimeout(res, 100));
+      }
+      assert.deepEqual(data, [{ title: 'hello' }], 'the new rule is in force');
+      assert.match(server.logs(), /changed by another process/);
+    } finally {
+      fs.rmSync(mdir, { recursive: true, force: true });
+      await server.stop({ expectExit0: true });
+    }
+  });
+});
+
 describe('private files', () => {
   test('everything the server creates in a pre-existing, open directory is 0600 / 0700', async () => {
     const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'basalt-modes-'));

@@ -22,7 +22,7 @@ static db_store *open_store(const char *name, const char *app_dir, int batch)
 {
     char path[512];
     snprintf(path, sizeof path, "%s/%s", g_dir, name);
-    db_options o = {path, app_dir, true, batch};
+    db_options o = {.path = path, .app_migrations = app_dir, .durability_full = true, .writer_batch = batch};
     db_store *s = NULL;
     buf msg = BUF_INIT;
     int rc = db_open(&o, &s, &msg);
@@ -183,7 +183,7 @@ TEST(app_migrations_apply_once_and_detect_changes)
     write_file(mdir, "0002_extra.sql", "CREATE TABLE app_extra(x INTEGER, y TEXT);\n");
     char path[512];
     snprintf(path, sizeof path, "%s/m.db", g_dir);
-    db_options o = {path, mdir, true, 8};
+    db_options o = {.path = path, .app_migrations = mdir, .durability_full = true, .writer_batch = 8};
     buf msg = BUF_INIT;
     s = NULL;
     ASSERT_EQ_INT(db_open(&o, &s, &msg), BS_ECHANGED);
@@ -201,7 +201,7 @@ TEST(failing_migration_applies_nothing)
     write_file(mdir, "0001_bad.sql", "CREATE TABLE half(x INTEGER);\nTHIS IS NOT SQL;\n");
     char path[512];
     snprintf(path, sizeof path, "%s/b.db", g_dir);
-    db_options o = {path, mdir, true, 8};
+    db_options o = {.path = path, .app_migrations = mdir, .durability_full = true, .writer_batch = 8};
     buf msg = BUF_INIT;
     db_store *s = NULL;
     ASSERT_EQ_INT(db_open(&o, &s, &msg), BS_EDB);
@@ -304,8 +304,72 @@ static void teardown(void)
 }
 
 TEST(setup_dir) { setup(); }
+static void *reader_in_thread(void *arg)
+{
+    db_store *s = arg;
+    db_conn *c = db_reader(s);
+    db_reader_release();
+    return c;
+}
+
+TEST(readers_are_pooled_and_bounded)
+{
+    char path[512];
+    snprintf(path, sizeof path, "%s/pool.db", g_dir);
+    db_options o = {.path = path, .durability_full = true, .writer_batch = 8, .max_idle_readers = 2};
+    db_store *s = NULL;
+    ASSERT_EQ_INT(db_open(&o, &s, NULL), BS_OK);
+    db_conn *a = db_reader(s);
+    ASSERT(a != NULL);
+    ASSERT(db_reader(s) == a); /* the thread keeps its reader until it gives it back */
+    db_reader_release();
+    db_reader_release();       /* holding none: a no-op */
+    /* another thread is lent the same connection */
+    pthread_t t;
+    void *got = NULL;
+    pthread_create(&t, NULL, reader_in_thread, s);
+    pthread_join(t, &got);
+    ASSERT(got == a);
+    /* and it still works for this thread afterwards */
+    db_conn *mine = db_reader(s);
+    ASSERT(mine == a);
+    sqlite3_stmt *st = db_stmt(mine, "SELECT 1", 8, NULL);
+    ASSERT(st && sqlite3_step(st) == SQLITE_ROW);
+    db_stmt_done(st);
+    db_reader_release();
+    db_close(s);
+}
+
+static void on_ext(void *arg) { (*(int *)arg)++; }
+
+TEST(other_process_commits_fire_the_external_hook)
+{
+    db_store *s = open_store("ext.db", NULL, 8);
+    ASSERT(s != NULL);
+    int fired = 0;
+    ASSERT_EQ_INT(db_add_external_hook(s, on_ext, &fired), BS_OK);
+    /* our own writes do not count */
+    ASSERT_EQ_INT(db_write(s, create_fn, (void *)"ours"), BS_OK);
+    usleep(1300 * 1000);
+    ASSERT_EQ_INT(fired, 0);
+    /* another connection (as another process would) commits */
+    char path[512];
+    snprintf(path, sizeof path, "%s/ext.db", g_dir);
+    sqlite3 *other;
+    ASSERT_EQ_INT(sqlite3_open(path, &other), SQLITE_OK);
+    sqlite3_busy_timeout(other, 5000);
+    ASSERT_EQ_INT(sqlite3_exec(other, "CREATE TABLE t_other(x)", NULL, NULL, NULL), SQLITE_OK);
+    sqlite3_close(other);
+    for (int i = 0; i < 30 && !fired; i++)
+        usleep(100 * 1000);
+    ASSERT_EQ_INT(fired, 1);
+    db_remove_external_hook(s, on_ext, &fired);
+    db_close(s);
+}
+
 TEST(teardown_dir) { if (!getenv("KEEP")) teardown(); else printf("kept %s\n", g_dir); }
 
 TEST_MAIN(T(setup_dir), T(writer_batches_and_isolates_failures), T(writes_survive_reopen),
           T(write_after_close_is_refused), T(app_migrations_apply_once_and_detect_changes),
-          T(failing_migration_applies_nothing), T(collection_index_is_used_by_filters), T(teardown_dir))
+          T(failing_migration_applies_nothing), T(collection_index_is_used_by_filters), T(readers_are_pooled_and_bounded),
+          T(other_process_commits_fire_the_external_hook), T(teardown_dir))
