@@ -29,7 +29,7 @@ trap cleanup EXIT
 
 "$BUILD/bench_hello" "$hp" 64 >/dev/null 2>&1 &
 hello_pid=$!
-"$BUILD/basalt" serve --port "$bp" --data "$data" --listen 127.0.0.1 --log-level warn >"$out/server.log" 2>&1 &
+"$BUILD/basalt" serve --port "$bp" --data "$data" --listen 127.0.0.1 --max-connections-per-ip 0 --log-level warn >"$out/server.log" 2>&1 &
 basalt_pid=$!
 for _ in $(seq 100); do curl -sf "http://127.0.0.1:$bp/health" >/dev/null && break; sleep 0.1; done
 idle_rss=$(rss_kb "$basalt_pid")

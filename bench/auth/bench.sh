@@ -26,7 +26,7 @@ cleanup() { [ -n "${PID:-}" ] && kill "$PID" 2>/dev/null && wait "$PID" 2>/dev/n
 trap cleanup EXIT
 
 "$BIN" serve --port "$PORT" --data "$DATA" --durability "${DURABILITY:-normal}" --log-level info \
-  --rate-signin 1000000 --rate-refresh 1000000 >"$DATA/server.log" 2>&1 &
+  --rate-signin 1000000 --rate-refresh 1000000 --max-connections-per-ip 0 >"$DATA/server.log" 2>&1 &
 PID=$!
 for _ in $(seq 100); do curl -fs "$URL/health" >/dev/null 2>&1 && break; sleep 0.1; done
 ANON=$("$BIN" keys --data "$DATA" --json | jq -r .anon)

@@ -9,7 +9,7 @@ data=$(mktemp -d)
 hp=18601; bp=18602
 "$BUILD/bench_hello" $hp 64 >/dev/null 2>&1 & hello_pid=$!
 "$BUILD/basalt" serve --port $bp --data "$data" --functions-dir "$BUILD/functions/examples" \
-  --durability normal --log-level warn >/dev/null 2>&1 & basalt_pid=$!
+  --durability normal --log-level warn --max-connections-per-ip 0 >/dev/null 2>&1 & basalt_pid=$!
 trap 'kill $hello_pid $basalt_pid 2>/dev/null; wait 2>/dev/null; rm -rf "$data"' EXIT
 sleep 1.5
 key=$("$BUILD/basalt" keys --data "$data" --json | sed 's/.*"anon":"\([^"]*\)".*/\1/')

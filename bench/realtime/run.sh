@@ -11,8 +11,11 @@ DATA=$(mktemp -d /tmp/basalt-rtbench-XXXX)
 PORT=$((20000 + RANDOM % 10000)); RTPORT=$((PORT + 1))
 ulimit -Hn 1048576 2>/dev/null || true
 ulimit -n "$(ulimit -Hn)"
+# every connection comes from this host: no per-address cap; on the main
+# port every WebSocket holds a worker, so all but 16 workers may hold one
+MAIN_WS=$((THREADS > 32 ? THREADS - 16 : THREADS / 2))
 ARGS=(serve --port "$PORT" --data "$DATA" --threads "$THREADS" --realtime-max-connections 1000000
-      --durability normal --log-level warn)
+      --max-connections-per-ip 0 --main-websockets "$MAIN_WS" --durability normal --log-level warn)
 [ "$MODE" = lws ] && ARGS+=(--realtime-port "$RTPORT" --realtime-threads "${RT_THREADS:-0}")
 "$BUILD/basalt" "${ARGS[@]}" > "$DATA/server.log" 2>&1 &
 SPID=$!

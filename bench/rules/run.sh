@@ -28,7 +28,7 @@ bp=$(free_port)
 cleanup() { kill "$basalt_pid" 2>/dev/null || true; wait 2>/dev/null || true; rm -rf "$data"; }
 trap cleanup EXIT
 
-"$BUILD/basalt" serve --port "$bp" --data "$data" --listen 127.0.0.1 --log-level warn >"$out/rules_server.log" 2>&1 &
+"$BUILD/basalt" serve --port "$bp" --data "$data" --listen 127.0.0.1 --max-connections-per-ip 0 --log-level warn >"$out/rules_server.log" 2>&1 &
 basalt_pid=$!
 for _ in $(seq 200); do curl -sf "http://127.0.0.1:$bp/health" >/dev/null && break; sleep 0.1; done
 keys=$("$BUILD/basalt" keys --data "$data" --json)

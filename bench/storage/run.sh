@@ -37,7 +37,7 @@ head -c $((100 * 1024 * 1024)) /dev/urandom > "$WORK/src/100m.bin"
 cp "$WORK/src/100m.bin" "$WORK/src/1g.bin" "$WORK/static/files/"
 
 BPORT=$(free_port)
-"$BIN" serve --port "$BPORT" --listen 127.0.0.1 --data "$WORK/data" --log-level warn >"$WORK/basalt.log" 2>&1 &
+"$BIN" serve --port "$BPORT" --listen 127.0.0.1 --data "$WORK/data" --max-connections-per-ip 0 --log-level warn >"$WORK/basalt.log" 2>&1 &
 BPID=$!
 SPORT=$(free_port)
 "$STATIC" "$SPORT" "$WORK/static" >"$WORK/static.log" 2>&1 &
