@@ -149,8 +149,6 @@ static long body_read(http_req *r, void *dst, size_t len)
     return n;
 }
 
-bool http_body_stalled(const http_req *r) { return r->body_stalled; }
-
 int http_body(http_req *r, const char **data, size_t *len)
 {
     if (!r->body_read) {

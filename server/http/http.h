@@ -124,7 +124,7 @@ const char *http_remote_addr(http_req *r);
 const char *http_peer_addr(const http_req *r);
 /* Read the whole body (up to cfg->max_body).  BS_ETOOBIG past the limit
  * (the caller answers 413), BS_EIO when the connection failed or the
- * client stalled (http_body_stalled).  Repeated calls return the same
+ * client stalled (see http_read).  Repeated calls return the same
  * bytes. */
 int http_body(http_req *r, const char **data, size_t *len);
 /* Read and parse a JSON body: http_body's size limit, then a nesting-depth
@@ -143,12 +143,10 @@ int http_parse_json(const char *data, size_t len, size_t flags, struct json_t **
 
 /* Streaming body reads (instead of http_body, never both): returns bytes
  * read, 0 at the end, -1 on a connection error or when the client stalled
- * (http_body_stalled).  The caller enforces its own size limit while
- * reading. */
+ * (the body stopped short of its Content-Length or fell below the minimum
+ * rate; the front then closes the connection after the handler's answer).
+ * The caller enforces its own size limit while reading. */
 long http_read(http_req *r, void *dst, size_t len);
-/* The body stopped short of its Content-Length or fell below the minimum
- * rate; the front closes the connection after the handler's answer. */
-bool http_body_stalled(const http_req *r);
 /* Content-Length of the request, or -1 when absent (chunked). */
 int64_t http_content_length(const http_req *r);
 
