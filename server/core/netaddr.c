@@ -144,6 +144,10 @@ int net_cidr_list_parse(const char *spec, net_cidr_list *out, char *err, size_t 
             break;
         p = comma + 1;
     }
+    if (n == 0) { /* only blanks and commas: the empty list owns nothing */
+        free(v);
+        v = NULL;
+    }
     out->v = v;
     out->n = n;
     return BS_OK;
