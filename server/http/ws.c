@@ -1,12 +1,33 @@
 /* ws.c - see ws.h.
  *
  * Per connection: the ready handler opens the rt_conn and starts the
- * sender; the data handler reassembles fragmented messages (bounded by
- * RT_MAX_FRAME) and hands complete ones to rt_conn_recv; the close handler
- * detaches the rt_conn (which wakes the sender), joins the sender and
- * drops the reference.  A close requested by the engine (bad apikey, send
- * queue full) is sent as a close frame with code and reason; civetweb ends
- * the connection when the client answers it.
+ * sender; the data handler reassembles fragmented messages and hands
+ * complete ones to rt_conn_recv; the close handler detaches the rt_conn
+ * (which wakes the sender), joins the sender and drops the reference.  A
+ * close requested by the engine (bad apikey, send queue full) is sent as a
+ * close frame with code and reason; civetweb ends the connection when the
+ * client answers it.
+ *
+ * Message size.  Inbound messages are limited to RT_MAX_FRAME (1 MiB),
+ * single frames and fragmented messages alike, text and binary; a larger
+ * one gets close 1009 "message too big" and the connection ends.  civetweb
+ * 1.15 gives no hook before it buffers a frame: its read_websocket() reads
+ * the frame header, mallocs the whole declared payload (it refuses only
+ * above 0x7FFF0000 bytes) and reads all of it before the data handler sees
+ * a byte, so a check in on_data alone would let one frame hold up to 2 GiB.
+ * The adapter therefore also counts what civetweb's reader receives: a
+ * thread-local marks the worker thread that runs this connection's read
+ * loop (ready, data and close handlers and read_websocket all run on it),
+ * and this file's recv() (civetweb calls recv() for plain sockets; the
+ * main port has no TLS) adds up the bytes received since the data handler
+ * last ran.  Past RT_MAX_FRAME + WS_READ_SLACK the close frame goes out and
+ * recv fails, which ends civetweb's read loop and frees its buffer.  The
+ * bound for one message on the main port is thus RT_MAX_FRAME + WS_READ_SLACK
+ * bytes of payload, plus civetweb's request buffer (max_request_size, 64 KiB)
+ * that may already hold the start of the frame: malloc'ed pages that were
+ * never written are not resident.  Only the connection's own read loop is
+ * counted (the mark is cleared while on_data runs, so a recv made by a
+ * handler, e.g. a JWKS fetch, is never charged to the socket).
  */
 #include "http/ws.h"
 #include "http/http_int.h"
@@ -16,25 +37,126 @@
 #include "db/store.h"
 #include "realtime/rt_engine.h"
 
+#include <errno.h>
+#include <poll.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
+#include <sys/syscall.h>
+#include <unistd.h>
 
 #define WS_PATH "/realtime/v1/websocket"
 #define SENDER_STACK (128 * 1024)
+/* What the reader may receive beyond one whole message before the next
+ * on_data: a frame header and one read of civetweb's request buffer
+ * (64 KiB) that may run into the following frame. */
+#define WS_READ_SLACK ((64u << 10) + 64u)
+#define TOO_BIG_REASON "message too big (limit 1 MiB)"
+#define WS_DRAIN_MS 5000
 
 typedef struct ws_conn {
-    http_server *srv;
     struct mg_connection *mc;
+    http_server *srv;
     rt_conn *rc;
     pthread_t sender;
     bool sender_started;
+    pthread_mutex_t wmu;    /* close_sent: the sender and the reader both may close */
+    bool close_sent;
     buf frag;
     int frag_op;
+    size_t unread;          /* bytes civetweb's reader received since on_data last ran */
+    bool refused;           /* too big: recv fails from now on */
 } ws_conn;
 
 static const rt_transport ws_transport = {"civetweb", NULL};
+
+/* The connection whose read loop runs on this thread (see the top). */
+static _Thread_local ws_conn *reading;
+/* Marks a thread whose connection could not be set up: reads fail at once. */
+static ws_conn refuse_all = {.refused = true};
+
+/* Send one close frame (the first caller wins), any thread. */
+static void send_close(ws_conn *w, int code, const char *reason)
+{
+    pthread_mutex_lock(&w->wmu);
+    if (!w->close_sent) {
+        char body[2 + RT_CLOSE_REASON_MAX];
+        size_t rl = strlen(reason);
+        if (rl > RT_CLOSE_REASON_MAX - 1)
+            rl = RT_CLOSE_REASON_MAX - 1;
+        body[0] = (char)(code >> 8);
+        body[1] = (char)(code & 0xff);
+        memcpy(body + 2, reason, rl);
+        mg_websocket_write(w->mc, MG_WEBSOCKET_OPCODE_CONNECTION_CLOSE, body, 2 + rl);
+        w->close_sent = true;
+    }
+    pthread_mutex_unlock(&w->wmu);
+}
+
+/* The message is over the limit: tell the engine (it drops the queue and
+ * ignores what follows) and the client (close 1009).  The next recv of the
+ * read loop drains and fails (see recv). */
+static void too_big(ws_conn *w)
+{
+    w->refused = true;
+    rt_conn_close_request(w->rc, 1009, TOO_BIG_REASON);
+    send_close(w, 1009, TOO_BIG_REASON);
+}
+
+/* The closing handshake after a refusal (RFC 6455 7.1.1): our close frame is
+ * out; read and drop what the client still sends until it closes its side,
+ * for at most WS_DRAIN_MS.  Closing with unread data would make the kernel
+ * answer with a reset, which can destroy the close frame before the client
+ * reads it.  Nothing is kept: a 16 KiB scratch buffer on the stack. */
+static void drain(int fd)
+{
+    char scratch[16384];
+    shutdown(fd, SHUT_WR);
+    int64_t deadline = time_now_ms() + WS_DRAIN_MS;
+    for (;;) {
+        int64_t left = deadline - time_now_ms();
+        if (left <= 0)
+            break;
+        struct pollfd p = {.fd = fd, .events = POLLIN};
+        int pr = poll(&p, 1, (int)left);
+        if (pr < 0 && errno == EINTR)
+            continue;
+        if (pr <= 0)
+            break;
+        ssize_t r = syscall(SYS_recvfrom, fd, scratch, sizeof scratch, MSG_DONTWAIT, NULL, NULL);
+        if (r == 0 || (r < 0 && errno != EAGAIN && errno != EINTR))
+            break;
+    }
+}
+
+/* Interposes libc's recv() for the whole process (the executable's symbol
+ * wins over libc's for civetweb and every other library).  On threads that
+ * run no main-port WebSocket read loop it is exactly recv(). */
+__attribute__((visibility("default"))) ssize_t recv(int fd, void *b, size_t n, int flags)
+{
+    ws_conn *w = reading;
+    if (w && w->refused) {
+        if (w != &refuse_all)
+            drain(fd);
+        reading = &refuse_all; /* once */
+        errno = EMSGSIZE;
+        return -1;
+    }
+    ssize_t r = syscall(SYS_recvfrom, fd, b, n, flags, NULL, NULL);
+    if (w && r > 0) {
+        w->unread += (size_t)r;
+        if (w->unread > RT_MAX_FRAME + WS_READ_SLACK) {
+            too_big(w);
+            drain(fd);
+            reading = &refuse_all;
+            errno = EMSGSIZE;
+            return -1;
+        }
+    }
+    return r;
+}
 
 static void *sender_main(void *arg)
 {
@@ -48,17 +170,15 @@ static void *sender_main(void *arg)
         if (r == RT_POP_DETACHED)
             break;
         if (r == RT_POP_MSG) {
-            if (!broken && mg_websocket_write(w->mc, m->binary ? MG_WEBSOCKET_OPCODE_BINARY : MG_WEBSOCKET_OPCODE_TEXT,
-                                              (const char *)m->data, m->len) <= 0)
+            pthread_mutex_lock(&w->wmu);
+            if (!broken && !w->close_sent &&
+                mg_websocket_write(w->mc, m->binary ? MG_WEBSOCKET_OPCODE_BINARY : MG_WEBSOCKET_OPCODE_TEXT,
+                                   (const char *)m->data, m->len) <= 0)
                 broken = true; /* keep draining until the close handler detaches */
+            pthread_mutex_unlock(&w->wmu);
             rt_msg_release(m);
         } else if (r == RT_POP_CLOSE && !broken) {
-            char body[2 + RT_CLOSE_REASON_MAX];
-            size_t rl = strlen(reason);
-            body[0] = (char)(code >> 8);
-            body[1] = (char)(code & 0xff);
-            memcpy(body + 2, reason, rl);
-            mg_websocket_write(w->mc, MG_WEBSOCKET_OPCODE_CONNECTION_CLOSE, body, 2 + rl);
+            send_close(w, code, reason);
         }
     }
     return NULL;
@@ -98,14 +218,17 @@ static int on_connect(const struct mg_connection *cmc, void *cbdata)
 static void on_ready(struct mg_connection *mc, void *cbdata)
 {
     http_server *srv = cbdata;
+    reading = &refuse_all; /* until this connection is set up */
     ws_conn *w = calloc(1, sizeof *w);
     if (!w)
         return;
     const struct mg_request_info *ri = mg_get_request_info(mc);
-    w->srv = srv;
     w->mc = mc;
+    w->srv = srv;
+    pthread_mutex_init(&w->wmu, NULL);
     w->rc = rt_conn_open(srv->rt, ri->query_string ? ri->query_string : "", &ws_transport, w);
     if (!w->rc) {
+        pthread_mutex_destroy(&w->wmu);
         free(w);
         return;
     }
@@ -118,57 +241,45 @@ static void on_ready(struct mg_connection *mc, void *cbdata)
         log_warn("realtime: cannot start a sender thread; dropping the WebSocket");
         rt_conn_closed(w->rc);
         rt_conn_release(w->rc);
+        pthread_mutex_destroy(&w->wmu);
         free(w);
         return;
     }
-    atomic_fetch_add(&srv->ws_active, 1);
     mg_set_user_connection_data(mc, w);
+    atomic_fetch_add(&srv->ws_active, 1);
+    reading = w;
     db_reader_release(); /* this worker now waits on the socket for as long as the client stays */
 }
 
-static int handle_frame(ws_conn *w, struct mg_connection *mc, int bits, char *data, size_t len);
-
-/* Every message, whatever the engine did with it, ends its unit of work:
- * the read connection it may have taken goes back to the pool. */
-static int on_data(struct mg_connection *mc, int bits, char *data, size_t len, void *cbdata)
-{
-    (void)cbdata;
-    int keep = handle_frame(mg_get_user_connection_data(mc), mc, bits, data, len);
-    db_reader_release();
-    return keep;
-}
-
-static int handle_frame(ws_conn *w, struct mg_connection *mc, int bits, char *data, size_t len)
+/* One frame from civetweb (reading is cleared while it runs). */
+static int frame(ws_conn *w, int bits, char *data, size_t len)
 {
     int op = bits & 0x0f;
     bool fin = (bits & 0x80) != 0;
-    if (!w)
-        return 0;
     switch (op) {
     case MG_WEBSOCKET_OPCODE_CONNECTION_CLOSE:
         return 0;
     case MG_WEBSOCKET_OPCODE_PING:
-        mg_websocket_write(mc, MG_WEBSOCKET_OPCODE_PONG, data, len);
+        mg_websocket_write(w->mc, MG_WEBSOCKET_OPCODE_PONG, data, len);
         return 1;
     case MG_WEBSOCKET_OPCODE_PONG:
         return 1;
     case MG_WEBSOCKET_OPCODE_TEXT:
     case MG_WEBSOCKET_OPCODE_BINARY:
-        buf_reset(&w->frag);
+        buf_free(&w->frag);
         w->frag_op = op;
         /* fall through */
     case MG_WEBSOCKET_OPCODE_CONTINUATION:
         if (!w->frag_op)
             return 0;
+        if (w->frag.len + len > RT_MAX_FRAME) {
+            buf_free(&w->frag);
+            too_big(w);
+            return 0;
+        }
         if (fin && !w->frag.len) { /* the usual case: one unfragmented frame */
             rt_conn_recv(w->rc, w->frag_op == MG_WEBSOCKET_OPCODE_BINARY, data, len);
             w->frag_op = 0;
-            return 1;
-        }
-        if (w->frag.len + len > RT_MAX_FRAME) {
-            rt_conn_close_request(w->rc, 1009, "message too large (limit 1 MiB)");
-            w->frag_op = 0;
-            buf_free(&w->frag);
             return 1;
         }
         if (buf_append(&w->frag, data, len))
@@ -184,9 +295,29 @@ static int handle_frame(ws_conn *w, struct mg_connection *mc, int bits, char *da
     }
 }
 
+static int on_data(struct mg_connection *mc, int bits, char *data, size_t len, void *cbdata)
+{
+    (void)cbdata;
+    ws_conn *w = mg_get_user_connection_data(mc);
+    if (!w)
+        return 0;
+    if (w->refused) /* closing: drop frames still in civetweb's buffer */
+        return (bits & 0x0f) != MG_WEBSOCKET_OPCODE_CONNECTION_CLOSE;
+    reading = NULL;
+    int keep = frame(w, bits, data, len);
+    /* whatever the engine did with it, the message ends its unit of work:
+     * the read connection it may have taken goes back to the pool */
+    db_reader_release();
+    w->unread = 0;
+    reading = w;
+    /* after a refusal keep the loop: its next recv drains, then fails */
+    return keep || w->refused;
+}
+
 static void on_close(const struct mg_connection *mc, void *cbdata)
 {
     (void)cbdata;
+    reading = NULL;
     ws_conn *w = mg_get_user_connection_data(mc);
     if (!w)
         return;
@@ -195,6 +326,7 @@ static void on_close(const struct mg_connection *mc, void *cbdata)
         pthread_join(w->sender, NULL);
     rt_conn_release(w->rc);
     buf_free(&w->frag);
+    pthread_mutex_destroy(&w->wmu);
     atomic_fetch_sub(&w->srv->ws_active, 1);
     free(w);
 }

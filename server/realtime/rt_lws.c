@@ -27,6 +27,10 @@
  *
  * Memory per idle connection: the lws wsi, a small rx buffer (1 KiB;
  * larger messages arrive in pieces and are reassembled) and the rt_conn.
+ * lws hands a frame over in pieces of at most that rx buffer, so the only
+ * per-message buffer is ours: a message (one frame or fragments) over
+ * RT_MAX_FRAME is refused as soon as its pieces pass the limit, with close
+ * 1009, before anything past the limit is kept.
  */
 #include "realtime/rt_int.h"
 #include "core/error.h"
@@ -77,6 +81,7 @@ typedef struct pss {
     lws_shard *s;
     rt_conn *c;
     buf rx;
+    bool refused;   /* a message over RT_MAX_FRAME: closing, input dropped */
 } pss;
 
 static void lws_wake(void *tctx, rt_conn *c);
@@ -178,6 +183,8 @@ static int cb(struct lws *wsi, enum lws_callback_reasons reason, void *user, voi
     case LWS_CALLBACK_RECEIVE:
         if (!p->c)
             return -1;
+        if (p->refused)
+            return 0; /* the rest of a refused message: dropped unread */
         if (lws_is_first_fragment(wsi))
             buf_reset(&p->rx);
         if (lws_is_final_fragment(wsi) && !lws_remaining_packet_payload(wsi) && !p->rx.len) {
@@ -185,8 +192,12 @@ static int cb(struct lws *wsi, enum lws_callback_reasons reason, void *user, voi
             return 0;
         }
         if (p->rx.len + len > RT_MAX_FRAME) {
-            rt_conn_close_request(p->c, 1009, "message too large (limit 1 MiB)");
+            /* The close goes out from WRITEABLE like every other close
+             * (lws then waits for the client's close, discarding what it
+             * still sends); until then the rest is dropped, never kept. */
             buf_free(&p->rx);
+            p->refused = true;
+            rt_conn_close_request(p->c, 1009, "message too big (limit 1 MiB)");
             return 0;
         }
         if (buf_append(&p->rx, in, len))
