@@ -76,7 +76,7 @@ bool st_allowed(const st_bucket *b, const auth_claims *caller, rules_op op, cons
         return false;
     }
     json_t *obj = object_json(o);
-    rules_env env = {caller, NULL, NULL, obj};
+    rules_env env = {caller, NULL, NULL, obj, NULL};
     bool ok = obj && rules_eval(e, &env);
     json_decref(obj);
     rules_free(e);

@@ -31,6 +31,7 @@ const http_route http_routes[] = {
     {HTTP_GET, "/admin/v1/config", HTTP_SERVICE, HTTP_ERR_PGRST, METRICS_G_ADMIN, admin_config},
     /* @routes:admin (more specific /admin/v1/ paths go above the catch-all) */
     {RW, "/admin/v1/functions/", HTTP_SERVICE, HTTP_ERR_PGRST, METRICS_G_ADMIN, fn_admin_handle},
+    {HTTP_GET | HTTP_HEAD | HTTP_PUT | HTTP_POST | HTTP_PATCH, "/admin/v1/realtime/rules", HTTP_SERVICE, HTTP_ERR_PGRST, METRICS_G_ADMIN, rt_rules_admin},
     {HTTP_POST, "/admin/v1/login", HTTP_PUBLIC, HTTP_ERR_PGRST, METRICS_G_ADMIN, console_login},
     {HTTP_GET | HTTP_HEAD, "/admin/v1/stats", HTTP_SERVICE, HTTP_ERR_PGRST, METRICS_G_ADMIN, console_stats},
     {HTTP_GET | HTTP_HEAD, "/admin/v1/keys", HTTP_SERVICE, HTTP_ERR_PGRST, METRICS_G_ADMIN, console_keys},

@@ -42,7 +42,12 @@ int rt_engine_start(bs_app *app, rt_engine **out)
     pthread_mutex_init(&e->lock, NULL);
     pthread_mutex_init(&e->wake_mu, NULL);
     pthread_cond_init(&e->wake_cond, NULL);
-    int rc = rt_dispatch_start(e);
+    pthread_mutex_init(&e->rules_mu, NULL);
+    int rc = rt_auth_load(e);
+    if (rc)
+        fprintf(stderr, "basalt: cannot read the realtime rules (_basalt_realtime_rules)\n");
+    if (!rc)
+        rc = rt_dispatch_start(e);
     if (!rc && app->cfg->realtime_port) {
         rc = rt_lws_start(e, &e->lws);
         if (rc)
@@ -78,6 +83,14 @@ void rt_engine_stop(rt_engine *e)
         free(t);
     }
     rt_map_free(&e->topics);
+    for (rt_map_ent *m = rt_map_first(&e->ptopics, &i); m; m = rt_map_next(&e->ptopics, m, &i)) {
+        rt_topic *t = m->val;
+        rt_vec_free(&t->chans);
+        rt_vec_free(&t->pres);
+        free(t->name);
+        free(t);
+    }
+    rt_map_free(&e->ptopics);
     for (rt_map_ent *m = rt_map_first(&e->colls, &i); m; m = rt_map_next(&e->colls, m, &i)) {
         rt_coll *c = m->val;
         size_t j;
@@ -97,6 +110,8 @@ void rt_engine_stop(rt_engine *e)
     pthread_mutex_destroy(&e->lock);
     pthread_mutex_destroy(&e->wake_mu);
     pthread_cond_destroy(&e->wake_cond);
+    rt_auth_free(e);
+    pthread_mutex_destroy(&e->rules_mu);
     free(e);
 }
 

@@ -28,6 +28,8 @@
 #include <stddef.h>
 
 #include "app.h"
+#include <jansson.h>
+
 #include "core/buf.h"
 #include "realtime/rt_msg.h"
 
@@ -87,9 +89,25 @@ void *rt_conn_tctx(rt_conn *c);
 void *rt_conn_wake_done(rt_conn *c);
 
 /* Fan out a broadcast on `topic` (full topic, "realtime:room") from the
- * REST API: payload is JSON text of any value.  BS_ETOOBIG past
+ * REST API: payload is JSON text of any value.  priv: to the private
+ * channel of that name, if caller may send there (insert rule,
+ * extension broadcast), else BS_EDENIED.  BS_ETOOBIG past
  * RT_MAX_BROADCAST. */
-int rt_broadcast_rest(rt_engine *e, const char *topic, const char *event, const char *payload, size_t plen);
+struct auth_claims;
+int rt_broadcast_rest(rt_engine *e, const char *topic, const char *event, const char *payload, size_t plen,
+                      bool priv, const struct auth_claims *caller);
+
+/* The private channel rules (docs/REALTIME.md) as stored: a new reference
+ * to {"select": "...", "insert": "..."} (ops without a rule absent).
+ * BS_EDB on a read error.  Any thread with a db_reader. */
+int rt_rules_get(rt_engine *e, json_t **out);
+/* Change them: patch {op: text|null} merged into the stored set, or
+ * replacing it when replace.  Validated (BS_EINVAL with msg and details,
+ * as rules_merge), committed, then in force for every later decision, and
+ * every joined private channel is re-checked (a channel that may no longer
+ * read is closed; a presence that may no longer be held is untracked).
+ * *out: the new set (a new reference).  Civetweb worker threads. */
+int rt_rules_set(rt_engine *e, json_t *patch, bool replace, json_t **out, buf *msg, buf *details);
 
 /* Realtime counters as Prometheus text lines (appended). */
 int rt_metrics_render(buf *out);

@@ -19,12 +19,14 @@
 #include "realtime/rt_filter.h"
 #include "realtime/rt_frame.h"
 #include "realtime/rt_map.h"
+#include "rules/rules.h"
 
 typedef struct rt_chan rt_chan;
 typedef struct rt_lws rt_lws;
 
 typedef struct rt_topic {
     char *name;
+    bool priv;      /* in e->ptopics: private and public topics of one name are apart */
     rt_vec chans;   /* rt_chan*, chan->t_idx is the position */
     rt_vec pres;    /* rt_pres* */
 } rt_topic;
@@ -62,6 +64,8 @@ struct rt_chan {
     auth_claims *claims;
     int64_t exp;
     bool self, ack, presence;
+    bool priv;              /* config.private: authorized by rt_auth.c */
+    bool read_bcast, read_pres; /* what the select rule lets it receive (always true if !priv) */
     char *pres_key;
     rt_topic *t;
     size_t t_idx;
@@ -101,7 +105,8 @@ struct rt_conn {
 struct rt_engine {
     bs_app *app;
     pthread_mutex_t lock;
-    rt_map topics;          /* name -> rt_topic* */
+    rt_map topics;          /* name -> rt_topic* (public channels) */
+    rt_map ptopics;         /* name -> rt_topic* (private channels) */
     rt_map colls;           /* collection -> rt_coll* */
     rt_vec all_tables;      /* bindings without a table */
     rt_chan *chans;         /* every channel, for token expiry */
@@ -116,6 +121,10 @@ struct rt_engine {
     pthread_t disp;
     bool disp_started;
     rt_lws *lws;
+    /* private channel rules (rt_auth.c): [0] select, [1] insert (rules_mu, a leaf) */
+    pthread_mutex_t rules_mu;
+    const rules_expr *rules[2];
+    int64_t rules_ver;
 };
 
 /* Process-wide counters (relaxed atomics), rendered by rt_metrics_render. */
@@ -148,6 +157,34 @@ int rt_dispatch_start(rt_engine *e);
 void rt_dispatch_stop(rt_engine *e);
 void rt_index_add(rt_engine *e, rt_bind *b);
 void rt_index_remove(rt_engine *e, rt_bind *b);
+
+/* rt_presence.c (e->lock held) */
+/* Track payload's fields under ch->pres_key (replaces an earlier track of
+ * the channel); a diff goes to the topic.  BS_ENOMEM. */
+int rt_presence_track(rt_chan *ch, json_t *payload);
+/* Drop ch's presence; announce: send the leave diff. */
+void rt_presence_untrack(rt_chan *ch, bool announce);
+/* presence_state to ch (nothing when it may not read presence). */
+void rt_presence_state(rt_chan *ch);
+
+/* rt_auth.c */
+/* Load the stored rules (start, main thread). */
+int rt_auth_load(rt_engine *e);
+void rt_auth_free(rt_engine *e); /* drops the compiled rules */
+/* What who may receive on topic ("realtime:name"): select for broadcast
+ * and for presence.  service_role: both. */
+void rt_auth_read(rt_engine *e, const auth_claims *who, const char *topic, bool *bcast, bool *pres);
+/* May who send (extension "broadcast", presence_key NULL) or track
+ * ("presence", the key) on topic?  RT_AUTH_OK; RT_AUTH_DENIED by the insert
+ * rule; RT_AUTH_KEY when the rule allows but a signed-in caller's key is
+ * not its uid (and the rule does not read realtime.presence_key). */
+enum { RT_AUTH_OK, RT_AUTH_DENIED, RT_AUTH_KEY };
+int rt_auth_write(rt_engine *e, const auth_claims *who, const char *topic, const char *extension,
+                  const char *presence_key);
+
+/* rt_proto.c: after a rules change, re-decide every joined private
+ * channel (takes e->lock). */
+void rt_auth_recheck_all(rt_engine *e);
 
 /* rt_lws.c */
 int rt_lws_start(rt_engine *e, rt_lws **out);

@@ -19,8 +19,6 @@
 #include <string.h>
 #include <strings.h>
 
-static long long pres_counter;
-
 static rt_chan *find_chan(rt_conn *c, const char *topic)
 {
     for (size_t i = 0; i < c->nchans; i++)
@@ -98,7 +96,7 @@ static void fanout(rt_topic *t, rt_chan *from, const char *event, const char *pa
     RT_COUNT(broadcasts, 1);
     for (size_t i = 0; i < t->chans.n; i++) {
         rt_chan *ch = t->chans.v[i];
-        if (ch == from && !from->self)
+        if ((ch == from && !from->self) || !ch->read_bcast)
             continue;
         int kind = !json ? 4 : ch->conn->v2 ? 2 : 1;
         if (!json && !ch->conn->v2)
@@ -111,133 +109,21 @@ static void fanout(rt_topic *t, rt_chan *from, const char *event, const char *pa
         rt_msg_release(m[k]);
 }
 
-int rt_broadcast_rest(rt_engine *e, const char *topic, const char *event, const char *payload, size_t plen)
+static rt_map *topics_of(rt_engine *e, bool priv) { return priv ? &e->ptopics : &e->topics; }
+
+int rt_broadcast_rest(rt_engine *e, const char *topic, const char *event, const char *payload, size_t plen,
+                      bool priv, const auth_claims *caller)
 {
     if (plen > RT_MAX_BROADCAST)
         return BS_ETOOBIG;
+    if (priv && rt_auth_write(e, caller, topic, "broadcast", NULL) != RT_AUTH_OK)
+        return BS_EDENIED;
     pthread_mutex_lock(&e->lock);
-    rt_topic *t = rt_map_get(&e->topics, topic, strlen(topic));
+    rt_topic *t = rt_map_get(topics_of(e, priv), topic, strlen(topic));
     if (t)
         fanout(t, NULL, event, payload, plen, true);
     pthread_mutex_unlock(&e->lock);
     return BS_OK;
-}
-
-/* ---- presence ---- */
-
-static void send_diff(rt_topic *t, const char *key, json_t *join_meta, json_t *leave_meta)
-{
-    json_t *d = json_pack("{s:o,s:o}", "joins", json_object(), "leaves", json_object());
-    if (!d)
-        return;
-    if (join_meta)
-        json_object_set_new(json_object_get(d, "joins"), key, json_pack("{s:[O]}", "metas", join_meta));
-    if (leave_meta)
-        json_object_set_new(json_object_get(d, "leaves"), key, json_pack("{s:[O]}", "metas", leave_meta));
-    char *txt = json_dumps(d, JSON_COMPACT);
-    json_decref(d);
-    if (!txt)
-        return;
-    rt_msg *m[3] = {NULL};
-    for (size_t i = 0; i < t->chans.n; i++) {
-        rt_chan *ch = t->chans.v[i];
-        if (!ch->presence)
-            continue;
-        int k = ch->conn->v2 ? 2 : 1;
-        if (!m[k]) {
-            buf b = BUF_INIT;
-            if (!rt_frame_encode(&b, k == 2, NULL, NULL, t->name, "presence_diff", txt, strlen(txt)))
-                m[k] = rt_msg_new(b.data, b.len, false);
-            buf_free(&b);
-            if (!m[k])
-                continue;
-        }
-        rt_conn_send(ch->conn, m[k]);
-    }
-    rt_msg_release(m[1]);
-    rt_msg_release(m[2]);
-    free(txt);
-}
-
-static void untrack(rt_chan *ch, bool announce)
-{
-    rt_pres *p = ch->pres;
-    if (!p)
-        return;
-    rt_topic *t = ch->t;
-    for (size_t i = 0; i < t->pres.n; i++)
-        if (t->pres.v[i] == p) {
-            /* keep order: presence_state lists metas in join order */
-            memmove(&t->pres.v[i], &t->pres.v[i + 1], (t->pres.n - i - 1) * sizeof(void *));
-            t->pres.n--;
-            break;
-        }
-    ch->pres = NULL;
-    if (announce)
-        send_diff(t, p->key, NULL, p->meta);
-    json_decref(p->meta);
-    free(p->key);
-    free(p);
-}
-
-static int track(rt_chan *ch, json_t *payload)
-{
-    rt_pres *p = calloc(1, sizeof *p);
-    if (!p || !(p->key = strdup(ch->pres_key))) {
-        free(p);
-        return BS_ENOMEM;
-    }
-    snprintf(p->ref, sizeof p->ref, "F%llx%llx", (long long)time_now_ms(),
-             __atomic_add_fetch(&pres_counter, 1, __ATOMIC_RELAXED));
-    p->ch = ch;
-    p->meta = json_is_object(payload) ? json_deep_copy(payload) : json_object();
-    if (!p->meta) {
-        free(p->key);
-        free(p);
-        return BS_ENOMEM;
-    }
-    json_object_set_new(p->meta, "phx_ref", json_string(p->ref));
-    rt_pres *old = ch->pres;
-    rt_topic *t = ch->t;
-    if (old) {
-        json_object_set_new(p->meta, "phx_ref_prev", json_string(old->ref));
-        for (size_t i = 0; i < t->pres.n; i++)
-            if (t->pres.v[i] == old)
-                t->pres.v[i] = p;
-    } else if (rt_vec_push(&t->pres, p)) {
-        json_decref(p->meta);
-        free(p->key);
-        free(p);
-        return BS_ENOMEM;
-    }
-    ch->pres = p;
-    send_diff(t, p->key, p->meta, old ? old->meta : NULL);
-    if (old) {
-        json_decref(old->meta);
-        free(old->key);
-        free(old);
-    }
-    return BS_OK;
-}
-
-static void presence_state(rt_chan *ch)
-{
-    json_t *st = json_object();
-    rt_topic *t = ch->t;
-    for (size_t i = 0; st && i < t->pres.n; i++) {
-        rt_pres *p = t->pres.v[i];
-        json_t *k = json_object_get(st, p->key);
-        if (!k) {
-            k = json_pack("{s:[]}", "metas");
-            json_object_set_new(st, p->key, k);
-        }
-        json_array_append(json_object_get(k, "metas"), p->meta);
-    }
-    char *txt = st ? json_dumps(st, JSON_COMPACT) : NULL;
-    if (txt)
-        rt_conn_send_frame(ch->conn, ch->join_ref, NULL, ch->topic, "presence_state", txt, strlen(txt));
-    free(txt);
-    json_decref(st);
 }
 
 /* ---- channels ---- */
@@ -253,7 +139,7 @@ static void set_expiry(rt_engine *e, rt_chan *ch)
 
 void rt_chan_remove(rt_engine *e, rt_chan *ch, bool presence_leave)
 {
-    untrack(ch, presence_leave);
+    rt_presence_untrack(ch, presence_leave);
     for (size_t i = 0; i < ch->nbinds; i++) {
         rt_bind *b = ch->binds[i];
         if (b->vec)
@@ -270,7 +156,7 @@ void rt_chan_remove(rt_engine *e, rt_chan *ch, bool presence_leave)
         if (moved)
             moved->t_idx = ch->t_idx;
         if (!t->chans.n && !t->pres.n) {
-            rt_map_del(&e->topics, t->name, strlen(t->name));
+            rt_map_del(topics_of(e, t->priv), t->name, strlen(t->name));
             rt_vec_free(&t->chans);
             rt_vec_free(&t->pres);
             free(t->name);
@@ -396,6 +282,7 @@ static void do_join(rt_conn *c, rt_frame *f)
     json_t *pg = json_object_get(cfg, "postgres_changes");
     json_t *bc = json_object_get(cfg, "broadcast"), *pr = json_object_get(cfg, "presence");
     json_t *resume = json_object_get(cfg, "resume_from");
+    bool priv = json_is_true(json_object_get(cfg, "private"));
     json_t *at = json_object_get(f->payload, "access_token");
     auth_claims *claims = NULL;
     rt_chan *ch = NULL;
@@ -432,6 +319,16 @@ static void do_join(rt_conn *c, rt_frame *f)
     rt_chan *old = find_chan(c, f->topic);
     if (old) /* a duplicate join replaces the channel, as Phoenix does */
         rt_chan_remove(e, old, true);
+    bool read_bcast = true, read_pres = true;
+    if (priv) /* under e->lock: a rules change re-checks registered channels after this */
+        rt_auth_read(e, claims, f->topic, &read_bcast, &read_pres);
+    if (!read_bcast && !read_pres) {
+        snprintf(msg, sizeof msg, "Unauthorized: You do not have permissions to read from this Channel topic: %.200s",
+                 chan_name(f->topic));
+        RT_COUNT(join_errors, 1);
+        reply_error(c, jr, ref, f->topic, msg);
+        goto out;
+    }
     if (c->nchans >= (size_t)e->app->cfg->realtime_max_channels) {
         snprintf(msg, sizeof msg, "too many channels on this connection (limit %d, --realtime-max-channels)",
                  e->app->cfg->realtime_max_channels);
@@ -451,9 +348,14 @@ static void do_join(rt_conn *c, rt_frame *f)
     ch->self = json_is_true(json_object_get(bc, "self"));
     ch->ack = json_is_true(json_object_get(bc, "ack"));
     ch->presence = json_is_true(json_object_get(pr, "enabled"));
+    ch->priv = priv;
+    ch->read_bcast = read_bcast;
+    ch->read_pres = read_pres;
     const char *pk = json_string_value(json_object_get(pr, "key"));
     if (pk && *pk) {
         ch->pres_key = strdup(pk);
+    } else if (priv && ch->claims->sub[0]) { /* a signed-in user's presence is its uid */
+        ch->pres_key = strdup(ch->claims->sub);
     } else {
         char u[UUID_STR_LEN + 1];
         uuid_v4(u);
@@ -483,10 +385,13 @@ static void do_join(rt_conn *c, rt_frame *f)
         json_array_append_new(echo, cp);
     }
     /* register */
-    rt_topic *t = rt_map_get(&e->topics, ch->topic, strlen(ch->topic));
+    rt_map *topics = topics_of(e, priv);
+    rt_topic *t = rt_map_get(topics, ch->topic, strlen(ch->topic));
     if (!t) {
         t = calloc(1, sizeof *t);
-        if (!t || !(t->name = strdup(ch->topic)) || rt_map_put(&e->topics, t->name, strlen(t->name), t)) {
+        if (t)
+            t->priv = priv;
+        if (!t || !(t->name = strdup(ch->topic)) || rt_map_put(topics, t->name, strlen(t->name), t)) {
             if (t)
                 free(t->name);
             free(t);
@@ -528,7 +433,7 @@ static void do_join(rt_conn *c, rt_frame *f)
         rt_index_add(e, ch->binds[i]);
     set_expiry(e, ch);
     if (ch->presence)
-        presence_state(ch);
+        rt_presence_state(ch);
     for (size_t i = 0; i < nerr; i++)
         system_msg(c, jr, ch->topic, "postgres_changes", false, errs[i] ? errs[i] : "invalid subscription");
     if (nvalid && !nerr)
@@ -568,6 +473,60 @@ out:
     auth_claims_release(claims);
 }
 
+/* e->lock held.  Re-decide a private channel for its current token and the
+ * current rules: closed (system error, phx_close) when it may read nothing
+ * any more, its presence untracked when it may no longer hold it. */
+static void chan_recheck(rt_engine *e, rt_chan *ch)
+{
+    bool b, p;
+    rt_auth_read(e, ch->claims, ch->topic, &b, &p);
+    if (!b && !p) {
+        char m[300];
+        snprintf(m, sizeof m, "You no longer have permission to read from this Channel topic: %.200s",
+                 chan_name(ch->topic));
+        rt_chan_kick(e, ch, m);
+        return;
+    }
+    ch->read_bcast = b;
+    ch->read_pres = p;
+    if (ch->pres && rt_auth_write(e, ch->claims, ch->topic, "presence", ch->pres_key) != RT_AUTH_OK)
+        rt_presence_untrack(ch, true);
+}
+
+void rt_auth_recheck_all(rt_engine *e)
+{
+    pthread_mutex_lock(&e->lock);
+    for (rt_chan *ch = e->chans, *next; ch; ch = next) {
+        next = ch->next; /* a kick unlinks ch only */
+        if (ch->priv)
+            chan_recheck(e, ch);
+    }
+    pthread_mutex_unlock(&e->lock);
+}
+
+/* e->lock held.  May ch send (extension broadcast) or track (presence)?
+ * Answers the refusal itself (when the push has a ref). */
+static bool may_write(rt_conn *c, rt_chan *ch, const char *ref, const char *extension)
+{
+    if (!ch->priv)
+        return true;
+    bool pres = strcmp(extension, "presence") == 0;
+    int a = rt_auth_write(c->e, ch->claims, ch->topic, extension, pres ? ch->pres_key : NULL);
+    if (a == RT_AUTH_OK)
+        return true;
+    char m[400];
+    if (a == RT_AUTH_KEY)
+        snprintf(m, sizeof m, "Unauthorized: presence key \"%.64s\" is not your user id; on a private channel a "
+                 "signed-in user tracks under auth.uid unless the insert rule reads realtime.presence_key",
+                 ch->pres_key);
+    else
+        snprintf(m, sizeof m, "Unauthorized: You do not have permissions to %s on this Channel topic: %.200s",
+                 pres ? "track presence" : "write", chan_name(ch->topic));
+    if (ref && *ref)
+        reply_error(c, ch->join_ref, ref, ch->topic, m);
+    return false;
+}
+
 static void do_access_token(rt_engine *e, rt_chan *ch, json_t *payload)
 {
     const char *tok = json_string_value(json_object_get(payload, "access_token"));
@@ -584,6 +543,8 @@ static void do_access_token(rt_engine *e, rt_chan *ch, json_t *payload)
     auth_claims_release(ch->claims);
     ch->claims = cl;
     set_expiry(e, ch);
+    if (ch->priv) /* the new token may not keep what the old one had */
+        chan_recheck(e, ch);
 }
 
 static void do_push(rt_conn *c, const unsigned char *d, size_t len)
@@ -617,7 +578,7 @@ static void do_push(rt_conn *c, const unsigned char *d, size_t len)
         }
         if (!ok) {
             reply_error(c, ch->join_ref, ref[0] ? ref : NULL, topic, "broadcast payload is not valid JSON");
-        } else {
+        } else if (may_write(c, ch, ref, "broadcast")) {
             fanout(ch->t, ch, event, p.payload, p.payload_len, p.json);
             if (ch->ack && ref[0])
                 reply(c, ch->join_ref, ref, topic, true, "{}");
@@ -670,7 +631,7 @@ void rt_proto_recv(rt_conn *c, bool binary, const void *data, size_t len)
             reply_error(c, ch->join_ref, f.ref, f.topic, "broadcast needs a string event");
         } else if (strlen(txt) > RT_MAX_BROADCAST) {
             reply_error(c, ch->join_ref, f.ref, f.topic, "broadcast payload too large (limit 256 KiB)");
-        } else {
+        } else if (may_write(c, ch, f.ref, "broadcast")) {
             fanout(ch->t, ch, ev, txt, strlen(txt), true);
             if (ch->ack && f.ref)
                 reply(c, ch->join_ref, f.ref, f.topic, true, "{}");
@@ -682,13 +643,15 @@ void rt_proto_recv(rt_conn *c, bool binary, const void *data, size_t len)
             char *txt = json_dumps(json_object_get(f.payload, "payload"), JSON_COMPACT | JSON_ENCODE_ANY);
             if (txt && strlen(txt) > RT_MAX_BROADCAST)
                 reply_error(c, ch->join_ref, f.ref, f.topic, "presence payload too large (limit 256 KiB)");
-            else if (track(ch, json_object_get(f.payload, "payload")))
-                reply_error(c, ch->join_ref, f.ref, f.topic, "out of memory");
-            else
-                reply(c, ch->join_ref, f.ref, f.topic, true, "{}");
+            else if (may_write(c, ch, f.ref, "presence")) { /* else refused, answered */
+                if (rt_presence_track(ch, json_object_get(f.payload, "payload")))
+                    reply_error(c, ch->join_ref, f.ref, f.topic, "out of memory");
+                else
+                    reply(c, ch->join_ref, f.ref, f.topic, true, "{}");
+            }
             free(txt);
         } else if (ev && strcmp(ev, "untrack") == 0) {
-            untrack(ch, true);
+            rt_presence_untrack(ch, true);
             reply(c, ch->join_ref, f.ref, f.topic, true, "{}");
         } else {
             reply_error(c, ch->join_ref, f.ref, f.topic, "presence event must be track or untrack");

@@ -1,6 +1,7 @@
 /* rt_rest.c - see rt_rest.h. */
 #include "realtime/rt_rest.h"
 #include "core/error.h"
+#include "auth/jwt.h"
 #include "realtime/rt_engine.h"
 
 #include <jansson.h>
@@ -15,15 +16,18 @@ static int unavailable(http_req *r)
     return http_error(r, 503, "realtime_unavailable", "realtime is not running", NULL, NULL);
 }
 
+/* One message; answers errors itself.  A private message the caller may
+ * not send: BS_EDENIED, unanswered (the batch endpoint drops it, as
+ * Supabase does; the single endpoint answers 403). */
 static int send_one(http_req *r, rt_engine *e, const char *topic, const char *event, const char *payload,
-                    size_t plen)
+                    size_t plen, bool priv)
 {
     char full[300];
     if (!*topic || strlen(topic) > 255 - 9 || !*event || strlen(event) > 255)
         return http_error(r, 400, "invalid_message", "topic and event must be non-empty (topic up to 246 bytes, event up to 255)",
                           NULL, NULL);
     snprintf(full, sizeof full, "realtime:%s", topic);
-    int rc = rt_broadcast_rest(e, full, event, payload, plen);
+    int rc = rt_broadcast_rest(e, full, event, payload, plen, priv, http_claims(r));
     if (rc == BS_ETOOBIG)
         return http_error(r, 413, "payload_too_large", "broadcast payload too large (limit 256 KiB)", NULL, NULL);
     return rc;
@@ -68,8 +72,11 @@ int rt_rest_broadcast(http_req *r)
             return BS_ENOMEM;
         }
         rc = send_one(r, e, json_string_value(json_object_get(m, "topic")),
-                      json_string_value(json_object_get(m, "event")), txt, strlen(txt));
+                      json_string_value(json_object_get(m, "event")), txt, strlen(txt),
+                      json_is_true(json_object_get(m, "private")));
         free(txt);
+        if (rc == BS_EDENIED) /* dropped, the others still go: Supabase answers 202 */
+            continue;
         if (rc || http_responded(r)) {
             json_decref(j);
             return rc;
@@ -113,9 +120,64 @@ int rt_rest_broadcast_event(http_req *r)
     json_decref(j);
     if (!txt)
         return BS_ENOMEM;
-    rc = send_one(r, e, topic, event, txt, strlen(txt));
+    const char *pv = http_param(r, "private");
+    rc = send_one(r, e, topic, event, txt, strlen(txt), pv && strcmp(pv, "true") == 0);
     free(txt);
+    if (rc == BS_EDENIED) {
+        char m[400];
+        snprintf(m, sizeof m, "Unauthorized: You do not have permissions to write to this Channel topic: %.200s", topic);
+        return http_error(r, 403, "forbidden", m, NULL, NULL);
+    }
     if (rc || http_responded(r))
         return rc;
     return http_send(r, 202, NULL, NULL, 0);
+}
+
+/* ---- /admin/v1/realtime/rules ---- */
+
+int rt_rules_admin(http_req *r)
+{
+    rt_engine *e = http_app(r)->rt;
+    if (!e)
+        return unavailable(r);
+    unsigned m = http_method(r);
+    json_t *body = NULL, *set = NULL;
+    buf msg = BUF_INIT, details = BUF_INIT;
+    char err[256];
+    int rc;
+    if (m & (HTTP_GET | HTTP_HEAD)) {
+        rc = rt_rules_get(e, &set);
+    } else if (m & (HTTP_PUT | HTTP_POST | HTTP_PATCH)) {
+        rc = http_body_json(r, 0, &body, err, sizeof err);
+        if (rc == BS_ETOOBIG) {
+            rc = http_error(r, 413, "PGRST413", "Payload Too Large", NULL, NULL);
+            goto out;
+        }
+        if (rc) {
+            rc = http_error(r, 400, "PGRST102", "Empty or invalid json", err, NULL);
+            goto out;
+        }
+        /* PUT and POST replace the set, PATCH changes the named operations */
+        rc = rt_rules_set(e, body, !(m & HTTP_PATCH), &set, &msg, &details);
+        if (rc == BS_EINVAL) {
+            rc = http_error(r, 400, "PGRST100", buf_cstr(&msg), details.len ? buf_cstr(&details) : NULL, NULL);
+            goto out;
+        }
+    } else {
+        rc = http_error(r, 405, "PGRST117", "Unsupported HTTP method", NULL, NULL);
+        goto out;
+    }
+    if (rc) {
+        rc = http_error(r, rc == BS_ESHUTDOWN ? 503 : 500, "PGRST000", basalt_strerror(rc), NULL, NULL);
+        goto out;
+    }
+    char *text = json_dumps(set, JSON_COMPACT);
+    rc = text ? http_send_json(r, 200, text, strlen(text)) : BS_ENOMEM;
+    free(text);
+out:
+    json_decref(body);
+    json_decref(set);
+    buf_free(&msg);
+    buf_free(&details);
+    return rc;
 }

@@ -4,6 +4,11 @@
  *        {"messages":[{"topic":"room","event":"e","payload":{...},"private":false}]}
  *   POST /realtime/v1/api/broadcast/{topic}/events/{event}   body = the payload
  * Topics are given without the "realtime:" prefix.  Route access: HTTP_APIKEY.
+ * "private": true (batch) or ?private=true (single) sends to the private
+ * channel of that name, if the caller's token may (the realtime insert
+ * rule, extension broadcast; service_role always): a batch drops a
+ * refused message and still answers 202, as Supabase does; the single
+ * endpoint answers 403 {"message": "Unauthorized: ..."}.
  * Threads: civetweb worker threads.
  */
 #ifndef BS_RT_REST_H
@@ -13,5 +18,12 @@
 
 int rt_rest_broadcast(http_req *r);
 int rt_rest_broadcast_event(http_req *r);
+
+/* The private channel rules (docs/REALTIME.md), route access HTTP_SERVICE:
+ *   GET    /admin/v1/realtime/rules   {"select": "...", "insert": "..."}
+ *   PUT    (or POST) replaces the set; PATCH {op: text|null} changes the
+ *          named operations.  200 with the new set; 400 PGRST100 naming
+ *          the rule and position of a parse error. */
+int rt_rules_admin(http_req *r);
 
 #endif

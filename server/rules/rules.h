@@ -9,6 +9,8 @@
  *             new.<path>     the document being written (insert, update)
  *             object.<path>  a storage object (bucket, name, owner, size,
  *                            content_type, metadata.<path>, path[N])
+ *             realtime.topic, realtime.extension, realtime.presence_key
+ *                            a realtime channel (rules_realtime_* below)
  *   literals: strings '...' or "...", numbers, true, false, null
  *   operators: == != < <= > >= , in [a, b, ...], is null, is not null,
  *              && || ! and parentheses
@@ -49,13 +51,22 @@ typedef struct rules_error {
 int rules_parse(const char *text, rules_expr **out, rules_error *err);
 void rules_free(rules_expr *e);
 
-/* What a rule may look at.  Any of doc/new_doc/object may be NULL (reads
- * as null); auth may be NULL (anonymous, role "anon"). */
+/* The realtime channel a rule is asked about (realtime.topic,
+ * realtime.extension, realtime.presence_key); NULL fields read as null. */
+typedef struct rules_realtime {
+    const char *topic;          /* the channel name, without "realtime:" */
+    const char *extension;      /* "broadcast" or "presence" */
+    const char *presence_key;   /* the key a presence track is made under */
+} rules_realtime;
+
+/* What a rule may look at.  Any of doc/new_doc/object/realtime may be NULL
+ * (reads as null); auth may be NULL (anonymous, role "anon"). */
 typedef struct rules_env {
     const struct auth_claims *auth;
     json_t *doc;
     json_t *new_doc;
     json_t *object;
+    const rules_realtime *realtime;
 } rules_env;
 
 /* True only when the rule holds. */
@@ -122,5 +133,18 @@ int rules_merge(json_t *current, json_t *patch, json_t **out, buf *msg, buf *det
  * also pass `select` (NULL: closed → false).  False on malformed JSON. */
 bool rules_write_allowed(const rules_expr *rule, const struct auth_claims *auth, const char *old_text,
                          const char *new_text, const rules_expr *select, bool check_select);
+
+/* Realtime channel rules: {"select": "...", "insert": "..."} over
+ * realtime.* and auth.* only (doc.*, new.*, object.* are parse errors; so
+ * are update and delete).  select decides who may join a private channel
+ * and receive on it, insert who may send broadcasts and track presence;
+ * each is asked once per extension ('broadcast', 'presence').
+ * rules_parse_realtime: rules_parse plus those checks, BS_EPARSE with err. */
+int rules_parse_realtime(const char *text, rules_expr **out, rules_error *err);
+/* Does the rule read realtime.presence_key (then it decides presence keys
+ * itself; see docs/REALTIME.md)?  False for NULL. */
+bool rules_uses_presence_key(const rules_expr *e);
+/* rules_merge for the realtime rule set (ops select and insert). */
+int rules_realtime_merge(json_t *current, json_t *patch, json_t **out, buf *msg, buf *details);
 
 #endif

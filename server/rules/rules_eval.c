@@ -81,6 +81,13 @@ void rules__operand_val(const operand *o, const rules_env *env, val *out)
         case AF_CLAIMS: from_json(au ? walk(au->json, &o->path) : NULL, out); return;
         }
         break;
+    case OR_REALTIME: {
+        const rules_realtime *rt = env ? env->realtime : NULL;
+        str_val(!rt ? NULL : o->rf == RTF_TOPIC ? rt->topic : o->rf == RTF_EXTENSION ? rt->extension
+                                                                                : rt->presence_key,
+                out);
+        return;
+    }
     case OR_DOC:
     case OR_NEW:
     case OR_OBJECT: {

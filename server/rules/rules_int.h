@@ -49,14 +49,16 @@ typedef struct val {
     char tmp[24];
 } val;
 
-typedef enum { OR_LIT, OR_AUTH, OR_DOC, OR_NEW, OR_OBJECT } opnd_root;
+typedef enum { OR_LIT, OR_AUTH, OR_DOC, OR_NEW, OR_OBJECT, OR_REALTIME } opnd_root;
 typedef enum { AF_UID, AF_ROLE, AF_EMAIL, AF_CLAIMS } auth_field;
+typedef enum { RTF_TOPIC, RTF_EXTENSION, RTF_PRESENCE_KEY } rt_field;
 typedef enum { CMP_EQ, CMP_NE, CMP_LT, CMP_LE, CMP_GT, CMP_GE } cmp_op;
 
 typedef struct operand {
     opnd_root root;
     int pos;           /* 1-based character position in the rule text */
     auth_field af;     /* OR_AUTH */
+    rt_field rf;       /* OR_REALTIME */
     db_path path;      /* OR_DOC/OR_NEW/OR_OBJECT, AF_CLAIMS (segments in the arena) */
     val lit;           /* OR_LIT (never uses tmp) */
 } operand;
@@ -78,6 +80,8 @@ typedef struct rnode {
 #define RF_NEW 2u
 #define RF_OBJECT 4u
 #define RF_AUTH 8u
+#define RF_REALTIME 16u
+#define RF_PRESENCE_KEY 32u   /* realtime.presence_key */
 
 struct rules_expr {
     atomic_int refs;
@@ -85,7 +89,12 @@ struct rules_expr {
     rnode *root;
     unsigned flags;
     int new_pos, object_pos;   /* first use of new.* / object.* (0: none) */
+    int doc_pos, realtime_pos; /* first use of doc.* / realtime.* (0: none) */
 };
+
+/* rules_parse.c: rules_merge for collections (realtime false) or for the
+ * realtime channel rules (select and insert over realtime.*). */
+int rules__merge(json_t *current, json_t *patch, bool realtime, json_t **out, buf *msg, buf *details);
 
 /* rules_eval.c */
 void rules__operand_val(const operand *o, const rules_env *env, val *out);

@@ -1,6 +1,6 @@
 /* rules_parse.c - the access-rule language: lexer and recursive-descent
- * parser into the tree of rules_int.h, reference counting, per-operation
- * checks and the validation/merge of a collection's rule set.
+ * parser into the tree of rules_int.h, reference counting and the
+ * per-operation checks (rule sets are merged in rules_sets.c).
  *
  * Grammar (precedence low to high):
  *   rule     := or
@@ -389,6 +389,38 @@ static void parse_steps(pctx *c, db_path *p, const char *root)
         fail_at(c, root_off, "%s needs a field, like %s.owner_id", root, root);
 }
 
+/* realtime.topic | realtime.extension | realtime.presence_key (c->cur is
+ * "realtime" at offset at). */
+static void parse_realtime(pctx *c, operand *o, size_t at)
+{
+    o->root = OR_REALTIME;
+    c->e->flags |= RF_REALTIME;
+    if (!c->e->realtime_pos)
+        c->e->realtime_pos = o->pos;
+    next(c);
+    if (c->failed)
+        return;
+    if (c->cur.k != T_DOT || c->cur.off != at + 8) {
+        fail_at(c, at, "realtime needs a field: realtime.topic, realtime.extension or realtime.presence_key");
+        return;
+    }
+    next(c);
+    if (c->failed)
+        return;
+    if (c->cur.off != at + 9) {
+        fail_at(c, at + 9, "no spaces inside a path");
+        return;
+    }
+    if (ident_is(c, "topic") || ident_is(c, "extension") || ident_is(c, "presence_key")) {
+        o->rf = ident_is(c, "topic") ? RTF_TOPIC : ident_is(c, "extension") ? RTF_EXTENSION : RTF_PRESENCE_KEY;
+        if (o->rf == RTF_PRESENCE_KEY)
+            c->e->flags |= RF_PRESENCE_KEY;
+        next(c);
+        return;
+    }
+    fail_at(c, c->cur.off, "unknown realtime field (use topic, extension or presence_key)");
+}
+
 static void parse_operand(pctx *c, operand *o)
 {
     memset(o, 0, sizeof *o);
@@ -462,6 +494,12 @@ static void parse_operand(pctx *c, operand *o)
             c->e->new_pos = o->pos;
         if (o->root == OR_OBJECT && !c->e->object_pos)
             c->e->object_pos = o->pos;
+        if (o->root == OR_DOC && !c->e->doc_pos)
+            c->e->doc_pos = o->pos;
+        return;
+    }
+    if (ident_is(c, "realtime")) {
+        parse_realtime(c, o, at);
         return;
     }
     if (ident_is(c, "auth")) {
@@ -494,7 +532,7 @@ static void parse_operand(pctx *c, operand *o)
         fail_at(c, c->cur.off, "unknown auth field (use uid, role, email or claims.<path>)");
         return;
     }
-    fail_at(c, at, "unknown name '%.*s' (use doc., new., auth., object. or a literal)",
+    fail_at(c, at, "unknown name '%.*s' (use doc., new., auth., object., realtime. or a literal)",
             (int)(c->cur.len > 40 ? 40 : c->cur.len), c->t + at);
 }
 
@@ -756,6 +794,10 @@ int rules_parse_op(rules_op op, const char *text, rules_expr **out, rules_error 
         err->pos = e->object_pos;
         snprintf(err->message, sizeof err->message, "object.* is only for storage rules (use doc.* or new.*)");
         rc = BS_EPARSE;
+    } else if (e->flags & RF_REALTIME) {
+        err->pos = e->realtime_pos;
+        snprintf(err->message, sizeof err->message, "realtime.* is only for realtime channel rules (use doc.* or new.*)");
+        rc = BS_EPARSE;
     } else if ((op == RULES_SELECT || op == RULES_DELETE) && (e->flags & RF_NEW)) {
         err->pos = e->new_pos;
         snprintf(err->message, sizeof err->message, "new.* is not available in %s rules (use doc.*)",
@@ -777,74 +819,4 @@ json_t *rules_json_load(const char *text, size_t len)
     if (!j)
         j = json_loadb(text, len, JSON_DECODE_ANY | JSON_DECODE_INT_AS_REAL, &je);
     return j;
-}
-
-static void caret(buf *details, const char *text, int pos)
-{
-    buf_puts(details, text);
-    buf_putc(details, '\n');
-    for (int i = 1; i < pos; i++)
-        buf_putc(details, ' ');
-    buf_putc(details, '^');
-}
-
-int rules_merge(json_t *current, json_t *patch, json_t **out, buf *msg, buf *details)
-{
-    *out = NULL;
-    if (!json_is_object(patch)) {
-        buf_puts(msg, "\"rules\" must be an object like {\"select\": \"auth.uid == doc.owner_id\"}");
-        return BS_EINVAL;
-    }
-    json_t *m = json_is_object(current) ? json_deep_copy(current) : json_object();
-    if (!m)
-        return BS_ENOMEM;
-    const char *k;
-    json_t *v;
-    int rc = BS_OK;
-    json_object_foreach(patch, k, v)
-    {
-        rules_op op;
-        if (rules_op_parse(k, &op) != BS_OK) {
-            buf_printf(msg, "unknown operation \"%.64s\" in rules (use select, insert, update or delete)", k);
-            rc = BS_EINVAL;
-            break;
-        }
-        if (json_is_null(v)) {
-            json_object_del(m, k);
-            continue;
-        }
-        if (!json_is_string(v)) {
-            buf_printf(msg, "rule for %s must be a string (or null to remove it)", k);
-            rc = BS_EINVAL;
-            break;
-        }
-        rules_error err;
-        rules_expr *e;
-        const char *text = json_string_value(v);
-        if (strlen(text) != json_string_length(v)) {
-            buf_printf(msg, "rule for %s: NUL byte in the rule", k);
-            rc = BS_EINVAL;
-            break;
-        }
-        if (rules_parse_op(op, text, &e, &err) != BS_OK) {
-            buf_printf(msg, "rule for %s: %s at position %d", k, err.message, err.pos);
-            if (details && strlen(text) <= 400 && !strchr(text, '\n'))
-                caret(details, text, err.pos);
-            else if (details)
-                buf_printf(details, "position %d", err.pos);
-            rc = BS_EINVAL;
-            break;
-        }
-        rules_free(e);
-        if (json_object_set(m, k, v)) {
-            rc = BS_ENOMEM;
-            break;
-        }
-    }
-    if (rc) {
-        json_decref(m);
-        return rc;
-    }
-    *out = m;
-    return BS_OK;
 }

@@ -51,7 +51,7 @@ static bool is_column(const operand *o)
 
 static int check_row(const sctx *c, const operand *o)
 {
-    if (o->root == OR_OBJECT || (o->root == OR_NEW && !c->new_as_doc))
+    if (o->root == OR_OBJECT || o->root == OR_REALTIME || (o->root == OR_NEW && !c->new_as_doc))
         return BS_EINVAL;
     return BS_OK;
 }
@@ -343,7 +343,7 @@ int rules_to_sql_ex(const rules_expr *e, const struct auth_claims *auth, bool ne
 {
     if (!e || !e->root || !a || !sql || !binds)
         return BS_EINVAL;
-    if ((e->flags & RF_OBJECT) || ((e->flags & RF_NEW) && !new_as_doc))
+    if ((e->flags & (RF_OBJECT | RF_REALTIME)) || ((e->flags & RF_NEW) && !new_as_doc))
         return BS_EINVAL;
     sctx c = {.env = {.auth = auth}, .new_as_doc = new_as_doc, .a = a, .sql = sql, .b = binds};
     size_t mark = sql->len, nb = binds->n;
