@@ -520,8 +520,8 @@ static bool may_write(rt_conn *c, rt_chan *ch, const char *ref, const char *exte
                  "signed-in user tracks under auth.uid unless the insert rule reads realtime.presence_key",
                  ch->pres_key);
     else
-        snprintf(m, sizeof m, "Unauthorized: You do not have permissions to %s on this Channel topic: %.200s",
-                 pres ? "track presence" : "write", chan_name(ch->topic));
+        snprintf(m, sizeof m, "Unauthorized: You do not have permissions to %s this Channel topic: %.200s",
+                 pres ? "track presence on" : "write to", chan_name(ch->topic));
     if (ref && *ref)
         reply_error(c, ch->join_ref, ref, ch->topic, m);
     return false;
