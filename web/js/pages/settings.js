@@ -1,7 +1,9 @@
 // settings.js - the project's API keys (GET /admin/v1/keys) with copy
-// buttons, and the effective configuration (GET /admin/v1/config, secrets
-// already masked by the server).
+// buttons, the rules of private realtime channels (/admin/v1/realtime/rules)
+// and the effective configuration (GET /admin/v1/config, secrets already
+// masked by the server).
 import { api } from '../api.js';
+import { rulesForm } from '../rules_form.js';
 import { copyText, errorBox, h, loading } from '../ui.js';
 
 function keyRow(label, value, id) {
@@ -30,7 +32,14 @@ export async function render(main) {
   main.append(h('h1', null, 'Settings'));
   const keys = h('section', { class: 'panel', 'aria-label': 'API keys' }, h('h2', null, 'API keys'), loading());
   const conf = h('section', { class: 'panel', 'aria-label': 'Configuration' }, h('h2', null, 'Effective configuration'), loading());
-  main.append(keys, conf);
+  const rt = h('div', null, loading());
+  main.append(keys, rt, conf);
+  rt.replaceChildren(await rulesForm({
+    base: '/admin/v1/realtime/rules', ops: ['select', 'insert'], id: 'realtime-rules', label: 'Realtime channel rules',
+    prefix: 'realtime-rule', saved: 'Realtime rules saved',
+    hint: ['Private channels (config.private): select lets a caller join and receive, insert send and track presence; over realtime.topic, realtime.extension, realtime.presence_key and auth.*, e.g. ',
+      h('code', null, "realtime.topic == auth.uid")],
+  }));
   try {
     const k = await api('/admin/v1/keys');
     keys.replaceChildren(h('h2', null, 'API keys'),

@@ -3,6 +3,7 @@
 //   #/storage                 buckets + create
 //   #/storage/BUCKET[/a/b]    folder browser of BUCKET at prefix a/b/
 import { api, encodePath, request, uploadWithProgress } from '../api.js';
+import { rulesForm } from '../rules_form.js';
 import { busy, checkbox, confirmDialog, copyText, errorBox, field, fmtBytes, fmtTime, h, loading, toast } from '../ui.js';
 
 const OPS = ['select', 'insert', 'update', 'delete'];
@@ -205,47 +206,12 @@ function browser(b, prefix, go, urls) {
 }
 
 // ---- bucket rules ----
-async function rulesPanel(b) {
-  const base = `/admin/v1/buckets/${encodeURIComponent(b.id)}/rules`;
-  const panel = h('form', { class: 'panel', id: 'bucket-rules', 'aria-label': 'Bucket rules' }, h('h2', null, 'Access rules'));
-  let rules = {};
-  try {
-    const r = await api(base);
-    rules = r.rules || r || {};
-  } catch (e) {
-    panel.append(errorBox(e));
-    return panel;
-  }
-  const areas = {};
-  for (const op of OPS) {
-    const ta = h('textarea', { name: `bucket-rule-${op}`, rows: 2, class: 'mono', spellcheck: 'false', placeholder: 'closed (no rule)' });
-    ta.value = typeof rules[op] === 'string' ? rules[op] : '';
-    areas[op] = ta;
-    panel.append(field(`${op} rule`, ta));
-  }
-  const err = h('div', { 'aria-live': 'polite' });
-  const save = h('button', { type: 'submit' }, 'Save rules');
-  panel.append(h('p', { class: 'muted small' }, 'Over object.* (bucket, name, owner, size, content_type), e.g. ', h('code', null, 'auth.uid == object.owner')), err, save);
-  panel.addEventListener('submit', async (e) => {
-    e.preventDefault();
-    const body = {};
-    for (const op of OPS) body[op] = areas[op].value.trim() || null;
-    for (const ta of Object.values(areas)) ta.setAttribute('aria-invalid', 'false');
-    const r = await busy(save, async () => {
-      try {
-        return await api(base, { method: 'PUT', json: body });
-      } catch (ex) {
-        const m = /rule for (\w+):.*position (\d+)/.exec(ex.body?.message || ex.message);
-        if (m && areas[m[1]]) { areas[m[1]].setAttribute('aria-invalid', 'true'); areas[m[1]].focus(); }
-        const box = errorBox(ex);
-        if (ex.body?.details) box.append(h('pre', null, ex.body.details));
-        err.replaceChildren(box);
-        return undefined;
-      }
-    }, null);
-    if (r) { err.replaceChildren(h('p', { class: 'ok', role: 'status' }, 'Rules saved.')); toast('Bucket rules saved'); }
+function rulesPanel(b) {
+  return rulesForm({
+    base: `/admin/v1/buckets/${encodeURIComponent(b.id)}/rules`, ops: OPS, id: 'bucket-rules', label: 'Bucket rules', title: 'Access rules',
+    prefix: 'bucket-rule', saved: 'Bucket rules saved',
+    hint: ['Over object.* (bucket, name, owner, size, content_type), e.g. ', h('code', null, 'auth.uid == object.owner')],
   });
-  return panel;
 }
 
 function settingsPanel(b, go) {
