@@ -354,7 +354,7 @@ static void do_join(rt_conn *c, rt_frame *f)
     const char *pk = json_string_value(json_object_get(pr, "key"));
     if (pk && *pk) {
         ch->pres_key = strdup(pk);
-    } else if (priv && ch->claims->sub[0]) { /* a signed-in user's presence is its uid */
+    } else if (priv && ch->claims && ch->claims->sub[0]) { /* a signed-in user's presence is its uid */
         ch->pres_key = strdup(ch->claims->sub);
     } else {
         char u[UUID_STR_LEN + 1];
