@@ -131,8 +131,12 @@ for (const mode of ['main', 'lws']) {
       });
       for (const r of results) assert.equal(r.code, 1009);
       const grewMiB = (peak - before) / 1024;
-      // Without the bound each socket held a whole 24 MiB frame (72+ MiB).
-      assert.ok(grewMiB < 12, `server RSS grew by ${grewMiB.toFixed(1)} MiB while refusing 3 x 3 x 24 MiB frames`);
+      // Without the bound each socket held a whole 24 MiB frame (72+ MiB at
+      // once).  With it each holds at most ~1.1 MiB of one, plus its threads'
+      // stacks: 7 MiB measured in all; twice that under ASan, whose
+      // quarantine keeps freed blocks resident.
+      const limit = process.env.ASAN_OPTIONS ? 24 : 12;
+      assert.ok(grewMiB < limit, `server RSS grew by ${grewMiB.toFixed(1)} MiB while refusing 3 x 3 x 24 MiB frames`);
       // and the server still serves
       const c = await open(base, server.anonKey);
       c.ws.send(JSON.stringify([null, '9', 'phoenix', 'heartbeat', {}]));
