@@ -101,6 +101,7 @@ int rt_auth_load(rt_engine *e)
 {
     db_conn *conn = db_reader(e->app->store);
     json_t *set = conn ? stored(conn) : NULL;
+    db_reader_release();
     if (!set)
         return BS_EDB;
     install(e, set, 1);
