@@ -212,6 +212,57 @@ for (const mode of ['main', 'lws']) {
       await admin(server, 'PUT', '/realtime/rules', RULES);
     });
 
+    test('raw frames: the Phoenix shapes of refusals; receiving follows select per extension', async () => {
+      await admin(server, 'PUT', '/realtime/rules', {
+        select: "realtime.topic == 'readonly' || realtime.topic == 'bonly' && realtime.extension == 'broadcast' || realtime.topic == 'members'",
+        insert: "realtime.topic == 'members' || realtime.topic == 'bonly'",
+      });
+      const base = rtUrl.replace('http', 'ws');
+      const open = async (token) => {
+        const ws = new WebSocket(`${base}/realtime/v1/websocket?apikey=${encodeURIComponent(server.anonKey)}&vsn=2.0.0`);
+        const msgs = [];
+        ws.on('message', (d, bin) => { if (!bin) msgs.push(JSON.parse(d.toString())); });
+        await new Promise((res, rej) => { ws.once('open', res); ws.once('error', rej); });
+        let ref = 0;
+        const send = (jr, topic, event, payload) => { const r = String(++ref); ws.send(JSON.stringify([jr === 'self' ? r : jr, r, topic, event, payload])); return r; };
+        const reply = (r) => until(() => msgs.find((m) => m[1] === r && m[3] === 'phx_reply'), `reply to ${r}`);
+        const join = async (topic, cfg) => { const r = send('self', topic, 'phx_join', { config: { private: true, ...cfg }, access_token: token }); return { ref: r, reply: (await reply(r))[4] }; };
+        return { ws, msgs, send, reply, join };
+      };
+      const anon = await open(server.anonKey);
+      let j = await anon.join('realtime:secret', {});
+      assert.deepEqual(j.reply, { status: 'error', response: { reason: 'Unauthorized: You do not have permissions to read from this Channel topic: secret' } });
+      // readonly: joined; a text broadcast with a ref is answered with the refusal and not delivered
+      j = await anon.join('realtime:readonly', { broadcast: { self: true, ack: true } });
+      assert.equal(j.reply.status, 'ok');
+      const sr = anon.send(j.ref, 'realtime:readonly', 'broadcast', { type: 'broadcast', event: 'e', payload: { a: 1 } });
+      assert.deepEqual((await anon.reply(sr))[4],
+        { status: 'error', response: { reason: 'Unauthorized: You do not have permissions to write to this Channel topic: readonly' } });
+      // binary kind 3 alike
+      const topic = 'realtime:readonly', pl = Buffer.from('{"b":2}');
+      anon.ws.send(Buffer.concat([Buffer.from([3, j.ref.length, 2, topic.length, 1, 0, 1]), Buffer.from(j.ref), Buffer.from('77'), Buffer.from(topic), Buffer.from('e'), pl]));
+      assert.equal((await anon.reply('77'))[4].status, 'error');
+      await sleep(100);
+      assert.equal(anon.msgs.filter((m) => m[3] === 'broadcast').length, 0, 'a refused broadcast is not delivered, not even to self');
+      // bonly: broadcast yes, presence no: no presence_state, no diffs
+      const u = await open(users.a.token);
+      const jb = await u.join('realtime:bonly', { presence: { key: '', enabled: true }, broadcast: { self: true } });
+      assert.equal(jb.reply.status, 'ok');
+      const tr = u.send(jb.ref, 'realtime:bonly', 'presence', { type: 'presence', event: 'track', payload: { on: true } });
+      assert.equal((await u.reply(tr))[4].status, 'ok', 'the insert rule lets a track under its uid');
+      u.send(jb.ref, 'realtime:bonly', 'broadcast', { type: 'broadcast', event: 'e', payload: {} });
+      await until(() => u.msgs.find((m) => m[3] === 'broadcast'), 'own broadcast (self)');
+      assert.equal(u.msgs.filter((m) => m[3] === 'presence_state' || m[3] === 'presence_diff').length, 0);
+      // members: a track under another key is refused with the reason
+      const jm = await u.join('realtime:members', { presence: { key: 'someone-else', enabled: true } });
+      assert.equal(jm.reply.status, 'ok');
+      const t2 = u.send(jm.ref, 'realtime:members', 'presence', { type: 'presence', event: 'track', payload: {} });
+      assert.match((await u.reply(t2))[4].response.reason, /^Unauthorized: presence key "someone-else" is not your user id/);
+      anon.ws.close();
+      u.ws.close();
+      await admin(server, 'PUT', '/realtime/rules', RULES);
+    });
+
     test('rule changes and token changes re-check joined channels', async () => {
       await admin(server, 'PUT', '/realtime/rules', RULES);
       // a's inbox (topic = a's uid) is a's alone
