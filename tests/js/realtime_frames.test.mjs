@@ -8,7 +8,7 @@ import { test, describe, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import WebSocket from 'ws';
-import { startServer, freePort, sleep } from './lib/server.mjs';
+import { basaltBin, startServer, freePort, sleep } from './lib/server.mjs';
 
 const MiB = 1 << 20;
 
@@ -135,7 +135,8 @@ for (const mode of ['main', 'lws']) {
       // once).  With it each holds at most ~1.1 MiB of one, plus its threads'
       // stacks: 7 MiB measured in all; twice that under ASan, whose
       // quarantine keeps freed blocks resident.
-      const limit = process.env.ASAN_OPTIONS ? 24 : 12;
+      const asan = fs.readFileSync(basaltBin()).includes('__asan_init');
+      const limit = asan ? 24 : 12;
       assert.ok(grewMiB < limit, `server RSS grew by ${grewMiB.toFixed(1)} MiB while refusing 3 x 3 x 24 MiB frames`);
       // and the server still serves
       const c = await open(base, server.anonKey);
