@@ -279,7 +279,7 @@ static void check_external(db_store *s)
     /* under the lock, so a hook being removed is not running */
     pthread_mutex_lock(&s->lock);
     for (size_t i = 0; i < s->next_hooks; i++)
-        s->ext_hooks[i].fn(s->ext_hooks[i].arg);
+        s->ext_hooks[i].fn(s->ext_hooks[i].arg, s->writer);
     pthread_mutex_unlock(&s->lock);
 }
 

@@ -77,7 +77,10 @@ int db_add_commit_hook(db_store *s, db_commit_hook fn, void *arg);
  * caches of what that process may have changed (rules, collections,
  * settings) must be dropped.  Register before serving starts; at most
  * DB_MAX_HOOKS. */
-typedef void (*db_external_hook)(void *arg);   /* runs under the store's queue lock: keep it short */
+/* w is the writer connection, for reads only (the hook runs between
+ * batches, outside any transaction, under the store's queue lock: keep it
+ * short and hand anything long to another thread). */
+typedef void (*db_external_hook)(void *arg, db_conn *w);
 int db_add_external_hook(db_store *s, db_external_hook fn, void *arg);
 /* Unregister; once it returns the hook is not running and will not run. */
 void db_remove_external_hook(db_store *s, db_external_hook fn, void *arg);

@@ -97,6 +97,16 @@ static json_t *stored(db_conn *conn)
     return set;
 }
 
+static int64_t set_counter = 1; /* writer thread only */
+
+void rt_auth_reload(rt_engine *e, db_conn *w)
+{
+    json_t *set = stored(w);
+    if (set)
+        install(e, set, ++set_counter);
+    json_decref(set);
+}
+
 int rt_auth_load(rt_engine *e)
 {
     db_conn *conn = db_reader(e->app->store);
@@ -168,8 +178,6 @@ typedef struct set_op {
     int64_t ver;      /* out: commit order */
     buf *msg, *details;
 } set_op;
-
-static int64_t set_counter = 1; /* writer thread only */
 
 static int run_set(db_conn *w, void *arg)
 {

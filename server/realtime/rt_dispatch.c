@@ -517,12 +517,15 @@ static void *disp_main(void *arg)
                 pthread_cond_timedwait(&e->wake_cond, &e->wake_mu, &ts);
             }
         }
-        bool stop = e->stop;
+        bool stop = e->stop, recheck = e->rules_changed;
         int64_t hint = e->hint_seq;
         e->wake = false;
+        e->rules_changed = false;
         pthread_mutex_unlock(&e->wake_mu);
         if (stop)
             break;
+        if (recheck)
+            rt_auth_recheck_all(e);
         more = false;
         /* read the next batch without holding the engine lock */
         int n = 0;
@@ -558,6 +561,20 @@ static void *disp_main(void *arg)
     return NULL;
 }
 
+/* Another process committed (an app migration setting realtime rules,
+ * say): take the stored channel rules now, on the writer thread, and let
+ * the dispatcher re-check the joined private channels. */
+static void on_external(void *arg, db_conn *w)
+{
+    rt_engine *e = arg;
+    rt_auth_reload(e, w);
+    pthread_mutex_lock(&e->wake_mu);
+    e->rules_changed = true;
+    e->wake = true;
+    pthread_cond_signal(&e->wake_cond);
+    pthread_mutex_unlock(&e->wake_mu);
+}
+
 int rt_dispatch_start(rt_engine *e)
 {
     static db_store *hooked;
@@ -570,6 +587,8 @@ int rt_dispatch_start(rt_engine *e)
     pthread_mutex_lock(&hook_mu);
     hook_engine = e;
     pthread_mutex_unlock(&hook_mu);
+    if (db_add_external_hook(e->app->store, on_external, e) != BS_OK)
+        return BS_ENOMEM;
     if (pthread_create(&e->disp, NULL, disp_main, e) != 0)
         return BS_ENOMEM;
     e->disp_started = true;
@@ -582,6 +601,7 @@ int rt_dispatch_start(rt_engine *e)
 
 void rt_dispatch_stop(rt_engine *e)
 {
+    db_remove_external_hook(e->app->store, on_external, e);
     pthread_mutex_lock(&hook_mu);
     if (hook_engine == e)
         hook_engine = NULL;

@@ -118,6 +118,7 @@ struct rt_engine {
     pthread_cond_t wake_cond;
     int64_t hint_seq;
     bool wake, stop, ready;
+    bool rules_changed;          /* another process changed the channel rules (wake_mu) */
     pthread_t disp;
     bool disp_started;
     rt_lws *lws;
@@ -170,6 +171,10 @@ void rt_presence_state(rt_chan *ch);
 /* rt_auth.c */
 /* Load the stored rules (start, main thread). */
 int rt_auth_load(rt_engine *e);
+/* Take the stored rules again after another process committed (writer
+ * thread, w the writer connection, read only). */
+struct db_conn;
+void rt_auth_reload(rt_engine *e, struct db_conn *w);
 void rt_auth_free(rt_engine *e); /* drops the compiled rules */
 /* What who may receive on topic ("realtime:name"): select for broadcast
  * and for presence.  service_role: both. */

@@ -64,8 +64,9 @@ static void entry_free(entry *e)
 
 /* Another process changed the database (basalt migrate, say): its rules
  * and collections may differ from what is cached. */
-static void on_external_change(void *arg)
+static void on_external_change(void *arg, db_conn *w)
 {
+    (void)w;
     rules_cache_invalidate(arg, NULL);
 }
 

@@ -7,6 +7,8 @@ import { execFile } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import WebSocket from 'ws';
+import { createClient } from '@supabase/supabase-js';
 import { startServer, basaltBin, request, clients } from './lib/server.mjs';
 
 function run(args, env = {}) {
@@ -80,6 +82,36 @@ describe('changes made by another process', () => {
       await server.stop({ expectExit0: true });
     }
   });
+});
+
+test('realtime channel rules changed by basalt migrate beside a running server take effect', async () => {
+  const server = await startServer();
+  const mdir = fs.mkdtempSync(path.join(os.tmpdir(), 'basalt-mig-rt-'));
+  const c = createClient(server.url, server.anonKey, {
+    auth: { persistSession: false, autoRefreshToken: false }, realtime: { transport: WebSocket } });
+  const join = async () => {
+    const ch = c.channel('lobby', { config: { private: true } });
+    const r = await new Promise((res) => ch.subscribe((status) => { if (status !== 'CLOSED') res(status); }));
+    await c.removeChannel(ch);
+    return r;
+  };
+  try {
+    assert.equal(await join(), 'CHANNEL_ERROR', 'private channels are closed until a rule opens them');
+    fs.writeFileSync(path.join(mdir, '0001_open_lobby.sql'),
+      `UPDATE _basalt_realtime_rules SET rules = '{"select":"realtime.topic == ''lobby''"}' WHERE id = 1;\n`);
+    const m = await run(['migrate', '--data', server.dataDir, '--migrations-dir', mdir]);
+    assert.equal(m.code, 0, m.stderr);
+    let status;
+    for (let i = 0; i < 30 && status !== 'SUBSCRIBED'; i++) {
+      status = await join();
+      if (status !== 'SUBSCRIBED') await new Promise((res) => setTimeout(res, 150));
+    }
+    assert.equal(status, 'SUBSCRIBED', 'the migrated rule is in force');
+  } finally {
+    c.realtime.disconnect();
+    fs.rmSync(mdir, { recursive: true, force: true });
+    await server.stop({ expectExit0: true });
+  }
 });
 
 describe('private files', () => {

@@ -340,7 +340,11 @@ TEST(readers_are_pooled_and_bounded)
     db_close(s);
 }
 
-static void on_ext(void *arg) { (*(int *)arg)++; }
+static void on_ext(void *arg, db_conn *w)
+{
+    (void)w;
+    (*(int *)arg)++;
+}
 
 TEST(other_process_commits_fire_the_external_hook)
 {
