@@ -11,6 +11,7 @@
  */
 #include "realtime/rt_int.h"
 #include "core/error.h"
+#include "core/jsonin.h"
 #include "core/log.h"
 #include "core/timeutil.h"
 #include "db/store.h"
@@ -145,7 +146,8 @@ int rt_verify_token(rt_engine *e, const char *tok, auth_claims **out, char *msg,
     if (d2 && strlen(tok) <= AUTH_JWT_MAX_LEN) {
         buf b = BUF_INIT;
         if (b64url_decode(d1 + 1, (size_t)(d2 - d1 - 1), &b) == BS_OK && b.len) {
-            json_t *j = json_loadb(b.data, b.len, 0, NULL);
+            json_t *j = NULL;
+            jsonin_parse(b.data, b.len, AUTH_JWT_MAX_LEN, 0, &j, NULL, 0);
             shape = json_is_object(j) && json_is_string(json_object_get(j, "role")) &&
                     json_is_integer(json_object_get(j, "exp"));
             json_decref(j);
