@@ -202,3 +202,17 @@ int rt_frame_encode_broadcast(buf *b, const char *topic, const char *event, cons
     if (!rc) rc = buf_append(b, payload, plen);
     return rc;
 }
+
+int rt_frame_check_push(const rt_push *p, const char **err)
+{
+    if (!p->json)
+        return BS_OK;
+    json_t *j = NULL;
+    /* the caller bounds the payload (RT_MAX_BROADCAST) */
+    int rc = jsonin_parse(p->payload, p->payload_len, JSONIN_ANY_SIZE, JSON_DECODE_ANY, &j, NULL, 0);
+    json_decref(j);
+    if (rc)
+        *err = rc == BS_EDEPTH ? "broadcast payload " JSONIN_DEPTH_MSG
+               : rc == BS_ENOMEM ? "out of memory" : "broadcast payload is not valid JSON";
+    return rc;
+}

@@ -10,7 +10,6 @@
  */
 #include "realtime/rt_int.h"
 #include "core/error.h"
-#include "core/jsonin.h"
 #include "core/log.h"
 #include "core/timeutil.h"
 #include "core/uuid.h"
@@ -610,15 +609,9 @@ static void do_push(rt_conn *c, const unsigned char *d, size_t len)
     } else if (p.payload_len > RT_MAX_BROADCAST) {
         reply_error(c, ch->join_ref, ref[0] ? ref : NULL, topic, "broadcast payload too large (limit 256 KiB)");
     } else {
-        int jrc = BS_OK;
-        if (p.json) {
-            json_t *j = NULL;
-            jrc = jsonin_parse(p.payload, p.payload_len, RT_MAX_BROADCAST, JSON_DECODE_ANY, &j, NULL, 0);
-            json_decref(j);
-        }
-        if (jrc) {
-            reply_error(c, ch->join_ref, ref[0] ? ref : NULL, topic,
-                        jrc == BS_EDEPTH ? "broadcast payload " JSONIN_DEPTH_MSG : "broadcast payload is not valid JSON");
+        const char *why = NULL;
+        if (rt_frame_check_push(&p, &why)) {
+            reply_error(c, ch->join_ref, ref[0] ? ref : NULL, topic, why);
         } else {
             fanout(ch->t, ch, event, p.payload, p.payload_len, p.json);
             if (ch->ack && ref[0])
