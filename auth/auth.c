@@ -11,6 +11,7 @@
 #include "auth/auth_int.h"
 #include "auth/password.h"
 #include "core/error.h"
+#include "core/jsonin.h"
 #include "core/log.h"
 #include "core/timeutil.h"
 #include "db/query.h"
@@ -142,6 +143,32 @@ int auth_send_token(http_req *r, auth_service *s, const auth_user *u, const auth
 
 /* ---- request helpers ---- */
 
+int auth_parse_body(const char *data, size_t len, size_t max, json_t **out, char *msg, size_t msgsz)
+{
+    *out = NULL;
+    size_t i = 0;
+    while (i < len && (data[i] == ' ' || data[i] == '\t' || data[i] == '\r' || data[i] == '\n'))
+        i++;
+    if (i == len) {
+        *out = json_object();
+        return *out ? BS_OK : BS_ENOMEM;
+    }
+    char why[JSONIN_MSG_MAX];
+    json_t *j = NULL;
+    int rc = jsonin_parse(data, len, max, JSON_REJECT_DUPLICATES, &j, why, sizeof why);
+    if (rc == BS_OK && !json_is_object(j)) {
+        json_decref(j);
+        snprintf(msg, msgsz, "Could not parse request body as JSON: expected an object");
+        return BS_EJSON;
+    }
+    if (rc != BS_OK) {
+        snprintf(msg, msgsz, "Could not parse request body as JSON: %s", why);
+        return rc;
+    }
+    *out = j;
+    return BS_OK;
+}
+
 int auth_body(http_req *r, json_t **out)
 {
     *out = NULL;
@@ -156,26 +183,14 @@ int auth_body(http_req *r, json_t **out)
         auth_fail(r, "reading the body", rc);
         return rc;
     }
-    size_t i = 0;
-    while (i < len && (data[i] == ' ' || data[i] == '\t' || data[i] == '\r' || data[i] == '\n'))
-        i++;
-    if (i == len) {
-        *out = json_object();
-        return *out ? BS_OK : BS_ENOMEM;
-    }
-    json_error_t je;
-    json_t *j = json_loadb(data, len, JSON_REJECT_DUPLICATES, &je);
-    if (!json_is_object(j)) {
-        char msg[300];
-        if (j)
-            snprintf(msg, sizeof msg, "Could not parse request body as JSON: expected an object");
-        else
-            snprintf(msg, sizeof msg, "Could not parse request body as JSON: %s", je.text);
-        json_decref(j);
+    char msg[300];
+    rc = auth_parse_body(data, len, JSONIN_ANY_SIZE, out, msg, sizeof msg); /* http_body: --max-body */
+    if (rc == BS_ENOMEM)
+        return auth_fail(r, "parsing the body", rc), rc;
+    if (rc) {
         auth_error(r, 400, "bad_json", msg);
-        return BS_EJSON;
+        return rc;
     }
-    *out = j;
     return BS_OK;
 }
 

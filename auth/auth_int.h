@@ -181,6 +181,13 @@ int auth_send_token(http_req *r, auth_service *s, const auth_user *u, const auth
 /* Parse the body as a JSON object into *out.  On failure it has answered
  * (400 bad_json / 413) and returns non-BS_OK. */
 int auth_body(http_req *r, json_t **out);
+/* auth_body's parse of data[0..len), pure (any thread; the fuzz target
+ * calls it): only whitespace -> an empty object; otherwise jsonin_parse
+ * (at most max bytes and JSONIN_MAX_DEPTH deep, duplicate keys refused)
+ * and it must be an object.  BS_OK and *out (caller json_decref's), or
+ * BS_EJSON / BS_EDEPTH / BS_ETOOBIG / BS_ENOMEM with the client's message
+ * ("Could not parse request body as JSON: ...") in msg. */
+int auth_parse_body(const char *data, size_t len, size_t max, json_t **out, char *msg, size_t msgsz);
 /* Form-decoded query parameter or NULL. */
 /* Rate limit by client IP; answers 429 and returns false when over. */
 bool auth_rate(http_req *r, auth_service *s, auth_rl *rl);

@@ -9,7 +9,9 @@
  *   1. Shape: at most AUTH_JWT_MAX_LEN bytes, exactly three segments, every
  *      segment strict base64url (alphabet A-Z a-z 0-9 - _, no '=', no
  *      whitespace, length % 4 != 1, unused trailing bits zero).
- *   2. Header: a JSON object (duplicate keys refused) whose "typ", if
+ *   2. Header: a JSON object (duplicate keys refused, at most
+ *      JSONIN_MAX_DEPTH deep: it is parsed before anything is verified,
+ *      so through core/jsonin.h like all outside JSON) whose "typ", if
  *      present, is exactly "JWT", that has no "crit", and that picks one
  *      of exactly two verifiers, each with its algorithm pinned:
  *        - "alg" exactly "HS256": the secret.  With no signing key set,
@@ -31,7 +33,8 @@
  *      1.10.2-1+deb12u1 patches that to a constant-time jwt_strcmp, but
  *      the build links whatever libjwt pkg-config finds, so the timing-
  *      safe compare has to be ours.
- *   4. Claims: the payload is parsed with jansson (duplicates refused)
+ *   4. Claims: the payload is parsed with jsonin_parse (duplicates refused,
+ *      at most JSONIN_MAX_DEPTH deep: user_metadata is the user's choice)
  *      into the json_t that the auth_claims will own; `exp` must be a JSON
  *      integer, `nbf` and `iat` integers when present, `role` a non-empty
  *      string, `sub` / `email` / `session_id` strings and `is_anonymous`
@@ -79,6 +82,7 @@
 #include "auth/jwt.h"
 #include "auth/jwt_key.h"
 #include "core/error.h"
+#include "core/jsonin.h"
 
 #include <limits.h>
 #include <pthread.h>
@@ -262,11 +266,13 @@ static bool json_str_is(json_t *v, const char *want)
  * comment.  V_NONE refuses the token. */
 static enum verifier header_ok(const auth_jwt *j, const unsigned char *h, size_t n)
 {
-    json_t *hdr = json_loadb((const char *)h, n, JSON_REJECT_DUPLICATES, NULL);
+    json_t *hdr = NULL;
     enum verifier ok = V_NONE, pick = V_NONE;
     json_t *v, *kid;
 
-    if (!json_is_object(hdr))
+    /* before the signature is checked: anyone can send this */
+    if (jsonin_parse((const char *)h, n, AUTH_JWT_MAX_LEN, JSON_REJECT_DUPLICATES, &hdr, NULL, 0) != BS_OK ||
+        !json_is_object(hdr))
         goto out;
     v = json_object_get(hdr, "alg");
     kid = json_object_get(hdr, "kid");
@@ -296,11 +302,13 @@ static int claims_from_payload(const unsigned char *p, size_t n, int64_t now,
 {
     int rc = BS_EAUTH;
     auth_claims *c = NULL;
-    json_t *js = json_loadb((const char *)p, n, JSON_REJECT_DUPLICATES, NULL);
+    json_t *js = NULL;
     json_t *exp, *nb, *iat, *role, *anon;
 
     *out = NULL;
-    if (!json_is_object(js))
+    /* signed, but GoTrue tokens carry user_metadata that users chose */
+    if (jsonin_parse((const char *)p, n, AUTH_JWT_MAX_LEN, JSON_REJECT_DUPLICATES, &js, NULL, 0) != BS_OK ||
+        !json_is_object(js))
         goto out;
     exp = json_object_get(js, "exp");
     nb = json_object_get(js, "nbf");

@@ -66,6 +66,9 @@ static char *col_dup(sqlite3_stmt *st, int i, bool *oom)
     return d;
 }
 
+/* app/user metadata the server serialised from bodies auth_parse_body
+ * admitted (at most JSONIN_MAX_DEPTH deep): plain jansson, and never
+ * refused here, which would drop a user's metadata on the next save. */
 static json_t *col_obj(sqlite3_stmt *st, int i)
 {
     const char *t = (const char *)sqlite3_column_text(st, i);

@@ -20,6 +20,7 @@
 #include "fn_int.h"
 #include "fn_manifest.h"
 #include "core/error.h"
+#include "core/jsonin.h"
 #include "core/log.h"
 #include "core/timeutil.h"
 #include "db/query.h"
@@ -56,6 +57,7 @@ int fn_settings_load(fn_registry *reg, fn_entry *e)
         e->retries = sqlite3_column_type(st, 2) == SQLITE_NULL ? -1 : sqlite3_column_int64(st, 2);
         e->enabled = sqlite3_column_int(st, 3) != 0;
         json_error_t je;
+        /* the config object read_obj admitted and the server wrote back */
         json_t *cfg = json_loads((const char *)sqlite3_column_text(st, 4), 0, &je);
         if (json_is_object(cfg)) {
             json_decref(e->config);
@@ -274,12 +276,15 @@ static int read_obj(http_req *r, json_t **out)
     int rc = http_body(r, &body, &len);
     if (rc == BS_ETOOBIG)
         return http_error(r, 413, "PGRST413", "Payload Too Large", NULL, NULL), BS_ETOOBIG;
-    json_error_t je;
-    *out = rc || !len ? NULL : json_loadb(body, len, 0, &je);
+    *out = NULL;
+    char why[JSONIN_MSG_MAX] = "";
+    if (!rc && len) /* http_body read it under --max-body */
+        jsonin_parse(body, len, JSONIN_ANY_SIZE, 0, out, why, sizeof why);
     if (!json_is_object(*out)) {
         json_decref(*out);
         *out = NULL;
-        return http_error(r, 400, "PGRST102", "the request body must be a JSON object", NULL, NULL), BS_EJSON;
+        return http_error(r, 400, "PGRST102", "the request body must be a JSON object", why[0] ? why : NULL, NULL),
+               BS_EJSON;
     }
     return BS_OK;
 }

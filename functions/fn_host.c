@@ -13,6 +13,7 @@
 #include "fn_manifest.h"
 #include "auth/jwt.h"
 #include "core/error.h"
+#include "core/jsonin.h"
 #include "core/log.h"
 #include "core/timeutil.h"
 #include "core/uuid.h"
@@ -43,7 +44,8 @@ static int map_rc(int rc)
     case BS_ENOTFOUND: return BASALT_ENOTFOUND;
     case BS_EINVAL:
     case BS_EPARSE:
-    case BS_EJSON: return BASALT_EINVAL;
+    case BS_EJSON:
+    case BS_EDEPTH: return BASALT_EINVAL;
     case BS_ENOMEM: return BASALT_ENOMEM;
     case BS_ETIMEOUT: return BASALT_ETIMEOUT;
     case BS_EBUSY: return BASALT_ETHROTTLED;
@@ -327,8 +329,9 @@ static int h_doc_insert(basalt_ctx *ctx, const char *coll, const char *json, cha
         *out = NULL;
     if (!coll_ok(coll) || !json)
         return BASALT_EINVAL;
-    json_error_t je;
-    json_t *j = json_loads(json, 0, &je);
+    json_t *j = NULL;
+    /* plugins pass on what their callers sent: admitted like any outside JSON */
+    jsonin_parses(json, JSONIN_ANY_SIZE, 0, &j, NULL, 0);
     if (!json_is_object(j)) {
         json_decref(j);
         return BASALT_EINVAL;
@@ -361,8 +364,8 @@ static int h_doc_update(basalt_ctx *ctx, const char *coll, const char *id, const
         *out = NULL;
     if (!coll_ok(coll) || !id_ok(id) || !patch)
         return BASALT_EINVAL;
-    json_error_t je;
-    json_t *j = json_loads(patch, 0, &je);
+    json_t *j = NULL;
+    jsonin_parses(patch, JSONIN_ANY_SIZE, 0, &j, NULL, 0);
     bool ok = json_is_object(j);
     json_decref(j);
     if (!ok)
@@ -607,10 +610,10 @@ static bool payload_ok(const char *payload)
 {
     if (!payload)
         return true;
-    json_error_t je;
-    json_t *j = json_loads(payload, JSON_DECODE_ANY, &je);
+    json_t *j = NULL;
+    int rc = jsonin_parses(payload, JSONIN_ANY_SIZE, JSON_DECODE_ANY, &j, NULL, 0);
     json_decref(j);
-    return j != NULL;
+    return rc == BS_OK;
 }
 
 static int h_invoke(basalt_ctx *ctx, const char *name, const char *payload, char **result)

@@ -15,6 +15,7 @@
 #include "fn_int.h"
 #include "auth/jwt.h"
 #include "core/error.h"
+#include "core/jsonin.h"
 #include "core/log.h"
 #include "db/query.h"
 
@@ -295,6 +296,19 @@ static int not_found(http_req *r, const char *name)
     return http_error(r, 404, "PGRST202", msg, det, NULL);
 }
 
+int fn_rpc_check_args(const char *body, size_t len, char *msg, size_t msgsz)
+{
+    json_t *j = NULL;
+    /* http_body read it under --max-body */
+    int rc = jsonin_parse(body, len, JSONIN_ANY_SIZE, 0, &j, msg, msgsz);
+    if (rc == BS_OK && !json_is_object(j)) {
+        snprintf(msg, msgsz, "not an object");
+        rc = BS_EJSON;
+    }
+    json_decref(j);
+    return rc;
+}
+
 int fn_rpc_handle(http_req *r)
 {
     fn_registry *reg = fn_global();
@@ -325,14 +339,13 @@ int fn_rpc_handle(http_req *r)
         rc = http_body(r, &body, &blen);
         if (rc == BS_ETOOBIG)
             return http_error(r, 413, "PGRST413", "Payload Too Large", NULL, NULL);
-        json_error_t je;
-        json_t *j = blen ? json_loadb(body, blen, 0, &je) : NULL;
-        if (blen && !json_is_object(j)) {
-            json_decref(j);
-            return http_error(r, 400, "PGRST102", "the request body must be a JSON object of named arguments", NULL,
-                              NULL);
-        }
-        json_decref(j);
+        char why[JSONIN_MSG_MAX] = "";
+        rc = blen ? fn_rpc_check_args(body, blen, why, sizeof why) : BS_OK;
+        if (rc == BS_ENOMEM)
+            return rc;
+        if (rc)
+            return http_error(r, 400, "PGRST102", "the request body must be a JSON object of named arguments",
+                              why[0] ? why : NULL, NULL);
         rc = blen ? buf_append(&args, body, blen) : buf_puts(&args, "{}");
         if (rc)
             return BS_ENOMEM;

@@ -175,6 +175,12 @@ void fn_response_free(basalt_response *r);
 /* ---- host API (fn_host.c) ---- */
 extern const basalt_host fn_host_api;
 
+/* ---- HTTP and RPC triggers (fn_http.c) ---- */
+/* An RPC body (named arguments) through jsonin_parse (at most
+ * JSONIN_MAX_DEPTH deep): BS_OK when it is a JSON object, else an error
+ * with the reason in msg; BS_ENOMEM.  Pure, any thread. */
+int fn_rpc_check_args(const char *body, size_t len, char *msg, size_t msgsz);
+
 /* ---- loader (fn_loader.c) ---- */
 /* Load (or reload) one .so; logs and records failures. */
 int fn_load_file(fn_registry *reg, const char *path, char *why, size_t whylen);

@@ -162,6 +162,8 @@ bool fn_filter_match(const char *filter, const char *doc)
     field[fl] = '\0';
     const char *want = eq + 1;
     json_error_t je;
+    /* a stored document from the change log (admitted on write, at most
+     * JSONIN_MAX_DEPTH deep), on the writer's full-size stack */
     json_t *j = json_loads(doc, 0, &je);
     json_t *v = json_object_get(j, field);
     bool ok = false;

@@ -183,6 +183,8 @@ static int observe(db_conn *w, const db_change *ch, void *arg)
                 continue;
             if (!obj) {
                 json_error_t je;
+                /* the object row the server wrote (st_object_change_json;
+                 * its metadata was admitted at most JSONIN_MAX_DEPTH deep) */
                 obj = json_loads(created ? ch->new_doc : ch->old_doc, 0, &je);
             }
             const char *bucket = json_string_value(json_object_get(obj, "bucket"));
@@ -219,6 +221,7 @@ static int observe(db_conn *w, const db_change *ch, void *arg)
             } else if (is_events && ch->op[0] == 'I') {
                 if (!obj) {
                     json_error_t je;
+                    /* an auth event row the server wrote */
                     obj = json_loads(ch->new_doc ? ch->new_doc : "null", JSON_DECODE_ANY, &je);
                 }
                 const char *e = json_string_value(json_object_get(obj, "event"));
@@ -480,6 +483,9 @@ static bool run_job(fn_queue *q, fn_job *j, char *error, size_t errlen)
 {
     error[0] = '\0';
     json_error_t je;
+    /* the job's event the server built around admitted documents and
+     * payloads (a few levels over JSONIN_MAX_DEPTH at most), on a function
+     * worker's full-size stack: plain jansson */
     json_t *o = json_loads(j->event, JSON_DECODE_ANY, &je);
     basalt_event ev = {.struct_size = sizeof ev, .kind = (uint32_t)j->kind};
     basalt_document_event de;

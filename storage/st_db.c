@@ -44,6 +44,7 @@ int st_bucket_get(db_conn *c, arena *a, const char *id, st_bucket *out)
         out->owner = col(st, 1, a);
         out->public_ = sqlite3_column_int(st, 2) != 0;
         out->size_limit = sqlite3_column_type(st, 3) == SQLITE_NULL ? -1 : sqlite3_column_int64(st, 3);
+        /* mime list and rules: flat JSON the server serialised itself */
         const char *m = (const char *)sqlite3_column_text(st, 4);
         out->mimes = m ? json_loads(m, 0, &je) : NULL;
         const char *ru = (const char *)sqlite3_column_text(st, 5);

@@ -24,6 +24,7 @@
 #include "storage/st_int.h"
 #include "storage/st_bucket.h"
 #include "core/error.h"
+#include "core/jsonin.h"
 #include "core/log.h"
 #include "core/timeutil.h"
 #include "db/query.h"
@@ -53,6 +54,31 @@ int st_err_db(http_req *r, int rc)
     return st_err(r, 500, "InternalError", "Internal server error (%s)", basalt_strerror(rc));
 }
 
+int st_parse_object(const char *body, size_t len, json_t **out, char *msg, size_t msgsz)
+{
+    *out = NULL;
+    if (!len) {
+        *out = json_object();
+        return *out ? BS_OK : BS_ENOMEM;
+    }
+    char why[JSONIN_MSG_MAX];
+    /* the caller read body under --max-body */
+    int rc = jsonin_parse(body, len, JSONIN_ANY_SIZE, 0, out, why, sizeof why);
+    if (rc == BS_ENOMEM)
+        return rc;
+    if (rc) {
+        snprintf(msg, msgsz, "The request body is not valid JSON: %s", why);
+        return rc;
+    }
+    if (!json_is_object(*out)) {
+        json_decref(*out);
+        *out = NULL;
+        snprintf(msg, msgsz, "The request body must be a JSON object");
+        return BS_EJSON;
+    }
+    return BS_OK;
+}
+
 int st_read_json(http_req *r, json_t **out)
 {
     const char *body;
@@ -63,15 +89,17 @@ int st_read_json(http_req *r, json_t **out)
         st_err(r, 413, "Payload too large", "The request body is too large");
         return rc;
     }
-    json_error_t je;
-    *out = rc ? NULL : len ? json_loadb(body, len, 0, &je) : json_object();
-    if (!json_is_object(*out)) {
-        json_decref(*out);
-        *out = NULL;
-        st_err(r, 400, "InvalidRequest", "The request body must be a JSON object");
-        return BS_EJSON;
+    if (rc) {
+        st_err(r, 400, "InvalidRequest", "The request body could not be read");
+        return rc;
     }
-    return BS_OK;
+    char msg[JSONIN_MSG_MAX + 64];
+    rc = st_parse_object(body, len, out, msg, sizeof msg);
+    if (rc == BS_ENOMEM)
+        st_err_db(r, rc);
+    else if (rc)
+        st_err(r, 400, "InvalidRequest", "%s", msg);
+    return rc;
 }
 
 const char *st_caller_sub(const st_ctx *c)
@@ -396,11 +424,14 @@ int st_admin_buckets(http_req *r)
     }
     const char *data;
     size_t len;
-    json_error_t je;
-    /* not json_is_object(body = json_loadb(...)): the jansson macro evaluates
-     * its argument twice, which parsed the body twice and leaked one tree */
-    if (http_body(r, &data, &len) == BS_OK)
-        body = json_loadb(data, len, 0, &je);
+    char why[JSONIN_MSG_MAX];
+    /* not json_is_object(body = ...): the jansson macro evaluates its
+     * argument twice, which parsed the body twice and leaked one tree */
+    if (http_body(r, &data, &len) == BS_OK &&
+        jsonin_parse(data, len, JSONIN_ANY_SIZE, 0, &body, why, sizeof why) != BS_OK) {
+        rc = http_error(r, 400, "PGRST102", "the request body is not valid JSON", why, NULL);
+        goto out;
+    }
     if (!json_is_object(body)) {
         rc = http_error(r, 400, "PGRST102", "the request body must be a JSON object", NULL, NULL);
         goto out;

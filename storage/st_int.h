@@ -128,6 +128,11 @@ int st_err(http_req *r, int status, const char *error, const char *fmt, ...)
 int st_err_db(http_req *r, int rc);
 /* Read the body as a JSON object (answers 400/413 itself; returns non-OK). */
 int st_read_json(http_req *r, json_t **out);
+/* st_read_json's parse, pure (any thread; the fuzz target calls it): an
+ * empty body is {}; otherwise jsonin_parse (at most JSONIN_MAX_DEPTH deep)
+ * and it must be an object.  BS_OK and *out (caller json_decref's), an
+ * error with the 400 InvalidRequest message in msg, or BS_ENOMEM. */
+int st_parse_object(const char *body, size_t len, json_t **out, char *msg, size_t msgsz);
 /* sub of the caller or NULL. */
 const char *st_caller_sub(const st_ctx *c);
 /* Split "bucket/key..." (raw) into a bucket id and a decoded, validated
@@ -167,6 +172,12 @@ typedef struct st_put {
  * replaced blob is removed; after a failure the new one is.  p->blob is
  * emptied either way.  Any thread except the writer. */
 int st_object_commit(st_service *s, arena *a, st_put *p);
+/* The metadata of an upload (x-metadata decoded, or the multipart field)
+ * through jsonin_parse (at most 64 KiB and JSONIN_MAX_DEPTH deep), which
+ * must be an object; *out is its compact text (caller frees).  BS_OK, or an
+ * error with the 400 InvalidRequest message in msg; BS_ENOMEM.  Pure: any
+ * thread (the fuzz target calls it). */
+int st_parse_metadata(const char *text, size_t len, char **out, char *msg, size_t msgsz);
 /* Valid MIME type that the bucket's allowed_mime_types admits. */
 bool st_bucket_mime_ok(const st_bucket *b, const char *type);
 /* write(2) all of p (EINTR-safe).  BS_OK or BS_EIO. */

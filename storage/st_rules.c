@@ -23,6 +23,7 @@
 #include "storage/st_int.h"
 #include "storage/st_bucket.h"
 #include "core/error.h"
+#include "core/jsonin.h"
 #include "core/log.h"
 
 #include <stdio.h>
@@ -52,10 +53,10 @@ static json_t *object_json(const st_object *o)
     json_object_set_new(j, "size", json_integer(o->size));
     json_object_set_new(j, "content_type", o->content_type ? json_string(o->content_type) : json_null());
     json_t *md = NULL;
-    if (o->metadata) {
-        json_error_t je;
-        md = json_loads(o->metadata, JSON_DECODE_ANY, &je);
-    }
+    /* admitted by st_parse_metadata; the check also covers rows written
+     * before that existed, since this runs on a worker's stack */
+    if (o->metadata)
+        jsonin_parses(o->metadata, JSONIN_ANY_SIZE, JSON_DECODE_ANY, &md, NULL, 0);
     json_object_set_new(j, "metadata", md ? md : json_null());
     json_object_set_new(j, "path", path);
     return j;
@@ -135,8 +136,11 @@ static void fn_create_bucket(sqlite3_context *ctx, int argc, sqlite3_value **arg
     db_conn *w = sqlite3_user_data(ctx);
     const char *id = (const char *)sqlite3_value_text(argv[0]);
     const char *spec_s = argc > 1 ? (const char *)sqlite3_value_text(argv[1]) : NULL;
-    json_error_t je;
-    json_t *spec = spec_s ? json_loads(spec_s, 0, &je) : json_object();
+    json_t *spec = NULL;
+    if (spec_s)
+        jsonin_parses(spec_s, JSONIN_ANY_SIZE, 0, &spec, NULL, 0);
+    else
+        spec = json_object();
     json_t *rules = NULL;
     buf msg = BUF_INIT;
     st_bucket_spec sp;
@@ -170,8 +174,9 @@ static void fn_set_rules(sqlite3_context *ctx, int argc, sqlite3_value **argv)
     db_conn *w = sqlite3_user_data(ctx);
     const char *id = (const char *)sqlite3_value_text(argv[0]);
     const char *rs = (const char *)sqlite3_value_text(argv[1]);
-    json_error_t je;
-    json_t *patch = rs ? json_loads(rs, 0, &je) : NULL;
+    json_t *patch = NULL;
+    if (rs)
+        jsonin_parses(rs, JSONIN_ANY_SIZE, 0, &patch, NULL, 0);
     json_t *rules = NULL;
     buf msg = BUF_INIT;
     int rc = id ? st_rules_merge(NULL, patch, &rules, &msg) : BS_EINVAL;

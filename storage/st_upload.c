@@ -25,6 +25,7 @@
 #include "storage/st_int.h"
 #include "storage/st_multipart.h"
 #include "core/error.h"
+#include "core/jsonin.h"
 #include "core/log.h"
 #include "core/timeutil.h"
 #include "core/uuid.h"
@@ -139,17 +140,35 @@ static const char *cache_control_of(arena *a, const char *v)
     return arena_strdup(a, v);
 }
 
+int st_parse_metadata(const char *text, size_t len, char **out, char *msg, size_t msgsz)
+{
+    *out = NULL;
+    json_t *j = NULL;
+    char why[JSONIN_MSG_MAX];
+    int rc = jsonin_parse(text, len, MAX_FIELD, 0, &j, why, sizeof why);
+    if (rc == BS_ENOMEM)
+        return rc;
+    if (rc == BS_OK && !json_is_object(j))
+        rc = BS_EJSON, snprintf(why, sizeof why, "not an object");
+    if (rc) {
+        json_decref(j);
+        snprintf(msg, msgsz, "metadata must be a JSON object (%s)", why);
+        return rc;
+    }
+    *out = json_dumps(j, JSON_COMPACT);
+    json_decref(j);
+    return *out ? BS_OK : BS_ENOMEM;
+}
+
 static int set_metadata(upload *u, const char *text, size_t len)
 {
-    json_error_t je;
-    json_t *j = json_loadb(text, len, 0, &je);
-    if (!json_is_object(j)) {
-        json_decref(j);
-        return refuse(u, 400, "InvalidRequest", "metadata must be a JSON object");
-    }
-    char *s = json_dumps(j, JSON_COMPACT);
-    json_decref(j);
-    u->metadata = s ? arena_strdup(u->c->a, s) : NULL;
+    char *s, msg[JSONIN_MSG_MAX + 64];
+    int rc = st_parse_metadata(text, len, &s, msg, sizeof msg);
+    if (rc == BS_ENOMEM)
+        return rc;
+    if (rc)
+        return refuse(u, 400, "InvalidRequest", msg);
+    u->metadata = arena_strdup(u->c->a, s);
     free(s);
     return u->metadata ? BS_OK : BS_ENOMEM;
 }

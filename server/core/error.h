@@ -29,7 +29,8 @@
     X(SHUTDOWN,  "shutting down")                                         \
     X(UNSUPP,    "not supported")                                         \
     X(CHANGED,   "applied migration changed")                             \
-    X(TIMEOUT,   "timed out")
+    X(TIMEOUT,   "timed out")                                             \
+    X(DEPTH,     "nested too deeply")
 
 enum {
     BS_OK = 0,

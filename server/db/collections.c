@@ -2,6 +2,7 @@
 #include "db/collections.h"
 #include "core/arena.h"
 #include "core/error.h"
+#include "core/jsonin.h"
 #include "core/timeutil.h"
 #include "db/ident.h"
 #include "rules/rules.h"
@@ -174,6 +175,7 @@ int db_coll_set_rules(db_conn *w, const char *name, json_t *rules, buf *msg, buf
     if (sqlite3_step(st) == SQLITE_ROW) {
         const char *t = (const char *)sqlite3_column_text(st, 0);
         json_error_t je;
+        /* an object of rule strings the server serialised itself */
         cur = t ? json_loads(t, 0, &je) : NULL;
     }
     db_stmt_done(st);
@@ -326,8 +328,7 @@ static void fn_create(sqlite3_context *ctx, int argc, sqlite3_value **argv)
     const char *spec_s = argc > 1 ? (const char *)sqlite3_value_text(argv[1]) : NULL;
     json_t *spec = NULL;
     if (spec_s) {
-        json_error_t je;
-        spec = json_loads(spec_s, 0, &je);
+        jsonin_parses(spec_s, JSONIN_ANY_SIZE, 0, &spec, NULL, 0);
         if (!json_is_object(spec)) {
             json_decref(spec);
             sqlite3_result_error(ctx, "basalt_create_collection: spec must be a JSON object", -1);
@@ -354,8 +355,9 @@ static void fn_set_rules(sqlite3_context *ctx, int argc, sqlite3_value **argv)
     db_conn *w = sqlite3_user_data(ctx);
     const char *name = (const char *)sqlite3_value_text(argv[0]);
     const char *rules_s = (const char *)sqlite3_value_text(argv[1]);
-    json_error_t je;
-    json_t *rules = rules_s ? json_loads(rules_s, 0, &je) : NULL;
+    json_t *rules = NULL;
+    if (rules_s)
+        jsonin_parses(rules_s, JSONIN_ANY_SIZE, 0, &rules, NULL, 0);
     buf msg = BUF_INIT, det = BUF_INIT;
     int rc = BS_EINVAL;
     if (!name)

@@ -77,6 +77,7 @@
 #include <string.h>
 
 #include "core/error.h"
+#include "core/jsonin.h"
 
 #define XSTR_(x) #x
 #define XSTR(x) XSTR_(x)
@@ -579,8 +580,16 @@ static char *ilike_to_like(arena *a, const char *s, size_t n, size_t *outn)
  * otherwise).  NULL + *why on failure. */
 static int operand_json(pctx *c, const char *s, size_t n, tval *out, const char **why)
 {
-    json_error_t jerr;
-    json_t *j = json_loadb(s, n, JSON_DECODE_ANY, &jerr);
+    /* the query string's own size bounds n; the depth bound also covers
+     * bs_json_contains, which walks the operand recursively per row */
+    json_t *j = NULL;
+    int jrc = jsonin_parse(s, n, JSONIN_ANY_SIZE, JSON_DECODE_ANY, &j, NULL, 0);
+    if (jrc == BS_ENOMEM)
+        return jrc;
+    if (jrc == BS_EDEPTH) {
+        *why = "the JSON operand is nested deeper than " JSONIN_STR(JSONIN_MAX_DEPTH) " levels";
+        return BS_EPARSE;
+    }
     if (j) {
         json_decref(j);
         char *z = arena_strndup(c->a, s, n);

@@ -2,7 +2,8 @@
  * bs_json_contains (PostgreSQL jsonb @>, for cs/cd) and bs_json_overlaps
  * (&&, for ov) over JSON text.  Registered on every connection by
  * db_query_register_functions (query.h).  NULL-safe: a NULL or invalid
- * argument gives NULL, never an error that would abort the query.
+ * argument (including JSON nested deeper than JSONIN_MAX_DEPTH) gives
+ * NULL, never an error that would abort the query.
  * Threads: run on whatever thread owns the connection. */
 #include "db/query.h"
 
@@ -13,6 +14,7 @@
 #include <string.h>
 
 #include "core/error.h"
+#include "core/jsonin.h"
 
 /* ------------------------------------------------------------------ */
 /* SQL functions: jsonb @> and && over JSON text                        */
@@ -152,8 +154,11 @@ static json_t *load_arg(sqlite3_context *ctx, sqlite3_value **argv, int i, bool 
     int n = sqlite3_value_bytes(argv[i]);
     if (!s)
         return NULL;
-    json_error_t jerr;
-    j = json_loadb((const char *)s, (size_t)n, JSON_DECODE_ANY, &jerr);
+    /* through jsonin_parse although the operand was admitted by query.c and
+     * the column is a stored document: contains() and deep_eq() recurse,
+     * and this runs on a worker's stack; too deep counts as invalid (NULL) */
+    j = NULL;
+    jsonin_parse((const char *)s, (size_t)n, JSONIN_ANY_SIZE, JSON_DECODE_ANY, &j, NULL, 0);
     *owned = j != NULL;
     return j;
 }

@@ -27,6 +27,8 @@ static int csv_field(buf *o, const char *s, size_t n)
 int db_rest_csv(const buf *json_rows, buf *o)
 {
     json_error_t je;
+    /* plain jansson: rows SQLite built from stored documents (admitted at
+     * most JSONIN_MAX_DEPTH deep), an array of objects around them */
     json_t *rows = json_loadb(json_rows->data, json_rows->len, 0, &je);
     if (!rows) /* integers beyond 64 bits: print them as reals */
         rows = json_loadb(json_rows->data, json_rows->len, JSON_DECODE_INT_AS_REAL, &je);

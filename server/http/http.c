@@ -13,6 +13,7 @@
 #include "http/http_int.h"
 #include "auth/jwt.h"
 #include "core/error.h"
+#include "core/jsonin.h"
 #include "core/log.h"
 #include "core/timeutil.h"
 #include "core/utf8.h"
@@ -177,45 +178,11 @@ int http_body(http_req *r, const char **data, size_t *len)
     return BS_OK;
 }
 
-/* Nesting depth of JSON text, counting [ and { outside strings.  Linear,
- * no recursion; malformed text is left for the parser to report. */
-static int json_depth(const char *s, size_t n)
-{
-    int depth = 0, max = 0;
-    bool in_str = false;
-    for (size_t i = 0; i < n; i++) {
-        char c = s[i];
-        if (in_str) {
-            if (c == '\\')
-                i++;
-            else if (c == '"')
-                in_str = false;
-        } else if (c == '"') {
-            in_str = true;
-        } else if (c == '[' || c == '{') {
-            if (++depth > max)
-                max = depth;
-        } else if (c == ']' || c == '}') {
-            depth--;
-        }
-    }
-    return max;
-}
-
 int http_parse_json(const char *data, size_t len, size_t flags, json_t **out, char *msg, size_t msgsz)
 {
-    *out = NULL;
-    if (json_depth(data, len) > HTTP_JSON_MAX_DEPTH) {
-        snprintf(msg, msgsz, "JSON nested deeper than %d levels", HTTP_JSON_MAX_DEPTH);
-        return BS_EJSON;
-    }
-    json_error_t je;
-    *out = json_loadb(data, len, flags | JSON_REJECT_DUPLICATES, &je);
-    if (!*out) {
-        snprintf(msg, msgsz, "%s (line %d, column %d)", je.text, je.line, je.column);
-        return BS_EJSON;
-    }
-    return BS_OK;
+    /* the caller read data under its own size limit (http_body: --max-body) */
+    int rc = jsonin_parse(data, len, JSONIN_ANY_SIZE, flags | JSON_REJECT_DUPLICATES, out, msg, msgsz);
+    return rc == BS_EDEPTH ? BS_EJSON : rc;
 }
 
 int http_body_json(http_req *r, size_t flags, json_t **out, char *msg, size_t msgsz)

@@ -127,15 +127,16 @@ const char *http_peer_addr(const http_req *r);
  * client stalled (see http_read).  Repeated calls return the same
  * bytes. */
 int http_body(http_req *r, const char **data, size_t *len);
-/* Read and parse a JSON body: http_body's size limit, then a nesting-depth
- * check (HTTP_JSON_MAX_DEPTH; deep nesting would exhaust the worker's stack
- * inside the parser), then jansson with duplicate keys refused (a document
- * whose readers disagree on which duplicate wins could slip past a rule),
- * NUL bytes in strings refused and invalid UTF-8 refused.  Returns BS_OK
- * and *out (caller json_decref's), BS_ETOOBIG, or BS_EJSON with a message
- * (line/column) in msg (at least 200 bytes).  flags: extra jansson decode
- * flags (e.g. JSON_DECODE_INT_AS_REAL). */
-#define HTTP_JSON_MAX_DEPTH 64
+/* Read and parse a JSON body: http_body's size limit, then jsonin_parse
+ * (core/jsonin.h: nesting deeper than JSONIN_MAX_DEPTH refused before
+ * jansson runs, since deep nesting would exhaust the worker's stack inside
+ * the parser) with duplicate keys refused (a document whose readers
+ * disagree on which duplicate wins could slip past a rule), NUL bytes in
+ * strings refused and invalid UTF-8 refused.  Returns BS_OK and *out
+ * (caller json_decref's), BS_ETOOBIG, BS_EJSON (malformed or too deep)
+ * with a message (line/column) in msg (at least JSONIN_MSG_MAX bytes), or
+ * BS_ENOMEM.  flags: extra jansson decode flags (e.g.
+ * JSON_DECODE_INT_AS_REAL). */
 struct json_t;
 int http_body_json(http_req *r, size_t flags, struct json_t **out, char *msg, size_t msgsz);
 /* The same checks on a buffer the caller already holds. */

@@ -91,7 +91,10 @@ static int change_load(sqlite3_stmt *st, change *c)
     if (!c->coll || !c->op || !c->doc_id)
         return BS_ENOMEM;
     c->opc = c->op[0] == 'I' ? 'I' : c->op[0] == 'U' ? 'U' : 'D';
-    /* auth.* / storage.* entries are never parsed or delivered */
+    /* auth.* / storage.* entries are never parsed or delivered.  Plain
+     * jansson: documents the server wrote from admitted input (REST bodies,
+     * plugin payloads: at most JSONIN_MAX_DEPTH deep; PATCH sets top-level
+     * keys, so no deeper), parsed on the dispatcher's own full-size stack. */
     if (!strchr(c->coll, '.')) {
         if (c->old_txt)
             c->old = json_loads(c->old_txt, 0, NULL);

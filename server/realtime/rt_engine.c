@@ -11,6 +11,7 @@
  */
 #include "realtime/rt_int.h"
 #include "core/error.h"
+#include "core/jsonin.h"
 #include "core/log.h"
 #include "core/timeutil.h"
 #include "db/store.h"
@@ -149,29 +150,36 @@ static int b64url_decode(const char *s, size_t n, buf *out)
     return BS_OK;
 }
 
+int rt_token_shape(const char *tok)
+{
+    const char *d1 = strchr(tok, '.');
+    const char *d2 = d1 ? strchr(d1 + 1, '.') : NULL;
+    if (!d2 || strlen(tok) > AUTH_JWT_MAX_LEN)
+        return BS_EPARSE;
+    /* before the signature is checked: through jsonin like all outside JSON */
+    buf b = BUF_INIT;
+    json_t *j = NULL;
+    if (b64url_decode(d1 + 1, (size_t)(d2 - d1 - 1), &b) == BS_OK && b.len)
+        jsonin_parse(b.data, b.len, AUTH_JWT_MAX_LEN, 0, &j, NULL, 0);
+    bool shape = json_is_object(j) && json_is_string(json_object_get(j, "role")) &&
+                 json_is_integer(json_object_get(j, "exp"));
+    json_decref(j);
+    buf_free(&b);
+    return shape ? BS_OK : BS_EAUTH;
+}
+
 int rt_verify_token(rt_engine *e, const char *tok, auth_claims **out, char *msg, size_t cap)
 {
     *out = NULL;
     /* Supabase's message for tokens without role/exp, checked before the
      * signature so the client learns what is missing. */
-    const char *d1 = strchr(tok, '.');
-    const char *d2 = d1 ? strchr(d1 + 1, '.') : NULL;
-    bool shape = false;
-    if (d2 && strlen(tok) <= AUTH_JWT_MAX_LEN) {
-        buf b = BUF_INIT;
-        if (b64url_decode(d1 + 1, (size_t)(d2 - d1 - 1), &b) == BS_OK && b.len) {
-            json_t *j = json_loadb(b.data, b.len, 0, NULL);
-            shape = json_is_object(j) && json_is_string(json_object_get(j, "role")) &&
-                    json_is_integer(json_object_get(j, "exp"));
-            json_decref(j);
-        }
-        buf_free(&b);
-        if (!shape) {
-            snprintf(msg, cap, "Fields `role` and `exp` are required in JWT");
-            return BS_EAUTH;
-        }
-    } else {
+    int shape = rt_token_shape(tok);
+    if (shape == BS_EPARSE) {
         snprintf(msg, cap, "Invalid JWT: the token is malformed");
+        return BS_EAUTH;
+    }
+    if (shape) {
+        snprintf(msg, cap, "Fields `role` and `exp` are required in JWT");
         return BS_EAUTH;
     }
     int rc = auth_jwt_verify(e->app->jwt, tok, time_now_s(), out);

@@ -1,12 +1,14 @@
 /* rt_frame.c - see rt_frame.h.
  *
- * Text frames are parsed with jansson (JSON_REJECT_DUPLICATES is not used:
- * the client never sends duplicates and Phoenix itself takes the last).
+ * Text frames are parsed with jsonin_parse (core/jsonin.h: at most
+ * JSONIN_MAX_DEPTH deep; JSON_REJECT_DUPLICATES is not used: the client
+ * never sends duplicates and Phoenix itself takes the last).
  * Refs may arrive as strings, null or integers (hand-written clients); an
  * integer is rendered to its decimal string so replies echo a string.
  */
 #include "realtime/rt_frame.h"
 #include "core/error.h"
+#include "core/jsonin.h"
 
 #include <stdint.h>
 #include <stdio.h>
@@ -38,11 +40,13 @@ static int take_ref(json_t *v, char *dst, const char **out, const char **err)
 int rt_frame_parse_text(const char *data, size_t len, bool v2, rt_frame *f, const char **err)
 {
     memset(f, 0, sizeof *f);
-    json_error_t je;
-    json_t *root = json_loadb(data, len, 0, &je);
+    json_t *root = NULL;
     int rc = BS_EPARSE;
-    if (!root) {
-        *err = "frame is not valid JSON";
+    /* the transport bounds the frame's size (RT_MAX_FRAME) */
+    int jrc = jsonin_parse(data, len, JSONIN_ANY_SIZE, 0, &root, NULL, 0);
+    if (jrc != BS_OK) {
+        *err = jrc == BS_EDEPTH ? "frame " JSONIN_DEPTH_MSG
+               : jrc == BS_ENOMEM ? "out of memory" : "frame is not valid JSON";
         goto out;
     }
     json_t *jr, *ref, *topic, *event, *payload;
@@ -196,5 +200,19 @@ int rt_frame_encode_broadcast(buf *b, const char *topic, const char *event, cons
     if (!rc) rc = buf_append(b, topic, tl);
     if (!rc) rc = buf_append(b, event, el);
     if (!rc) rc = buf_append(b, payload, plen);
+    return rc;
+}
+
+int rt_frame_check_push(const rt_push *p, const char **err)
+{
+    if (!p->json)
+        return BS_OK;
+    json_t *j = NULL;
+    /* the caller bounds the payload (RT_MAX_BROADCAST) */
+    int rc = jsonin_parse(p->payload, p->payload_len, JSONIN_ANY_SIZE, JSON_DECODE_ANY, &j, NULL, 0);
+    json_decref(j);
+    if (rc)
+        *err = rc == BS_EDEPTH ? "broadcast payload " JSONIN_DEPTH_MSG
+               : rc == BS_ENOMEM ? "out of memory" : "broadcast payload is not valid JSON";
     return rc;
 }

@@ -7,8 +7,9 @@
  * produced.
  *
  * Parsing is strict about shape (a frame that is not a valid Phoenix frame
- * is an error with a static message) and bounded by the caller's frame
- * size limit.  Pure functions: any thread.
+ * is an error with a static message), bounded by the caller's frame size
+ * limit, and JSON goes through core/jsonin.h (at most JSONIN_MAX_DEPTH
+ * deep).  Pure functions: any thread.
  */
 #ifndef BS_RT_FRAME_H
 #define BS_RT_FRAME_H
@@ -47,6 +48,11 @@ typedef struct rt_push {
 /* Parse a binary frame as kind 3.  BS_EPARSE with *err for another kind,
  * a short frame or lengths that run past its end. */
 int rt_frame_parse_push(const unsigned char *data, size_t len, rt_push *out, const char **err);
+/* A push with encoding 1 must carry JSON text (any value; through
+ * jsonin_parse, so at most JSONIN_MAX_DEPTH deep).  BS_OK (always for
+ * encoding 0), or an error with *err a static reason.  The caller bounds
+ * the payload's size. */
+int rt_frame_check_push(const rt_push *p, const char **err);
 
 /* Append one text frame.  join_ref/ref NULL → JSON null; payload is JSON
  * text of an object (plen bytes). */

@@ -144,6 +144,12 @@ int rt_conn_send_frame(rt_conn *c, const char *jr, const char *ref, const char *
                        const char *payload, size_t plen);
 /* Verify a JWT for a channel: BS_OK with *out, else msg filled. */
 int rt_verify_token(rt_engine *e, const char *token, auth_claims **out, char *msg, size_t cap);
+/* rt_verify_token's look at a token before its signature (pure, any
+ * thread; the fuzz target calls it): BS_EPARSE when it is not three
+ * dot-separated parts of at most AUTH_JWT_MAX_LEN bytes, BS_EAUTH when the
+ * payload is not an object (through jsonin_parse) with a string role and
+ * an integer exp, else BS_OK. */
+int rt_token_shape(const char *token);
 /* Wake the dispatcher (after a join with resume or an earlier expiry). */
 void rt_dispatch_wake(rt_engine *e);
 

@@ -570,14 +570,9 @@ static void do_push(rt_conn *c, const unsigned char *d, size_t len)
     } else if (p.payload_len > RT_MAX_BROADCAST) {
         reply_error(c, ch->join_ref, ref[0] ? ref : NULL, topic, "broadcast payload too large (limit 256 KiB)");
     } else {
-        bool ok = true;
-        if (p.json) {
-            json_t *j = json_loadb(p.payload, p.payload_len, JSON_DECODE_ANY, NULL);
-            ok = j != NULL;
-            json_decref(j);
-        }
-        if (!ok) {
-            reply_error(c, ch->join_ref, ref[0] ? ref : NULL, topic, "broadcast payload is not valid JSON");
+        const char *why = NULL;
+        if (rt_frame_check_push(&p, &why)) {
+            reply_error(c, ch->join_ref, ref[0] ? ref : NULL, topic, why);
         } else if (may_write(c, ch, ref, "broadcast")) {
             fanout(ch->t, ch, event, p.payload, p.payload_len, p.json);
             if (ch->ack && ref[0])

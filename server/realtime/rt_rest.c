@@ -2,6 +2,7 @@
 #include "realtime/rt_rest.h"
 #include "core/error.h"
 #include "auth/jwt.h"
+#include "core/jsonin.h"
 #include "realtime/rt_engine.h"
 
 #include <jansson.h>
@@ -33,6 +34,41 @@ static int send_one(http_req *r, rt_engine *e, const char *topic, const char *ev
     return rc;
 }
 
+int rt_rest_parse_broadcast(const char *body, size_t len, json_t **out, const char **code, char *msg, size_t msgsz)
+{
+    *out = NULL;
+    *code = "invalid_body";
+    json_t *j = NULL;
+    char why[JSONIN_MSG_MAX];
+    /* http_body read it under --max-body */
+    int rc = jsonin_parse(body, len, JSONIN_ANY_SIZE, 0, &j, why, sizeof why);
+    if (rc == BS_ENOMEM)
+        return rc;
+    if (rc) {
+        snprintf(msg, msgsz, "the body is not valid JSON: %s", why);
+        return rc;
+    }
+    json_t *msgs = json_object_get(j, "messages");
+    if (!json_is_array(msgs) || json_array_size(msgs) > MAX_MESSAGES) {
+        json_decref(j);
+        snprintf(msg, msgsz, "body must be {\"messages\":[{\"topic\",\"event\",\"payload\"}]} with at most %d messages",
+                 MAX_MESSAGES);
+        return BS_EJSON;
+    }
+    size_t i;
+    json_t *m;
+    json_array_foreach(msgs, i, m) {
+        if (!json_is_string(json_object_get(m, "topic")) || !json_is_string(json_object_get(m, "event"))) {
+            json_decref(j);
+            *code = "invalid_message";
+            snprintf(msg, msgsz, "each message needs string topic and event");
+            return BS_EJSON;
+        }
+    }
+    *out = j;
+    return BS_OK;
+}
+
 int rt_rest_broadcast(http_req *r)
 {
     rt_engine *e = http_app(r)->rt;
@@ -47,25 +83,20 @@ int rt_rest_broadcast(http_req *r)
         return http_error(r, 413, "payload_too_large", "request body too large", NULL, NULL);
     if (rc)
         return rc;
-    json_t *j = json_loadb(body, len, 0, NULL);
-    json_t *msgs = json_object_get(j, "messages");
-    if (!json_is_array(msgs) || json_array_size(msgs) > MAX_MESSAGES) {
-        json_decref(j);
-        return http_error(r, 400, "invalid_body", "body must be {\"messages\":[{\"topic\",\"event\",\"payload\"}]} with at most 100 messages",
-                          NULL, NULL);
-    }
+    json_t *j;
+    const char *code;
+    char msg[JSONIN_MSG_MAX + 64];
+    rc = rt_rest_parse_broadcast(body, len, &j, &code, msg, sizeof msg);
+    if (rc == BS_ENOMEM)
+        return rc;
+    if (rc)
+        return http_error(r, 400, code, msg, NULL, NULL);
     size_t i;
     json_t *m;
-    json_array_foreach(msgs, i, m) {
-        const char *topic = json_string_value(json_object_get(m, "topic"));
-        const char *event = json_string_value(json_object_get(m, "event"));
-        if (!topic || !event) {
-            json_decref(j);
-            return http_error(r, 400, "invalid_message", "each message needs string topic and event", NULL, NULL);
-        }
-    }
+    json_t *msgs = json_object_get(j, "messages");
     json_array_foreach(msgs, i, m) {
         json_t *pl = json_object_get(m, "payload");
+        /* admitted by jsonin_parse, so no deeper than JSONIN_MAX_DEPTH */
         char *txt = pl ? json_dumps(pl, JSON_COMPACT | JSON_ENCODE_ANY) : strdup("{}");
         if (!txt) {
             json_decref(j);
@@ -84,6 +115,24 @@ int rt_rest_broadcast(http_req *r)
     }
     json_decref(j);
     return http_send(r, 202, NULL, NULL, 0);
+}
+
+int rt_rest_parse_payload(const char *body, size_t len, char **out, char *msg, size_t msgsz)
+{
+    *out = NULL;
+    json_t *j = NULL;
+    char why[JSONIN_MSG_MAX];
+    int rc = len ? jsonin_parse(body, len, JSONIN_ANY_SIZE, JSON_DECODE_ANY, &j, why, sizeof why)
+                 : (j = json_object()) ? BS_OK : BS_ENOMEM;
+    if (rc == BS_ENOMEM)
+        return rc;
+    if (rc) {
+        snprintf(msg, msgsz, "the body must be JSON: %s", why);
+        return rc;
+    }
+    *out = json_dumps(j, JSON_COMPACT | JSON_ENCODE_ANY);
+    json_decref(j);
+    return *out ? BS_OK : BS_ENOMEM;
 }
 
 int rt_rest_broadcast_event(http_req *r)
@@ -113,13 +162,13 @@ int rt_rest_broadcast_event(http_req *r)
     if (ct && strncmp(ct, "application/octet-stream", 24) == 0)
         return http_error(r, 415, "unsupported_media_type", "binary broadcast payloads are only accepted over the WebSocket",
                           NULL, NULL);
-    json_t *j = len ? json_loadb(body, len, JSON_DECODE_ANY, NULL) : json_object();
-    if (!j)
-        return http_error(r, 400, "invalid_json", "the body must be JSON", NULL, NULL);
-    char *txt = json_dumps(j, JSON_COMPACT | JSON_ENCODE_ANY);
-    json_decref(j);
-    if (!txt)
-        return BS_ENOMEM;
+    char *txt;
+    char msg[JSONIN_MSG_MAX + 64];
+    rc = rt_rest_parse_payload(body, len, &txt, msg, sizeof msg);
+    if (rc == BS_ENOMEM)
+        return rc;
+    if (rc)
+        return http_error(r, 400, "invalid_json", msg, NULL, NULL);
     const char *pv = http_param(r, "private");
     rc = send_one(r, e, topic, event, txt, strlen(txt), pv && strcmp(pv, "true") == 0);
     free(txt);

@@ -26,4 +26,18 @@ int rt_rest_broadcast_event(http_req *r);
  *          the rule and position of a parse error. */
 int rt_rules_admin(http_req *r);
 
+/* The handlers' parses, pure (any thread; the fuzz target calls them).
+ * rt_rest_parse_broadcast: body through jsonin_parse (at most
+ * JSONIN_MAX_DEPTH deep), then the shape above with at most 100 messages,
+ * each with string topic and event.  BS_OK and *out (the whole body; the
+ * caller json_decref's), or an error with *code ("invalid_body",
+ * "invalid_message") and msg for a 400; BS_ENOMEM.
+ * rt_rest_parse_payload: the single-event body (empty -> {}; any JSON
+ * value) through jsonin_parse, re-serialised compactly into *out (caller
+ * frees).  BS_OK, an error with msg for a 400 invalid_json, or BS_ENOMEM. */
+struct json_t;
+int rt_rest_parse_broadcast(const char *body, size_t len, struct json_t **out, const char **code, char *msg,
+                            size_t msgsz);
+int rt_rest_parse_payload(const char *body, size_t len, char **out, char *msg, size_t msgsz);
+
 #endif

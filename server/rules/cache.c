@@ -112,6 +112,7 @@ static int load(db_conn *conn, const char *collection, entry **out)
     if (!rc) {
         const char *t = (const char *)sqlite3_column_text(st, 0);
         json_error_t je;
+        /* an object of rule strings the server serialised itself */
         rules = t ? json_loads(t, 0, &je) : NULL;
         const char *n = (const char *)sqlite3_column_text(st, 1);
         snprintf(canon, sizeof canon, "%s", n ? n : collection);

@@ -812,6 +812,10 @@ int rules_parse_op(rules_op op, const char *text, rules_expr **out, rules_error 
     return BS_OK;
 }
 
+/* Plain jansson: stored documents, built by the writer from bodies that
+ * http_parse_json admitted (at most JSONIN_MAX_DEPTH deep, and a PATCH
+ * sets top-level keys, so no deeper), parsed on the writer's full-size
+ * stack. */
 json_t *rules_json_load(const char *text, size_t len)
 {
     json_error_t je;

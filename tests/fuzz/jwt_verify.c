@@ -9,15 +9,20 @@
  *     behind the signature check, which raw bytes practically never pass.
  * Oracles beyond the sanitizers: a failure returns BS_EAUTH / BS_EEXPIRED
  * (or BS_ENOMEM) with *out NULL; a success returns claims that satisfy the
- * header's contract, and a second verify of the same token succeeds with
- * the same claims.
+ * header's contract, no deeper than JSONIN_MAX_DEPTH, and a second verify
+ * of the same token succeeds with the same claims.  A signed token whose
+ * header or payload jansson reads deeper than JSONIN_MAX_DEPTH must be
+ * refused (both are parsed before anything else is trusted), and every
+ * verify runs on a small stack (fuzz_json.h).
  *
  * The auth_jwt and its cache live for the whole run (reachable, so not a
  * leak); `now` is fixed so runs are reproducible.
  */
 #include "auth/jwt.h"
 #include "core/error.h"
+#include "fuzz_json.h"
 
+#include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -31,7 +36,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 static auth_jwt *fuzz_jwt;
 
-static void check(const char *tok)
+static void check(const char *tok, bool must_fail)
 {
     auth_claims *c = NULL, *again = NULL;
     int rc = auth_jwt_verify(fuzz_jwt, tok, NOW, &c);
@@ -41,8 +46,10 @@ static void check(const char *tok)
             abort();
         return;
     }
+    if (must_fail)
+        abort(); /* a header or payload deeper than the limit was admitted */
     if (!c || !c->role || !c->role[0] || !c->sub || !c->email || !c->session_id ||
-        c->exp <= NOW || !json_is_object(c->json))
+        c->exp <= NOW || !json_is_object(c->json) || fuzz_tree_depth(c->json) > JSONIN_MAX_DEPTH)
         abort();
     /* touch every string so ASan sees a dangling one */
     volatile size_t n = strlen(c->role) + strlen(c->sub) + strlen(c->email) +
@@ -84,7 +91,7 @@ static size_t enc(char *dst, const unsigned char *p, size_t n)
     return o;
 }
 
-static void check_signed(const uint8_t *data, size_t size, size_t nl)
+static void check_signed(const uint8_t *data, size_t size, size_t nl, bool must_fail)
 {
     unsigned char mac[EVP_MAX_MD_SIZE];
     unsigned int maclen = 0;
@@ -102,8 +109,30 @@ static void check_signed(const uint8_t *data, size_t size, size_t nl)
     tok[o++] = '.';
     o += enc(tok + o, mac, maclen);
     tok[o] = '\0';
-    check(tok);
+    check(tok, must_fail);
     free(tok);
+}
+
+typedef struct input {
+    const uint8_t *data;
+    size_t size;
+    const uint8_t *nl;
+    bool too_deep;
+} input;
+
+static void *run(void *arg)
+{
+    const input *in = arg;
+    char *tok = malloc(in->size + 1);
+    if (!tok)
+        return NULL;
+    memcpy(tok, in->data, in->size);
+    tok[in->size] = '\0';
+    check(tok, false);
+    free(tok);
+    if (in->nl)
+        check_signed(in->data, in->size, (size_t)(in->nl - in->data), in->too_deep);
+    return NULL;
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
@@ -112,16 +141,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         auth_jwt_new((const unsigned char *)SECRET, strlen(SECRET), &fuzz_jwt) != BS_OK)
         abort();
 
-    char *tok = malloc(size + 1);
-    if (!tok)
-        return 0;
-    memcpy(tok, data, size);
-    tok[size] = '\0';
-    check(tok);
-    free(tok);
-
-    const uint8_t *nl = memchr(data, '\n', size);
-    if (nl)
-        check_signed(data, size, (size_t)(nl - data));
+    input in = {data, size, memchr(data, '\n', size), false};
+    if (in.nl) {
+        size_t hn = (size_t)(in.nl - data);
+        in.too_deep = fuzz_jansson_depth((const char *)data, hn, 0) > JSONIN_MAX_DEPTH ||
+                      fuzz_jansson_depth((const char *)in.nl + 1, size - hn - 1, 0) > JSONIN_MAX_DEPTH;
+    }
+    fuzz_on_small_stack(run, &in);
     return 0;
 }

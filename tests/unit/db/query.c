@@ -7,6 +7,7 @@
 #include "core/arena.h"
 #include "core/buf.h"
 #include "core/error.h"
+#include "core/jsonin.h"
 #include "db/query.h"
 
 /* ------------------------------------------------------------------ */
@@ -224,6 +225,49 @@ TEST(where_json_ops)
     EXPECT_ERR("tags=cs.abc", 400, "22P02", "invalid input syntax for type json");
     EXPECT_ERR("tags=cs.{a,{b}}", 400, "22P02", "nested arrays");
     EXPECT_ERR("tags=cs.{\"a}", 400, "22P02", "unterminated");
+}
+
+/* "KEY=OP." + depth '[' + "1" + depth ']' (heap; caller frees) */
+static char *deep_filter(const char *key_op, int depth)
+{
+    buf b = BUF_INIT;
+    buf_puts(&b, key_op);
+    for (int i = 0; i < depth; i++)
+        buf_putc(&b, '[');
+    buf_putc(&b, '1');
+    for (int i = 0; i < depth; i++)
+        buf_putc(&b, ']');
+    return buf_steal(&b, NULL);
+}
+
+TEST(where_json_ops_depth)
+{
+    /* at JSONIN_MAX_DEPTH the operand is bound as given */
+    char *q = deep_filter("meta=cs.", JSONIN_MAX_DEPTH);
+    char want[2 * JSONIN_MAX_DEPTH + 8];
+    snprintf(want, sizeof want, "'%s'", q + strlen("meta=cs."));
+    EXPECT_WHERE(q, "bs_json_contains(data -> '$.meta', ?)", want);
+    free(q);
+    /* one level more, and far more, is a 400 before jansson sees it */
+    static const char *const ops[] = {"meta=cs.", "meta=cd.", "meta=not.cs."};
+    static const int depths[] = {JSONIN_MAX_DEPTH + 1, 1000, 100000};
+    for (size_t i = 0; i < sizeof ops / sizeof ops[0]; i++) {
+        for (size_t k = 0; k < sizeof depths / sizeof depths[0]; k++) {
+            q = deep_filter(ops[i], depths[k]);
+            qres r_;
+            run(&r_, q);
+            int rc = r_.rc, status = r_.err.status;
+            char code[32], msg[256];
+            snprintf(code, sizeof code, "%s", rc ? r_.err.code : "(ok)");
+            snprintf(msg, sizeof msg, "%s", r_.err.message);
+            done(&r_);
+            free(q);
+            ASSERT_EQ_INT(rc, BS_EPARSE);
+            ASSERT_EQ_INT(status, 400);
+            ASSERT_EQ_STR(code, "22P02");
+            ASSERT_CONTAINS(msg, "nested deeper than 64 levels");
+        }
+    }
 }
 
 TEST(where_logic_trees)
@@ -940,11 +984,12 @@ TEST(sqlite_json_functions)
         {"SELECT bs_json_overlaps('{\"a\":1}', '[1]')", "0"},
         {"SELECT count(*) FROM t WHERE bs_json_contains(data -> '$.tags', '[\"a\"]')", "2"},
     };
-    /* deeply nested operands: bounded by jansson's depth limit, no crash */
+    /* deeply nested operands: past JSONIN_MAX_DEPTH an argument counts as
+     * invalid (NULL, no crash); at the limit it is compared as usual */
     buf deep = BUF_INIT;
     buf_puts(&deep, "SELECT bs_json_contains(?1, ?1), bs_json_overlaps(?1, ?1), "
-                    "bs_json_contains(?2, ?2)");
-    buf arr = BUF_INIT, over = BUF_INIT;
+                    "bs_json_contains(?2, ?2), bs_json_contains(?3, ?3), bs_json_overlaps(?3, ?3)");
+    buf arr = BUF_INIT, over = BUF_INIT, at = BUF_INIT;
     for (int i = 0; i < 2000; i++)
         buf_putc(&arr, '[');
     buf_putc(&arr, '1');
@@ -952,18 +997,27 @@ TEST(sqlite_json_functions)
         buf_putc(&arr, ']');
     for (int i = 0; i < 3000; i++)
         buf_puts(&over, "{\"a\":");
+    for (int i = 0; i < JSONIN_MAX_DEPTH; i++)
+        buf_putc(&at, '[');
+    buf_putc(&at, '1');
+    for (int i = 0; i < JSONIN_MAX_DEPTH; i++)
+        buf_putc(&at, ']');
     sqlite3_stmt *ds = NULL;
     ASSERT_EQ_INT(sqlite3_prepare_v2(db, buf_cstr(&deep), -1, &ds, NULL), SQLITE_OK);
     sqlite3_bind_text(ds, 1, buf_cstr(&arr), -1, SQLITE_STATIC);
     sqlite3_bind_text(ds, 2, buf_cstr(&over), -1, SQLITE_STATIC);
+    sqlite3_bind_text(ds, 3, buf_cstr(&at), -1, SQLITE_STATIC);
     ASSERT_EQ_INT(sqlite3_step(ds), SQLITE_ROW);
-    ASSERT_EQ_INT(sqlite3_column_int(ds, 0), 1);
-    ASSERT_EQ_INT(sqlite3_column_int(ds, 1), 1);
+    ASSERT_EQ_INT(sqlite3_column_type(ds, 0), SQLITE_NULL);
+    ASSERT_EQ_INT(sqlite3_column_type(ds, 1), SQLITE_NULL);
     ASSERT_EQ_INT(sqlite3_column_type(ds, 2), SQLITE_NULL);
+    ASSERT_EQ_INT(sqlite3_column_int(ds, 3), 1);
+    ASSERT_EQ_INT(sqlite3_column_int(ds, 4), 1);
     sqlite3_finalize(ds);
     buf_free(&deep);
     buf_free(&arr);
     buf_free(&over);
+    buf_free(&at);
 
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         sqlite3_stmt *st = NULL;
@@ -1041,7 +1095,7 @@ TEST(sqlite_expression_index_is_used)
 }
 
 TEST_MAIN(T(where_eq_neq_typing), T(where_ordering_ops), T(where_like_ilike), T(where_is_in),
-          T(where_json_ops), T(where_logic_trees), T(logic_tree_errors), T(filter_errors),
+          T(where_json_ops), T(where_json_ops_depth), T(where_logic_trees), T(logic_tree_errors), T(filter_errors),
           T(embedded_resources), T(select_projection), T(order_limit_names), T(binds_helpers),
           T(sqlite_filters), T(sqlite_order), T(sqlite_projection), T(sqlite_worst_case_compiles),
           T(sqlite_json_functions), T(sqlite_expression_index_is_used))
