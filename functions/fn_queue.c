@@ -9,9 +9,8 @@
  * and wake the workers themselves.
  *
  * Run.  The rows are mirrored in memory (loaded by id > last seen after
- * each wake, and all of them at start: a job that was running when the
- * process died is simply run again).  A worker picks the oldest job that is
- * due, whose function has a free concurrency slot, and whose order key
+ * each wake, and all of them at start).  A worker picks the oldest job that
+ * is due, whose function has a free concurrency slot, and whose order key
  * (function + collection + document id, or + bucket/object) has no older
  * job waiting or running; so per-document order holds and a failing job
  * blocks later jobs of the same document until it succeeds or is dead-
@@ -19,6 +18,17 @@
  * schedules a retry after base * 2^(attempt-1) ms (base 1 s, env
  * BASALT_FN_BACKOFF_MS overrides) or, past the function's retries, moves the
  * row to _basalt_fn_dlq with the last error.
+ *
+ * Crashes.  Before the handler runs, the attempt is committed (w_begin):
+ * attempt + 1, last_error "ProcessDied: ...", and run_at_ms set to when a
+ * retry would be due.  If the process dies in the handler (a plugin that
+ * crashes on one document, or a kill), the row already says so: after the
+ * restart the job waits its backoff like any failed attempt, and a job
+ * whose recorded attempts exceed its retries goes to the dead-letter queue
+ * without running again.  So a poisoned document costs at most retries + 1
+ * crashes, never a crash loop.  The price is one more commit per job before
+ * its handler starts (group-committed with everything else the writer has
+ * queued; bench/functions/throughput.sh and latency.sh measure it).
  *
  * Schedule.  One thread sleeps until the next rate/cron fire of any loaded
  * schedule trigger and enqueues a job for it.  Missed fires while the
@@ -426,11 +436,34 @@ static const char *sget(json_t *o, const char *k)
 
 typedef struct job_result {
     fn_job *j;
-    enum { RES_DONE, RES_RETRY, RES_DEAD } what;
+    enum { RES_DONE, RES_RETRY, RES_DEAD, RES_BEGIN } what;
     int attempt;
     int64_t run_at_ms;
-    const char *error;
+    const char *error; /* NULL (RES_DEAD): keep the row's last_error */
 } job_result;
+
+/* The error a job's row holds while its handler runs: what the job's
+ * record says if the process never comes back from the attempt. */
+#define FN_DIED_ERROR "ProcessDied: the process died during the attempt (the handler crashed or the server was killed)"
+
+/* Record the attempt before the handler runs (RES_BEGIN): attempt,
+ * run_at_ms (when a retry would be due) and last_error = FN_DIED_ERROR. */
+static int w_begin(db_conn *w, const job_result *r)
+{
+    static const char q[] = "UPDATE _basalt_fn_jobs SET attempt = ?, run_at_ms = ?, last_error = ? WHERE id = ?";
+    sqlite3_stmt *st = db_stmt(w, q, sizeof q - 1, NULL);
+    if (!st)
+        return BS_EDB;
+    sqlite3_bind_int(st, 1, r->attempt);
+    sqlite3_bind_int64(st, 2, r->run_at_ms);
+    sqlite3_bind_text(st, 3, FN_DIED_ERROR, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(st, 4, r->j->id);
+    int rc = sqlite3_step(st) == SQLITE_DONE ? BS_OK : BS_EDB;
+    db_stmt_done(st);
+    if (!rc && sqlite3_changes(db_conn_handle(w)) != 1)
+        rc = BS_ENOTFOUND; /* the row is gone (cannot happen while it runs) */
+    return rc;
+}
 
 static int w_finish(db_conn *w, void *arg)
 {
@@ -438,6 +471,8 @@ static int w_finish(db_conn *w, void *arg)
     int64_t now = time_now_ms();
     sqlite3_stmt *st;
     int rc = BS_OK;
+    if (r->what == RES_BEGIN)
+        return w_begin(w, r);
     if (r->what == RES_RETRY) {
         static const char q[] = "UPDATE _basalt_fn_jobs SET attempt = ?, run_at_ms = ?, last_error = ? WHERE id = ?";
         st = db_stmt(w, q, sizeof q - 1, NULL);
@@ -453,13 +488,14 @@ static int w_finish(db_conn *w, void *arg)
     }
     if (r->what == RES_DEAD) {
         static const char q[] = "INSERT OR REPLACE INTO _basalt_fn_dlq(uid, function, kind, event, order_key, attempts, "
-                                "last_error, created_ms, failed_ms) SELECT uid, function, kind, event, order_key, ?, ?, "
-                                "created_ms, ? FROM _basalt_fn_jobs WHERE id = ?";
+                                "last_error, created_ms, failed_ms) SELECT uid, function, kind, event, order_key, ?, "
+                                "COALESCE(?, last_error), created_ms, ? FROM _basalt_fn_jobs WHERE id = ?";
         st = db_stmt(w, q, sizeof q - 1, NULL);
         if (!st)
             return BS_EDB;
         sqlite3_bind_int(st, 1, r->attempt);
-        sqlite3_bind_text(st, 2, r->error, -1, SQLITE_STATIC);
+        if (r->error)
+            sqlite3_bind_text(st, 2, r->error, -1, SQLITE_STATIC);
         sqlite3_bind_int64(st, 3, now);
         sqlite3_bind_int64(st, 4, r->j->id);
         rc = sqlite3_step(st) == SQLITE_DONE ? BS_OK : BS_EDB;
@@ -477,9 +513,10 @@ static int w_finish(db_conn *w, void *arg)
     return rc;
 }
 
-/* Build the event from the job's JSON and run it; error receives the
- * failure text ("" on success). */
-static bool run_job(fn_queue *q, fn_job *j, char *error, size_t errlen)
+/* Build the event from the job's JSON and run it as try number attempt;
+ * error receives the failure text ("" on success).  Releases the
+ * concurrency slot pick() took. */
+static bool run_job(fn_queue *q, fn_job *j, int attempt, char *error, size_t errlen)
 {
     error[0] = '\0';
     json_error_t je;
@@ -530,7 +567,7 @@ static bool run_job(fn_queue *q, fn_job *j, char *error, size_t errlen)
         snprintf(error, errlen, "unknown job kind %d", j->kind);
         break;
     }
-    bool ok = false;
+    bool ok = false, called = false;
     if (!error[0] && !o) {
         snprintf(error, errlen, "job event is not valid JSON");
     } else if (!error[0] && !j->e) {
@@ -540,8 +577,9 @@ static bool run_job(fn_queue *q, fn_job *j, char *error, size_t errlen)
         memset(&call, 0, sizeof call);
         call.ev = &ev;
         call.job_id = j->uid;
-        call.attempt = (uint32_t)j->attempt + 1;
-        call.reserved = true;
+        call.attempt = (uint32_t)attempt;
+        call.reserved = true; /* fn_call_run releases the slot */
+        called = true;
         int rc = fn_call_run(q->reg, j->e, &call);
         if (rc)
             snprintf(error, errlen, "FunctionNotFound: function %s is not loaded or disabled", j->function);
@@ -556,11 +594,63 @@ static bool run_job(fn_queue *q, fn_job *j, char *error, size_t errlen)
             ok = true;
         fn_call_done(&call);
     }
+    if (!called && j->e)
+        fn_entry_unreserve(j->e);
     free(a);
     free(b);
     free(c);
     json_decref(o);
     return ok;
+}
+
+/* Decide and run one picked job (q->lock not held); r receives what to
+ * record.  Returns false when the job was neither run nor settled (its
+ * attempt could not be recorded): it stays queued. */
+static bool run_one(fn_queue *q, fn_job *j, job_result *r, char *error, size_t errlen)
+{
+    int retries = j->e ? atomic_load(&j->e->eff_retries) : FN_DEFAULT_RETRIES;
+    int attempt = j->attempt + 1;
+    *r = (job_result){j, RES_DONE, attempt, 0, error};
+    error[0] = '\0';
+    if (j->attempt > retries) {
+        /* every try allowed is spent: the last one(s) ended with the process
+         * (the row's last_error says so); dead-letter without running it */
+        if (j->e)
+            fn_entry_unreserve(j->e);
+        *r = (job_result){j, RES_DEAD, j->attempt, 0, NULL};
+        log_warn("functions: %s job %s: %d attempts made, the last ended with the process: moved to the "
+                 "dead-letter queue",
+                 j->function, j->uid, j->attempt);
+        return true;
+    }
+    if (j->e) {
+        /* durable before plugin code runs, so a crash in it counts */
+        job_result b = {j, RES_BEGIN, attempt,
+                        attempt <= retries ? time_now_ms() + fn_backoff_ms(attempt, q->reg->backoff_base_ms, 300000)
+                                           : time_now_ms(),
+                        NULL};
+        int wrc = db_write(q->reg->app->store, w_finish, &b);
+        if (wrc != BS_OK) {
+            fn_entry_unreserve(j->e);
+            if (wrc != BS_ESHUTDOWN)
+                log_error("functions: could not record the start of job %s: %s", j->uid, basalt_strerror(wrc));
+            return false;
+        }
+        j->attempt = attempt; /* only this worker touches a running job's count */
+    }
+    if (run_job(q, j, attempt, error, errlen))
+        return true;
+    if (attempt <= retries) {
+        r->what = RES_RETRY;
+        r->run_at_ms = time_now_ms() + fn_backoff_ms(attempt, q->reg->backoff_base_ms, 300000);
+        log_warn("functions: %s job %s attempt %d failed (%s): retry in %lld ms", j->function, j->uid, attempt, error,
+                 (long long)(r->run_at_ms - time_now_ms()));
+    } else {
+        r->what = RES_DEAD;
+        log_warn("functions: %s job %s failed %d times (%s): moved to the dead-letter queue", j->function, j->uid,
+                 attempt, error);
+    }
+    return true;
 }
 
 static void *worker_main(void *arg)
@@ -589,22 +679,9 @@ static void *worker_main(void *arg)
         pthread_mutex_unlock(&q->lock);
 
         char error[600];
-        bool ok = run_job(q, j, error, sizeof error);
-        job_result r = {j, RES_DONE, j->attempt + 1, 0, error};
-        if (!ok) {
-            int retries = j->e ? atomic_load(&j->e->eff_retries) : FN_DEFAULT_RETRIES;
-            if (r.attempt <= retries) {
-                r.what = RES_RETRY;
-                r.run_at_ms = time_now_ms() + fn_backoff_ms(r.attempt, q->reg->backoff_base_ms, 300000);
-                log_warn("functions: %s job %s attempt %d failed (%s): retry in %lld ms", j->function, j->uid,
-                         r.attempt, error, (long long)(r.run_at_ms - time_now_ms()));
-            } else {
-                r.what = RES_DEAD;
-                log_warn("functions: %s job %s failed %d times (%s): moved to the dead-letter queue", j->function,
-                         j->uid, r.attempt, error);
-            }
-        }
-        int wrc = db_write(q->reg->app->store, w_finish, &r);
+        job_result r;
+        bool settled = run_one(q, j, &r, error, sizeof error);
+        int wrc = settled ? db_write(q->reg->app->store, w_finish, &r) : BS_EDB;
         pthread_mutex_lock(&q->lock);
         j->running = false;
         if (wrc != BS_OK) {
@@ -612,7 +689,7 @@ static void *worker_main(void *arg)
              * still queued in the table and runs again after a restart */
             if (j->e)
                 atomic_fetch_add(&j->e->queued, 1);
-            if (!q->stopping)
+            if (settled && !q->stopping)
                 log_error("functions: could not record the result of job %s: %s", j->uid, basalt_strerror(wrc));
             j->run_at_ms = time_now_ms() + 1000;
         } else if (r.what == RES_RETRY) {
