@@ -30,6 +30,7 @@
 #include "basalt/function.h"
 #include "core/arena.h"
 #include "core/buf.h"
+#include "db/store.h"
 #include "fn_sched.h"
 
 #define FN_LOG_RING 256
@@ -187,18 +188,31 @@ int fn_load_file(fn_registry *reg, const char *path, char *why, size_t whylen);
 int fn_loader_start(fn_registry *reg);
 void fn_loader_stop(fn_registry *reg);
 
+/* ---- enqueue (fn_enqueue.c) ---- */
+/* Insert a job row (writer thread); run_at 0 = now; uid_out (may be NULL)
+ * receives its id. */
+int fn_job_insert(db_conn *w, const char *function, int kind, const char *event, const char *order_key, int64_t run_at,
+                  char uid_out[40]);
+/* Insert a job through the writer (durable on return); uid may be NULL.
+ * The caller wakes the workers. */
+int fn_job_enqueue(fn_registry *reg, const char *function, int kind, const char *event, char uid[40]);
+/* The change observer (db_change_observer) that queues trigger jobs; arg
+ * is the registry. */
+int fn_queue_observe(db_conn *w, const db_change *ch, void *arg);
+
 /* ---- queue (fn_queue.c) ---- */
 int fn_queue_start(fn_registry *reg, fn_queue **out);
 void fn_queue_stop(fn_queue *q);
 /* Triggers changed: recompute schedules. */
 void fn_queue_triggers_changed(fn_queue *q);
-/* Insert an async invoke job (durable on return); uid receives its id. */
+/* Insert an async invoke job (durable on return); uid receives its id
+ * (fn_enqueue.c). */
 int fn_queue_invoke(fn_registry *reg, const char *function, const char *payload, const char *caller, char uid[40]);
 void fn_queue_wake(fn_queue *q);
 /* Wake the workers of reg if the queue runs (any thread). */
 void fn_queue_kick(fn_registry *reg);
 size_t fn_queue_depth(fn_queue *q, fn_entry *e);
-/* Dead letters. */
+/* Dead letters (fn_dlq.c). */
 int fn_dlq_list(fn_registry *reg, const char *function, buf *out);
 int64_t fn_dlq_count(fn_registry *reg, const char *function);
 int fn_dlq_redrive(fn_registry *reg, const char *uid);

@@ -1,12 +1,6 @@
-/* fn_queue.c - durable async jobs: enqueue, workers, retries, dead letters,
- * and the scheduler.
- *
- * Enqueue.  A change observer runs on the writer thread inside the
- * transaction of every change-log append; for each async trigger that
- * matches it inserts a row into _basalt_fn_jobs, so a job exists exactly
- * when its change committed.  The commit hook then wakes the workers.
- * Async invokes, schedule fires and re-drives insert rows through db_write
- * and wake the workers themselves.
+/* fn_queue.c - durable async jobs: workers, retries, dead letters, and the
+ * scheduler.  Jobs are put into _basalt_fn_jobs by fn_enqueue.c; the
+ * dead-letter table is read and re-driven by fn_dlq.c.
  *
  * Run.  The rows are mirrored in memory (loaded by id > last seen after
  * each wake, and all of them at start).  A worker picks the oldest job that
@@ -40,13 +34,11 @@
 #include "core/error.h"
 #include "core/log.h"
 #include "core/timeutil.h"
-#include "core/uuid.h"
 #include "db/store.h"
 
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
 
 typedef struct fn_job {
     int64_t id;
@@ -99,175 +91,6 @@ static uint64_t hash_key(const char *fn, const char *key)
     for (const char *p = key; *p; p++)
         h = (h ^ (unsigned char)*p) * 1099511628211ULL;
     return h ? h : 1;
-}
-
-/* ---- enqueue (writer thread) ---- */
-
-static int insert_job(db_conn *w, const char *function, int kind, const char *event, const char *order_key,
-                      int64_t run_at, char uid_out[40])
-{
-    static const char q[] = "INSERT INTO _basalt_fn_jobs(uid, function, kind, event, order_key, attempt, run_at_ms, "
-                            "created_ms) VALUES(?,?,?,?,?,0,?,?)";
-    char uid[UUID_STR_LEN + 1];
-    if (uuid_v7(uid) != BS_OK)
-        return BS_EIO;
-    sqlite3_stmt *st = db_stmt(w, q, sizeof q - 1, NULL);
-    if (!st)
-        return BS_EDB;
-    int64_t now = time_now_ms();
-    sqlite3_bind_text(st, 1, uid, -1, SQLITE_STATIC);
-    sqlite3_bind_text(st, 2, function, -1, SQLITE_STATIC);
-    sqlite3_bind_int(st, 3, kind);
-    sqlite3_bind_text(st, 4, event, -1, SQLITE_STATIC);
-    if (order_key)
-        sqlite3_bind_text(st, 5, order_key, -1, SQLITE_STATIC);
-    sqlite3_bind_int64(st, 6, run_at ? run_at : now);
-    sqlite3_bind_int64(st, 7, now);
-    int rc = sqlite3_step(st) == SQLITE_DONE ? BS_OK : BS_EDB;
-    db_stmt_done(st);
-    if (!rc && uid_out)
-        memcpy(uid_out, uid, sizeof uid);
-    return rc;
-}
-
-static int put_raw(buf *b, const char *json)
-{
-    return buf_puts(b, json ? json : "null");
-}
-
-static int put_str(buf *b, const char *s)
-{
-    return s ? buf_json_str(b, s, strlen(s)) : buf_puts(b, "null");
-}
-
-static bool ends_with(const char *s, const char *suf)
-{
-    size_t a = strlen(s), b = strlen(suf);
-    return a >= b && memcmp(s + a - b, suf, b) == 0;
-}
-
-static int observe(db_conn *w, const db_change *ch, void *arg)
-{
-    fn_registry *reg = arg;
-    int rc = BS_OK;
-    bool is_storage = strcmp(ch->collection, "storage.objects") == 0;
-    bool is_users = strcmp(ch->collection, "auth.users") == 0;
-    bool is_events = strcmp(ch->collection, "auth.events") == 0;
-    json_t *obj = NULL; /* parsed storage object / auth entry, lazily */
-    buf ev = BUF_INIT, key = BUF_INIT;
-    pthread_rwlock_rdlock(&reg->lock);
-    for (size_t i = 0; i < reg->ntrigs && !rc; i++) {
-        const fn_trig *t = &reg->trigs[i];
-        if (!atomic_load_explicit(&t->e->eff_enabled, memory_order_relaxed))
-            continue;
-        buf_reset(&ev);
-        buf_reset(&key);
-        int kind = 0;
-        if (t->kind == BASALT_TRIGGER_DOCUMENT) {
-            if (is_storage || is_users || is_events || strcasecmp(t->source, ch->collection) != 0)
-                continue;
-            unsigned bit = ch->op[0] == 'I' ? BASALT_INSERT : ch->op[0] == 'U' ? BASALT_UPDATE : BASALT_REMOVE;
-            if (t->flags && !(t->flags & bit))
-                continue;
-            if (t->filter && !fn_filter_match(t->filter, ch->new_doc ? ch->new_doc : ch->old_doc))
-                continue;
-            kind = BASALT_EVENT_DOCUMENT;
-            rc = buf_puts(&ev, "{\"collection\":");
-            if (!rc) rc = put_str(&ev, ch->collection);
-            if (!rc) rc = buf_puts(&ev, ",\"op\":");
-            if (!rc) rc = put_str(&ev, ch->op);
-            if (!rc) rc = buf_puts(&ev, ",\"doc_id\":");
-            if (!rc) rc = put_str(&ev, ch->doc_id);
-            if (!rc) rc = buf_puts(&ev, ",\"old\":");
-            if (!rc) rc = put_raw(&ev, ch->old_doc);
-            if (!rc) rc = buf_puts(&ev, ",\"new\":");
-            if (!rc) rc = put_raw(&ev, ch->new_doc);
-            if (!rc) rc = buf_printf(&ev, ",\"seq\":%lld,\"committed_ms\":%lld}", (long long)ch->seq,
-                                     (long long)ch->committed_ms);
-            if (!rc) rc = buf_printf(&key, "%s\x1f%s", ch->collection, ch->doc_id);
-        } else if (t->kind == BASALT_TRIGGER_STORAGE) {
-            if (!is_storage || ch->op[0] == 'U')
-                continue;
-            bool created = ch->op[0] == 'I';
-            if (t->flags && !(t->flags & (created ? BASALT_CREATED : BASALT_DELETED)))
-                continue;
-            if (!obj) {
-                json_error_t je;
-                /* the object row the server wrote (st_object_change_json;
-                 * its metadata was admitted at most JSONIN_MAX_DEPTH deep) */
-                obj = json_loads(created ? ch->new_doc : ch->old_doc, 0, &je);
-            }
-            const char *bucket = json_string_value(json_object_get(obj, "bucket"));
-            const char *name = json_string_value(json_object_get(obj, "name"));
-            if (!bucket || !name || strcmp(bucket, t->source) != 0)
-                continue;
-            if ((t->prefix && strncmp(name, t->prefix, strlen(t->prefix)) != 0) || (t->suffix && !ends_with(name, t->suffix)))
-                continue;
-            json_t *size = json_object_get(obj, "size");
-            const char *ctype = json_string_value(json_object_get(obj, "content_type"));
-            kind = BASALT_EVENT_STORAGE;
-            rc = buf_printf(&ev, "{\"op\":\"%s\",\"bucket\":", created ? "created" : "deleted");
-            if (!rc) rc = put_str(&ev, bucket);
-            if (!rc) rc = buf_puts(&ev, ",\"name\":");
-            if (!rc) rc = put_str(&ev, name);
-            if (!rc) rc = buf_printf(&ev, ",\"size\":%lld,\"content_type\":", json_is_integer(size) ? (long long)json_integer_value(size) : -1LL);
-            if (!rc) rc = put_str(&ev, ctype ? ctype : "");
-            if (!rc) rc = buf_puts(&ev, ",\"object\":");
-            if (!rc) rc = put_raw(&ev, created ? ch->new_doc : ch->old_doc);
-            if (!rc) rc = buf_printf(&ev, ",\"seq\":%lld}", (long long)ch->seq);
-            if (!rc) rc = buf_printf(&key, "storage\x1f%s/%s", bucket, name);
-        } else if (t->kind == BASALT_TRIGGER_AUTH) {
-            const char *event = NULL;
-            unsigned bit = 0;
-            const char *user_json = NULL;
-            if (is_users && ch->op[0] == 'I') {
-                event = "user.created";
-                bit = BASALT_USER_CREATED;
-                user_json = ch->new_doc;
-            } else if (is_users && ch->op[0] == 'D') {
-                event = "user.deleted";
-                bit = BASALT_USER_DELETED;
-                user_json = ch->old_doc;
-            } else if (is_events && ch->op[0] == 'I') {
-                if (!obj) {
-                    json_error_t je;
-                    /* an auth event row the server wrote */
-                    obj = json_loads(ch->new_doc ? ch->new_doc : "null", JSON_DECODE_ANY, &je);
-                }
-                const char *e = json_string_value(json_object_get(obj, "event"));
-                if (!e || strcmp(e, "recovery_requested") != 0)
-                    continue;
-                event = "recovery_requested";
-                bit = BASALT_RECOVERY;
-            } else {
-                continue;
-            }
-            if (t->flags && !(t->flags & bit))
-                continue;
-            kind = BASALT_EVENT_AUTH;
-            rc = buf_printf(&ev, "{\"event\":\"%s\",\"user_id\":", event);
-            if (!rc) rc = put_str(&ev, ch->doc_id);
-            if (!rc && user_json) {
-                rc = buf_puts(&ev, ",\"user\":");
-                if (!rc) rc = put_raw(&ev, user_json);
-            }
-            if (!rc) rc = buf_puts(&ev, ",\"data\":");
-            if (!rc) rc = put_raw(&ev, ch->new_doc ? ch->new_doc : ch->old_doc);
-            if (!rc) rc = buf_printf(&ev, ",\"seq\":%lld}", (long long)ch->seq);
-        } else {
-            continue;
-        }
-        if (!rc)
-            rc = insert_job(w, t->e->name, kind, ev.data, key.len ? key.data : NULL, 0, NULL);
-    }
-    pthread_rwlock_unlock(&reg->lock);
-    json_decref(obj);
-    buf_free(&ev);
-    buf_free(&key);
-    if (rc)
-        log_error("functions: could not queue a job for %s %s %s: %s", ch->collection, ch->op, ch->doc_id,
-                  basalt_strerror(rc));
-    return rc;
 }
 
 void fn_queue_wake(fn_queue *q)
@@ -707,44 +530,6 @@ static void *worker_main(void *arg)
     return NULL;
 }
 
-/* ---- async invoke, schedule fires ---- */
-
-typedef struct ins_arg {
-    const char *function;
-    int kind;
-    const char *event;
-    char uid[40];
-} ins_arg;
-
-static int w_insert(db_conn *w, void *arg)
-{
-    ins_arg *a = arg;
-    return insert_job(w, a->function, a->kind, a->event, NULL, 0, a->uid);
-}
-
-int fn_queue_invoke(fn_registry *reg, const char *function, const char *payload, const char *caller, char uid[40])
-{
-    buf ev = BUF_INIT;
-    int rc = buf_puts(&ev, "{\"payload\":");
-    if (!rc)
-        rc = buf_puts(&ev, payload && *payload ? payload : "null");
-    if (!rc)
-        rc = buf_puts(&ev, ",\"caller\":");
-    if (!rc)
-        rc = put_str(&ev, caller ? caller : "");
-    if (!rc)
-        rc = buf_putc(&ev, '}');
-    ins_arg a = {function, BASALT_EVENT_INVOKE, ev.data, ""};
-    if (!rc)
-        rc = db_write(reg->app->store, w_insert, &a);
-    buf_free(&ev);
-    if (!rc) {
-        memcpy(uid, a.uid, 40);
-        fn_queue_kick(reg);
-    }
-    return rc;
-}
-
 static void rebuild_sched(fn_queue *q)
 {
     fn_registry *reg = q->reg;
@@ -806,8 +591,7 @@ static void *sched_main(void *arg)
                 bool enabled = atomic_load(&s->e->eff_enabled);
                 pthread_mutex_unlock(&q->slock);
                 if (enabled) {
-                    ins_arg a = {name, BASALT_EVENT_SCHEDULE, ev, ""};
-                    if (db_write(q->reg->app->store, w_insert, &a) == BS_OK)
+                    if (fn_job_enqueue(q->reg, name, BASALT_EVENT_SCHEDULE, ev, NULL) == BS_OK)
                         fn_queue_wake(q);
                 }
                 pthread_mutex_lock(&q->slock);
@@ -852,96 +636,6 @@ size_t fn_queue_depth(fn_queue *q, fn_entry *e)
     return n;
 }
 
-/* ---- dead letters ---- */
-
-int fn_dlq_list(fn_registry *reg, const char *function, buf *out)
-{
-    db_conn *c = db_reader(reg->app->store);
-    if (!c)
-        return BS_EDB;
-    static const char q[] = "SELECT json_group_array(json_object('id', uid, 'function', function, 'kind', kind, "
-                            "'event', json(event), 'attempts', attempts, 'last_error', last_error, 'created_ms', "
-                            "created_ms, 'failed_ms', failed_ms)) FROM (SELECT * FROM _basalt_fn_dlq "
-                            "WHERE ?1 IS NULL OR function = ?1 ORDER BY failed_ms LIMIT 1000)";
-    sqlite3_stmt *st = db_stmt(c, q, sizeof q - 1, NULL);
-    if (!st)
-        return BS_EDB;
-    if (function)
-        sqlite3_bind_text(st, 1, function, -1, SQLITE_STATIC);
-    int rc = BS_EDB;
-    if (sqlite3_step(st) == SQLITE_ROW)
-        rc = buf_puts(out, (const char *)sqlite3_column_text(st, 0));
-    db_stmt_done(st);
-    return rc;
-}
-
-int64_t fn_dlq_count(fn_registry *reg, const char *function)
-{
-    db_conn *c = db_reader(reg->app->store);
-    if (!c)
-        return -1;
-    static const char q[] = "SELECT count(*) FROM _basalt_fn_dlq WHERE ?1 IS NULL OR function = ?1";
-    sqlite3_stmt *st = db_stmt(c, q, sizeof q - 1, NULL);
-    if (!st)
-        return -1;
-    if (function)
-        sqlite3_bind_text(st, 1, function, -1, SQLITE_STATIC);
-    int64_t n = sqlite3_step(st) == SQLITE_ROW ? sqlite3_column_int64(st, 0) : -1;
-    db_stmt_done(st);
-    return n;
-}
-
-typedef struct dlq_arg {
-    const char *uid;
-    bool redrive;
-} dlq_arg;
-
-static int w_dlq(db_conn *w, void *arg)
-{
-    dlq_arg *a = arg;
-    if (a->redrive) {
-        static const char q[] = "INSERT INTO _basalt_fn_jobs(uid, function, kind, event, order_key, attempt, run_at_ms, "
-                                "created_ms) SELECT uid, function, kind, event, order_key, 0, ?, created_ms "
-                                "FROM _basalt_fn_dlq WHERE uid = ?";
-        sqlite3_stmt *st = db_stmt(w, q, sizeof q - 1, NULL);
-        if (!st)
-            return BS_EDB;
-        sqlite3_bind_int64(st, 1, time_now_ms());
-        sqlite3_bind_text(st, 2, a->uid, -1, SQLITE_STATIC);
-        int rc = sqlite3_step(st) == SQLITE_DONE ? BS_OK : BS_EDB;
-        db_stmt_done(st);
-        if (rc)
-            return rc;
-        if (sqlite3_changes(db_conn_handle(w)) == 0)
-            return BS_ENOTFOUND;
-    }
-    static const char d[] = "DELETE FROM _basalt_fn_dlq WHERE uid = ?";
-    sqlite3_stmt *st = db_stmt(w, d, sizeof d - 1, NULL);
-    if (!st)
-        return BS_EDB;
-    sqlite3_bind_text(st, 1, a->uid, -1, SQLITE_STATIC);
-    int rc = sqlite3_step(st) == SQLITE_DONE ? BS_OK : BS_EDB;
-    db_stmt_done(st);
-    if (!rc && sqlite3_changes(db_conn_handle(w)) == 0)
-        rc = BS_ENOTFOUND;
-    return rc;
-}
-
-int fn_dlq_redrive(fn_registry *reg, const char *uid)
-{
-    dlq_arg a = {uid, true};
-    int rc = db_write(reg->app->store, w_dlq, &a);
-    if (!rc)
-        fn_queue_kick(reg);
-    return rc;
-}
-
-int fn_dlq_delete(fn_registry *reg, const char *uid)
-{
-    dlq_arg a = {uid, false};
-    return db_write(reg->app->store, w_dlq, &a);
-}
-
 /* ---- start / stop ---- */
 
 int fn_queue_start(fn_registry *reg, fn_queue **out)
@@ -960,7 +654,7 @@ int fn_queue_start(fn_registry *reg, fn_queue **out)
     int n = reg->app->cfg->function_workers;
     if (n < 1)
         n = 1;
-    int rc = db_add_change_observer(reg->app->store, observe, reg);
+    int rc = db_add_change_observer(reg->app->store, fn_queue_observe, reg);
     if (!rc)
         rc = db_add_commit_hook(reg->app->store, on_commit, reg);
     if (rc) {
