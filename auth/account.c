@@ -39,6 +39,7 @@ typedef struct update_arg {
     int64_t now_ms;
     auth_user *u;             /* out */
     bool gone;
+    const char *too_big;      /* out: the metadata over the limit */
 } update_arg;
 
 static int update_fn(db_conn *w, void *p)
@@ -72,6 +73,8 @@ static int update_fn(db_conn *w, void *p)
     }
     if (a->data)
         auth_merge_metadata(u->user_metadata, a->data);
+    if ((rc = auth_user_metadata_check(u, &a->too_big)))
+        goto out; /* rolled back: nothing is written */
     u->updated_at = a->now_ms;
     rc = auth_user_save(w, u, old, a->now_ms);
 out:
@@ -134,7 +137,9 @@ int auth_ep_user_put(http_req *r, auth_service *s)
     a.data = json_is_object(data) ? data : NULL;
     a.now_ms = time_now_ms();
     rc = db_write(http_app(r)->store, update_fn, &a);
-    if (rc == BS_EEXISTS)
+    if (rc == BS_ETOOBIG)
+        rc = auth_error_metadata(r, a.too_big);
+    else if (rc == BS_EEXISTS)
         rc = auth_error(r, 422, "email_exists", "A user with this email address has already been registered");
     else if (rc)
         rc = auth_fail(r, "updating a user", rc);

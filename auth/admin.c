@@ -219,6 +219,7 @@ typedef struct admin_arg {
     int op;                  /* 0 create, 1 update, 2 delete */
     auth_user *u;            /* in (create) / out */
     bool gone;
+    const char *too_big;     /* out: the metadata over the limit */
 } admin_arg;
 
 static int admin_fn(db_conn *w, void *p)
@@ -228,6 +229,8 @@ static int admin_fn(db_conn *w, void *p)
     int rc;
     if (x->op == 0) {
         rc = apply_attrs(x->u, x->a, x->now_ms, &banned);
+        if (!rc)
+            rc = auth_user_metadata_check(x->u, &x->too_big);
         return rc ? rc : auth_user_insert(w, x->u, x->now_ms);
     }
     rc = auth_user_load(w, x->id, NULL, &x->u);
@@ -244,6 +247,8 @@ static int admin_fn(db_conn *w, void *p)
         return BS_ENOMEM;
     rc = apply_attrs(x->u, x->a, x->now_ms, &banned);
     if (!rc)
+        rc = auth_user_metadata_check(x->u, &x->too_big);
+    if (!rc)
         rc = auth_user_save(w, x->u, old, x->now_ms);
     if (!rc && banned) /* a ban ends the user's sessions */
         rc = auth_sessions_revoke(w, x->u->id, "", AUTH_SCOPE_GLOBAL);
@@ -256,7 +261,7 @@ static int create_user(http_req *r, auth_service *s)
     json_t *b = NULL;
     attrs a;
     memset(&a, 0, sizeof a);
-    admin_arg x = {NULL, &a, time_now_ms(), 0, NULL, false};
+    admin_arg x = {NULL, &a, time_now_ms(), 0, NULL, false, NULL};
     int rc = BS_OK;
     if (auth_body(r, &b))
         goto out;
@@ -287,7 +292,9 @@ static int create_user(http_req *r, auth_service *s)
         }
     }
     rc = db_write(http_app(r)->store, admin_fn, &x);
-    if (rc == BS_EEXISTS)
+    if (rc == BS_ETOOBIG)
+        rc = auth_error_metadata(r, x.too_big);
+    else if (rc == BS_EEXISTS)
         rc = auth_error(r, 422, "email_exists", "A user with this email address has already been registered");
     else if (rc)
         rc = auth_fail(r, "creating a user", rc);
@@ -330,14 +337,16 @@ static int one_user(http_req *r, auth_service *s, const char *raw)
     json_t *b = NULL;
     attrs a;
     memset(&a, 0, sizeof a);
-    admin_arg x = {id, &a, time_now_ms(), m == HTTP_PUT ? 1 : 2, NULL, false};
+    admin_arg x = {id, &a, time_now_ms(), m == HTTP_PUT ? 1 : 2, NULL, false, NULL};
     int rc = BS_OK;
     if (auth_body(r, &b))
         goto out;
     if (m == HTTP_PUT && !read_attrs(r, s, b, &a, false))
         goto out;
     rc = db_write(http_app(r)->store, admin_fn, &x);
-    if (rc == BS_EEXISTS)
+    if (rc == BS_ETOOBIG)
+        rc = auth_error_metadata(r, x.too_big);
+    else if (rc == BS_EEXISTS)
         rc = auth_error(r, 422, "email_exists", "A user with this email address has already been registered");
     else if (rc)
         rc = auth_fail(r, m == HTTP_PUT ? "updating a user" : "deleting a user", rc);

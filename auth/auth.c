@@ -117,19 +117,32 @@ int auth_error_weak(http_req *r, const char *msg, const char *reason)
     return auth_send(r, 422, j);
 }
 
+json_t *auth_access_claims(const auth_service *s, const auth_user *u, const auth_issue *is, int64_t now_s)
+{
+    return json_pack("{s:s,s:s,s:s,s:I,s:I,s:s,s:s,s:O,s:O,s:s,s:s,s:[{s:s,s:I}],s:s,s:b}", "iss", s->issuer, "sub",
+                     u->id, "aud", u->aud, "exp", (json_int_t)(now_s + s->cfg->jwt_expiry_s), "iat", (json_int_t)now_s,
+                     "email", u->email ? u->email : "", "phone", u->phone ? u->phone : "", "app_metadata",
+                     u->app_metadata, "user_metadata", u->user_metadata, "role", u->role, "aal", "aal1", "amr",
+                     "method", is->amr_method, "timestamp", (json_int_t)is->amr_at, "session_id", is->session_id,
+                     "is_anonymous", (int)u->is_anonymous);
+}
+
 int auth_send_token(http_req *r, auth_service *s, const auth_user *u, const auth_issue *is)
 {
     int64_t now = time_now_s();
     int64_t exp = now + s->cfg->jwt_expiry_s;
-    json_t *claims = json_pack("{s:s,s:s,s:s,s:I,s:I,s:s,s:s,s:O,s:O,s:s,s:s,s:[{s:s,s:I}],s:s,s:b}",
-                               "iss", s->issuer, "sub", u->id, "aud", u->aud, "exp", (json_int_t)exp, "iat",
-                               (json_int_t)now, "email", u->email ? u->email : "", "phone", u->phone ? u->phone : "",
-                               "app_metadata", u->app_metadata, "user_metadata", u->user_metadata, "role", u->role,
-                               "aal", "aal1", "amr", "method", is->amr_method, "timestamp", (json_int_t)is->amr_at,
-                               "session_id", is->session_id, "is_anonymous", (int)u->is_anonymous);
+    json_t *claims = auth_access_claims(s, u, is, now);
     char *tok = NULL;
     int rc = claims ? auth_jwt_sign_access(http_app(r)->jwt, claims, &tok) : BS_ENOMEM;
     json_decref(claims);
+    if (rc == BS_ETOOBIG) {
+        /* only a user stored before the metadata limits can get here */
+        log_error("auth: the access token of user %s is over %d bytes: its metadata must shrink", u->id,
+                  AUTH_JWT_MAX_LEN);
+        return auth_error(r, 500, "unexpected_failure",
+                          "The user's metadata is too large for an access token: an admin must reduce "
+                          "user_metadata or app_metadata");
+    }
     if (rc)
         return auth_fail(r, "signing an access token", rc);
     json_t *user = auth_user_json(u);

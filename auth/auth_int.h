@@ -52,6 +52,17 @@
 #define AUTH_RT_TIME 12
 #define AUTH_RT_LEN (AUTH_RT_PREFIX + AUTH_RT_TIME + AUTH_TOKEN_LEN)
 #define AUTH_RT_KEY_MAX (AUTH_RT_PREFIX + AUTH_RT_TIME + AUTH_HASH_LEN)
+/* user_metadata and app_metadata may each take at most this many bytes as
+ * compact JSON (as they appear in the access token).  Both travel in every
+ * access token, which auth_jwt_verify refuses over AUTH_JWT_MAX_LEN (8 KiB,
+ * also what common proxies take in one header line).  The rest of the
+ * claims take at most 1,243 bytes (a 608-character issuer, a 255-character
+ * e-mail, a 63-character role), so with both objects full the token stays
+ * under the limit even with the largest signature (RSA-8192: 1,366
+ * characters); tests/unit/auth/metadata.c builds that worst case.  A
+ * write that would leave either object bigger is refused (400
+ * validation_failed) before anything is stored. */
+#define AUTH_METADATA_MAX 1536
 #define AUTH_PER_PAGE_DEFAULT 50
 #define AUTH_PER_PAGE_MAX 1000
 
@@ -178,6 +189,9 @@ int auth_error_weak(http_req *r, const char *msg, const char *reason);
 int auth_send(http_req *r, int status, json_t *j);
 /* Sign an access token for u / is and send the token response. */
 int auth_send_token(http_req *r, auth_service *s, const auth_user *u, const auth_issue *is);
+/* The claims of u's access token issued at now_s (new reference; NULL on
+ * allocation failure). */
+json_t *auth_access_claims(const auth_service *s, const auth_user *u, const auth_issue *is, int64_t now_s);
 /* Parse the body as a JSON object into *out.  On failure it has answered
  * (400 bad_json / 413) and returns non-BS_OK. */
 int auth_body(http_req *r, json_t **out);
@@ -209,6 +223,14 @@ bool auth_valid_email(http_req *r, json_t *v, char *out, size_t cap);
 bool auth_valid_password(http_req *r, auth_service *s, json_t *v, const char **pw, size_t *len);
 /* Metadata: an object, or null (= {}) when null_ok.  Answers 400 when bad. */
 bool auth_valid_object(http_req *r, json_t *v, const char *name);
+/* Bytes of obj as compact JSON (what it adds to a token); SIZE_MAX when it
+ * cannot be serialized. */
+size_t auth_metadata_size(const json_t *obj);
+/* BS_OK when both of u's metadata objects are within AUTH_METADATA_MAX;
+ * else BS_ETOOBIG with *which = "user_metadata" or "app_metadata". */
+int auth_user_metadata_check(const auth_user *u, const char **which);
+/* Answer 400 validation_failed for metadata `which` over the limit. */
+int auth_error_metadata(http_req *r, const char *which);
 /* Merge `patch` into `obj` GoTrue-style: keys set, null values delete. */
 void auth_merge_metadata(json_t *obj, json_t *patch);
 /* Go-style duration ("24h", "1h30m", "100y", "1.5h") or "none" (0) into

@@ -62,6 +62,10 @@ int auth_ep_signup(http_req *r, auth_service *s)
     json_t *email = field(b, "email"), *phone = field(b, "phone"), *pw = field(b, "password"), *data = field(b, "data");
     if (!auth_valid_object(r, data, "data"))
         goto out;
+    if (json_is_object(data) && auth_metadata_size(data) > AUTH_METADATA_MAX) {
+        auth_error_metadata(r, "user_metadata");
+        goto out;
+    }
     if (!empty_string(phone)) {
         auth_error(r, 422, "phone_provider_disabled", "Phone signups are disabled");
         goto out;

@@ -10,6 +10,7 @@
 #include "core/timeutil.h"
 
 #include <ctype.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -106,6 +107,32 @@ bool auth_valid_object(http_req *r, json_t *v, const char *name)
     snprintf(msg, sizeof msg, "%s must be a JSON object", name);
     auth_error(r, 400, "validation_failed", msg);
     return false;
+}
+
+size_t auth_metadata_size(const json_t *obj)
+{
+    if (!obj)
+        return 2; /* {} */
+    size_t n = json_dumpb(obj, NULL, 0, JSON_COMPACT);
+    return n ? n : SIZE_MAX;
+}
+
+int auth_user_metadata_check(const auth_user *u, const char **which)
+{
+    *which = NULL;
+    if (auth_metadata_size(u->user_metadata) > AUTH_METADATA_MAX)
+        *which = "user_metadata";
+    else if (auth_metadata_size(u->app_metadata) > AUTH_METADATA_MAX)
+        *which = "app_metadata";
+    return *which ? BS_ETOOBIG : BS_OK;
+}
+
+int auth_error_metadata(http_req *r, const char *which)
+{
+    char msg[160];
+    snprintf(msg, sizeof msg, "%s is too large: at most %d bytes as JSON (it is carried in every access token)", which,
+             AUTH_METADATA_MAX);
+    return auth_error(r, 400, "validation_failed", msg);
 }
 
 void auth_merge_metadata(json_t *obj, json_t *patch)

