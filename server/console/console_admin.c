@@ -8,6 +8,10 @@
  * small fixed table (bounded memory whatever the number of clients); past
  * CONSOLE_LOGIN_MAX_FAILS in CONSOLE_LOGIN_WINDOW_MS the address gets 429
  * with Retry-After until the window ends, even with the right password.
+ * An attempt is counted (check and count under one lock) before its
+ * password is verified and given back only when it succeeds, so parallel
+ * wrong logins from one address get at most CONSOLE_LOGIN_MAX_FAILS
+ * password verifications per window, not one per request in flight.
  *
  * Stats read counts only from tables that exist (sqlite_master), so a
  * subsystem that is not built or not migrated reads 0.  Every SQL text here
@@ -76,19 +80,10 @@ static rl_slot *rl_find(const char *key, bool create, int64_t now)
     return victim;
 }
 
-/* Seconds until key may try again, 0 when it may now. */
-static int64_t rl_blocked(const char *key, int64_t now)
-{
-    pthread_mutex_lock(&rl_lock);
-    rl_slot *s = rl_find(key, false, now);
-    int64_t wait = 0;
-    if (s && s->fails >= CONSOLE_LOGIN_MAX_FAILS && now - s->window_start < CONSOLE_LOGIN_WINDOW_MS)
-        wait = (s->window_start + CONSOLE_LOGIN_WINDOW_MS - now + 999) / 1000;
-    pthread_mutex_unlock(&rl_lock);
-    return wait;
-}
-
-static void rl_fail(const char *key, int64_t now)
+/* Count an attempt of key as failed before it is checked.  Returns 0 when
+ * it may go on (*window receives the window it was counted in, for
+ * rl_refund), else the seconds until key may try again. */
+static int64_t rl_take(const char *key, int64_t now, int64_t *window)
 {
     pthread_mutex_lock(&rl_lock);
     rl_slot *s = rl_find(key, true, now);
@@ -96,7 +91,24 @@ static void rl_fail(const char *key, int64_t now)
         s->fails = 0;
         s->window_start = now;
     }
-    s->fails++;
+    int64_t wait = 0;
+    if (s->fails >= CONSOLE_LOGIN_MAX_FAILS)
+        wait = (s->window_start + CONSOLE_LOGIN_WINDOW_MS - now + 999) / 1000;
+    else
+        s->fails++;
+    *window = s->window_start;
+    pthread_mutex_unlock(&rl_lock);
+    return wait; /* >= 1 when blocked: the window has not ended */
+}
+
+/* The attempt counted by rl_take succeeded: give it back (unless its
+ * window has ended or its slot went to another address meanwhile). */
+static void rl_refund(const char *key, int64_t window)
+{
+    pthread_mutex_lock(&rl_lock);
+    rl_slot *s = rl_find(key, false, 0);
+    if (s && s->window_start == window && s->fails > 0)
+        s->fails--;
     pthread_mutex_unlock(&rl_lock);
 }
 
@@ -130,10 +142,57 @@ static int record_signin(db_conn *w, void *arg)
     return rc;
 }
 
-static int bad_credentials(http_req *r, const char *ip, int64_t now)
+static int bad_credentials(http_req *r)
 {
-    rl_fail(ip, now);
     return http_error(r, 400, "invalid_credentials", "Invalid login credentials", NULL, NULL);
+}
+
+/* Count the attempt of ip; false (after answering 429) when over the
+ * limit. */
+static bool login_allowed(http_req *r, const char *ip, int64_t now, int64_t *window)
+{
+    int64_t wait = rl_take(ip, now, window);
+    if (!wait)
+        return true;
+    char ra[32];
+    snprintf(ra, sizeof ra, "%lld", (long long)wait);
+    http_add_header(r, "Retry-After", ra);
+    http_error(r, 429, "over_request_rate_limit", "Too many failed sign-in attempts: try again later", NULL, NULL);
+    return false;
+}
+
+/* Sign the admin token of id and answer it. */
+static int send_login(http_req *r, const char *id, const char *email, int64_t now)
+{
+    bs_app *app = http_app(r);
+    char *token = NULL;
+    int64_t now_s = now / 1000;
+    json_t *claims = json_pack("{s:s, s:s, s:b, s:s, s:s, s:I, s:I}", "iss", "basalt", "role", "service_role", "admin",
+                               1, "sub", id, "email", email, "iat", (json_int_t)now_s, "exp",
+                               (json_int_t)(now_s + CONSOLE_TOKEN_TTL_S));
+    int sr = claims ? auth_jwt_sign(app->jwt, claims, &token) : BS_ENOMEM;
+    json_decref(claims);
+    if (sr != BS_OK)
+        return http_error(r, 500, "PGRST000", "could not sign the token", NULL, NULL);
+    buf o = BUF_INIT;
+    int brc = buf_puts(&o, "{\"access_token\":");
+    if (!brc)
+        brc = buf_json_str(&o, token, strlen(token));
+    if (!brc)
+        brc = buf_printf(&o, ",\"token_type\":\"bearer\",\"expires_in\":%d,\"expires_at\":%lld,\"admin\":{\"id\":",
+                         CONSOLE_TOKEN_TTL_S, (long long)(now_s + CONSOLE_TOKEN_TTL_S));
+    if (!brc)
+        brc = buf_json_str(&o, id, strlen(id));
+    if (!brc)
+        brc = buf_puts(&o, ",\"email\":");
+    if (!brc)
+        brc = buf_json_str(&o, email, strlen(email));
+    if (!brc)
+        brc = buf_puts(&o, "}}");
+    int rc = brc ? http_error(r, 500, "PGRST000", "out of memory", NULL, NULL) : http_send_json(r, 200, o.data, o.len);
+    buf_free(&o);
+    free(token);
+    return rc;
 }
 
 int console_login(http_req *r)
@@ -142,20 +201,10 @@ int console_login(http_req *r)
     const char *ip = http_remote_addr(r);
     if (!ip)
         ip = "?";
-    int64_t now = time_now_ms();
+    int64_t now = time_now_ms(), window = 0;
     json_t *body = NULL;
-    char *id = NULL, *hash = NULL, *token = NULL;
-    json_t *claims = NULL;
+    char *id = NULL, *hash = NULL;
     int rc = BS_OK;
-    int64_t wait = rl_blocked(ip, now);
-    if (wait) {
-        char ra[32];
-        snprintf(ra, sizeof ra, "%lld", (long long)wait);
-        http_add_header(r, "Retry-After", ra);
-        rc = http_error(r, 429, "over_request_rate_limit", "Too many failed sign-in attempts: try again later",
-                        NULL, NULL);
-        goto out;
-    }
     char msg[256];
     int prc = http_body_json(r, 0, &body, msg, sizeof msg);
     if (prc == BS_ETOOBIG) {
@@ -172,23 +221,22 @@ int console_login(http_req *r)
         rc = http_error(r, 400, "validation_failed", "\"email\" and \"password\" are required", NULL, NULL);
         goto out;
     }
+    if (!login_allowed(r, ip, now, &window))
+        goto out;
     size_t el = strlen(email);
     if (el > 320) {
-        rc = bad_credentials(r, ip, now);
+        rc = bad_credentials(r);
         goto out;
     }
     char lower[321];
     for (size_t i = 0; i <= el; i++)
         lower[i] = (char)tolower((unsigned char)email[i]);
     db_conn *c = db_reader(app->store);
-    if (!c) {
-        rc = http_error(r, 503, "PGRST000", "database unavailable", NULL, NULL);
-        goto out;
-    }
     static const char q[] = "SELECT id, password_hash FROM _basalt_admins WHERE email = ?";
-    sqlite3_stmt *st = db_stmt(c, q, sizeof q - 1, NULL);
+    sqlite3_stmt *st = c ? db_stmt(c, q, sizeof q - 1, NULL) : NULL;
     if (!st) {
-        rc = http_error(r, 500, "PGRST000", "could not read admin accounts", NULL, NULL);
+        rl_refund(ip, window); /* no password was tried */
+        rc = http_error(r, 503, "PGRST000", "could not read admin accounts", NULL, NULL);
         goto out;
     }
     sqlite3_bind_text(st, 1, lower, -1, SQLITE_STATIC);
@@ -207,43 +255,18 @@ int console_login(http_req *r)
         ok = false;
     }
     if (!ok) {
-        rc = bad_credentials(r, ip, now);
+        rc = bad_credentials(r);
         goto out;
     }
+    rl_refund(ip, window);
     signin_arg sa = {id, now};
     if (db_write(app->store, record_signin, &sa) != BS_OK)
         log_warn("console: could not record the sign-in of admin %s", id);
-    int64_t now_s = now / 1000;
-    claims = json_pack("{s:s, s:s, s:b, s:s, s:s, s:I, s:I}", "iss", "basalt", "role", "service_role", "admin", 1,
-                       "sub", id, "email", lower, "iat", (json_int_t)now_s, "exp",
-                       (json_int_t)(now_s + CONSOLE_TOKEN_TTL_S));
-    if (!claims || auth_jwt_sign(app->jwt, claims, &token) != BS_OK) {
-        rc = http_error(r, 500, "PGRST000", "could not sign the token", NULL, NULL);
-        goto out;
-    }
-    buf o = BUF_INIT;
-    int brc = buf_puts(&o, "{\"access_token\":");
-    if (!brc)
-        brc = buf_json_str(&o, token, strlen(token));
-    if (!brc)
-        brc = buf_printf(&o, ",\"token_type\":\"bearer\",\"expires_in\":%d,\"expires_at\":%lld,\"admin\":{\"id\":",
-                         CONSOLE_TOKEN_TTL_S, (long long)(now_s + CONSOLE_TOKEN_TTL_S));
-    if (!brc)
-        brc = buf_json_str(&o, id, strlen(id));
-    if (!brc)
-        brc = buf_puts(&o, ",\"email\":");
-    if (!brc)
-        brc = buf_json_str(&o, lower, strlen(lower));
-    if (!brc)
-        brc = buf_puts(&o, "}}");
-    rc = brc ? http_error(r, 500, "PGRST000", "out of memory", NULL, NULL) : http_send_json(r, 200, o.data, o.len);
-    buf_free(&o);
+    rc = send_login(r, id, lower, now);
 out:
     json_decref(body);
-    json_decref(claims);
     free(id);
     free(hash);
-    free(token);
     return rc;
 }
 

@@ -111,3 +111,50 @@ describe('user_metadata and app_metadata are limited before anything is written'
     assert.equal(JSON.stringify(claims(again.session.access_token).app_metadata).length, METADATA_MAX);
   });
 });
+
+describe('console login: an attempt is counted before its password is checked', () => {
+  const PASSWORD = 'correct horse battery';
+  const LIMIT = 10; // CONSOLE_LOGIN_MAX_FAILS per 5 minutes
+  let s;
+  before(async () => {
+    const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'basalt-test-'));
+    execFileSync(basaltBin(), ['admin', 'create', 'ops@example.com', '--data', dataDir], { input: `${PASSWORD}\n` });
+    s = await startServer({ dataDir, removeDataDir: true });
+  });
+  after(async () => { await s?.stop({ expectExit0: true }); });
+  const login = (password) => request(s, 'POST', '/admin/v1/login', { key: null, json: { email: 'ops@example.com', password } });
+
+  test(`60 parallel wrong logins get ${LIMIT} password checks, the rest 429 at once`, async () => {
+    // Every 400 invalid_credentials answer comes after one password
+    // verification (scrypt), every 429 before any: the 400s count the hash
+    // checks.  Counting after the hash let all the requests in flight
+    // through (48 of 60 here).
+    const res = await Promise.all(Array.from({ length: 60 }, (_, i) => login(`wrong ${i}`)));
+    const by = {};
+    for (const r of res) by[r.status] = (by[r.status] || 0) + 1;
+    assert.deepEqual(by, { 400: LIMIT, 429: 60 - LIMIT }, JSON.stringify(by));
+    for (const r of res.filter((x) => x.status === 429)) {
+      assert.equal(r.body.code, 'over_request_rate_limit');
+      const ra = Number(r.headers.get('retry-after'));
+      assert.ok(ra >= 1 && ra <= 300, `Retry-After ${ra}`);
+    }
+    const right = await login(PASSWORD);
+    assert.equal(right.status, 429, 'even the right password waits for the window');
+  });
+});
+
+test('console login: a successful login gives its attempt back', async () => {
+  const PASSWORD = 'correct horse battery';
+  const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'basalt-test-'));
+  execFileSync(basaltBin(), ['admin', 'create', 'ops@example.com', '--data', dataDir], { input: `${PASSWORD}\n` });
+  const s = await startServer({ dataDir, removeDataDir: true });
+  try {
+    const login = (password) => request(s, 'POST', '/admin/v1/login', { key: null, json: { email: 'ops@example.com', password } });
+    for (let i = 0; i < 9; i++) assert.equal((await login(`wrong ${i}`)).status, 400);
+    for (let i = 0; i < 3; i++) assert.equal((await login(PASSWORD)).status, 200, 'successes do not count');
+    assert.equal((await login('wrong 9')).status, 400, 'the tenth failure');
+    assert.equal((await login(PASSWORD)).status, 429);
+  } finally {
+    await s.stop({ expectExit0: true });
+  }
+});
