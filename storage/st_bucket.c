@@ -2,7 +2,8 @@
  *
  *   GET    /bucket                list (service_role: all; others: public ones)
  *   GET    /bucket/ID             one
- *   POST   /bucket                create {"id","name","public","file_size_limit","allowed_mime_types"}
+ *   POST   /bucket                create {"id","name","public","file_size_limit","allowed_mime_types",
+ *                                 "allow_inline"}
  *   PUT    /bucket/ID             update the same fields
  *   POST   /bucket/ID/empty       delete every object
  *   DELETE /bucket/ID             delete; refused while objects remain (409)
@@ -46,6 +47,14 @@ int st_bucket_spec_parse(json_t *body, st_bucket_spec *sp, buf *msg)
         }
         sp->has_public = true;
         sp->public_ = json_is_true(v);
+    }
+    if ((v = json_object_get(body, "allow_inline"))) {
+        if (!json_is_boolean(v) && !json_is_null(v)) {
+            buf_puts(msg, "allow_inline must be a boolean");
+            return BS_EINVAL;
+        }
+        sp->has_inline = true;
+        sp->allow_inline = json_is_true(v);
     }
     if ((v = json_object_get(body, "file_size_limit"))) {
         sp->has_limit = true;
@@ -115,7 +124,7 @@ int st_bucket_insert(db_conn *w, const char *id, const st_bucket_spec *sp, const
     char now[32];
     time_iso_now(now);
     const char *q = "INSERT INTO _basalt_buckets(id,owner,public,file_size_limit,allowed_mime_types,rules,"
-                    "created_at,updated_at) VALUES(?,?,?,?,?,?,?,?) ON CONFLICT(id) DO NOTHING";
+                    "created_at,updated_at,allow_inline) VALUES(?,?,?,?,?,?,?,?,?) ON CONFLICT(id) DO NOTHING";
     sqlite3_stmt *st = db_stmt(w, q, strlen(q), msg);
     if (!st)
         return BS_EDB;
@@ -129,6 +138,7 @@ int st_bucket_insert(db_conn *w, const char *id, const st_bucket_spec *sp, const
     sqlite3_bind_text(st, 6, rules ? rules : "{}", -1, SQLITE_STATIC);
     sqlite3_bind_text(st, 7, now, -1, SQLITE_STATIC);
     sqlite3_bind_text(st, 8, now, -1, SQLITE_STATIC);
+    sqlite3_bind_int(st, 9, sp->allow_inline);
     int step = sqlite3_step(st);
     db_stmt_done(st);
     free(mimes);
@@ -256,7 +266,8 @@ static int bucket_update_row(db_conn *w, bucket_op *o)
     char *mimes = dump_or_null(o->spec.mimes);
     const char *q = "UPDATE _basalt_buckets SET public=CASE WHEN ?1 THEN ?2 ELSE public END, "
                     "file_size_limit=CASE WHEN ?3 THEN ?4 ELSE file_size_limit END, "
-                    "allowed_mime_types=CASE WHEN ?5 THEN ?6 ELSE allowed_mime_types END, updated_at=?7 WHERE id=?8";
+                    "allowed_mime_types=CASE WHEN ?5 THEN ?6 ELSE allowed_mime_types END, updated_at=?7, "
+                    "allow_inline=CASE WHEN ?9 THEN ?10 ELSE allow_inline END WHERE id=?8";
     sqlite3_stmt *st = db_stmt(w, q, strlen(q), NULL);
     if (!st) {
         free(mimes);
@@ -271,6 +282,8 @@ static int bucket_update_row(db_conn *w, bucket_op *o)
     sqlite3_bind_text(st, 6, mimes, -1, SQLITE_STATIC);
     sqlite3_bind_text(st, 7, now, -1, SQLITE_STATIC);
     sqlite3_bind_text(st, 8, o->id, -1, SQLITE_STATIC);
+    sqlite3_bind_int(st, 9, o->spec.has_inline);
+    sqlite3_bind_int(st, 10, o->spec.allow_inline);
     int step = sqlite3_step(st);
     db_stmt_done(st);
     free(mimes);

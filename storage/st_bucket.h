@@ -17,10 +17,12 @@ typedef struct st_bucket_spec {
     int64_t size_limit;   /* -1: none */
     bool has_mimes;
     json_t *mimes;        /* borrowed from the parsed body; NULL: any */
+    bool has_inline, allow_inline;
 } st_bucket_spec;
 
-/* Read public / file_size_limit / allowed_mime_types from a JSON object.
- * BS_EINVAL with msg. */
+/* Read public / file_size_limit / allowed_mime_types / allow_inline (a
+ * Basalt extension: show active content such as HTML and SVG inline, still
+ * sandboxed) from a JSON object.  BS_EINVAL with msg. */
 int st_bucket_spec_parse(json_t *body, st_bucket_spec *sp, buf *msg);
 /* Create a bucket.  BS_EINVAL (bad name; msg "Bucket name invalid"),
  * BS_EEXISTS, BS_EDB.  rules: JSON object text or NULL. */

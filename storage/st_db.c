@@ -30,8 +30,8 @@ void st_bucket_clear(st_bucket *b)
 int st_bucket_get(db_conn *c, arena *a, const char *id, st_bucket *out)
 {
     memset(out, 0, sizeof *out);
-    const char *q = "SELECT id,owner,public,file_size_limit,allowed_mime_types,rules,created_at,updated_at "
-                    "FROM _basalt_buckets WHERE id=?";
+    const char *q = "SELECT id,owner,public,file_size_limit,allowed_mime_types,rules,created_at,updated_at,"
+                    "allow_inline FROM _basalt_buckets WHERE id=?";
     sqlite3_stmt *st = db_stmt(c, q, strlen(q), NULL);
     if (!st)
         return BS_EDB;
@@ -53,6 +53,7 @@ int st_bucket_get(db_conn *c, arena *a, const char *id, st_bucket *out)
             out->rules = json_object();
         out->created_at = col(st, 6, a);
         out->updated_at = col(st, 7, a);
+        out->allow_inline = sqlite3_column_int(st, 8) != 0;
         rc = out->id && out->created_at && out->updated_at && out->rules ? BS_OK : BS_ENOMEM;
         if (!out->owner)
             out->owner = "";
@@ -81,6 +82,7 @@ int st_bucket_json(const st_bucket *b, buf *out)
         rc = buf_puts(out, m ? m : "null");
         free(m);
     }
+    if (!rc) rc = buf_printf(out, ",\"allow_inline\":%s", b->allow_inline ? "true" : "false");
     if (!rc) rc = buf_printf(out, ",\"created_at\":\"%s\",\"updated_at\":\"%s\",\"type\":\"STANDARD\"}",
                              b->created_at, b->updated_at);
     return rc;

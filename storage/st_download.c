@@ -2,6 +2,14 @@
  * Last-Modified, Cache-Control, Content-Length, single byte ranges (206 /
  * 416), If-None-Match (304) and ?download[=name] (Content-Disposition).
  *
+ * Objects are served from the server's own origin, the console's too, so
+ * uploaded bytes must never run as a page there: every download carries
+ * X-Content-Type-Options: nosniff, and active content (st_mime_active:
+ * HTML, SVG, XML) also Content-Security-Policy: sandbox (scripts off, an
+ * opaque origin) and, unless its bucket sets allow_inline, Content-
+ * Disposition: attachment.  This holds for public, authenticated and
+ * signed URLs alike (they all end here).
+ *
  * The bytes are streamed from the blob file with pread in ST_DL_CHUNK
  * pieces.  The file is opened once, right after the row is read; an
  * overwrite that commits in between unlinks the old blob, which is then
@@ -193,9 +201,13 @@ int st_download(st_ctx *c, const st_bucket *b, const char *key, bool check_rules
         http_add_header(r, "Last-Modified", lm);
     http_add_header(r, "Cache-Control", o.cache_control);
     http_add_header(r, "Accept-Ranges", "bytes");
+    http_add_header(r, "X-Content-Type-Options", "nosniff");
+    bool active = st_mime_active(o.content_type);
+    if (active)
+        http_add_header(r, "Content-Security-Policy", "sandbox");
     const char *dl = http_param(r, "download");
-    if (dl) {
-        const char *name = *dl ? dl : strrchr(o.name, '/') ? strrchr(o.name, '/') + 1 : o.name;
+    if (dl || (active && !b->allow_inline)) {
+        const char *name = dl && *dl ? dl : strrchr(o.name, '/') ? strrchr(o.name, '/') + 1 : o.name;
         add_disposition(r, c->a, name);
     }
     const char *inm = http_header(r, "If-None-Match");

@@ -68,6 +68,7 @@ typedef struct st_bucket {
     bool public_;
     int64_t size_limit;          /* -1: none */
     json_t *mimes;               /* array of patterns or NULL; owned */
+    bool allow_inline;           /* active content inline (sandboxed) */
     json_t *rules;               /* object op -> text; owned */
     const char *created_at, *updated_at;
 } st_bucket;

@@ -164,3 +164,22 @@ bool st_mime_valid(const char *s)
         i++;
     return i == n || s[i] == ';';
 }
+
+bool st_mime_active(const char *type)
+{
+    if (!type || !st_mime_valid(type) || strchr(type, ','))
+        return true;
+    char ess[256];
+    size_t n = strcspn(type, "; \t");
+    if (n >= sizeof ess)
+        return true;
+    for (size_t i = 0; i < n; i++)
+        ess[i] = (char)tolower((unsigned char)type[i]);
+    ess[n] = '\0';
+    static const char *const active[] = {"text/html", "application/xhtml+xml", "image/svg+xml", "text/xml",
+                                         "application/xml", "text/xsl", "multipart/x-mixed-replace"};
+    for (size_t i = 0; i < sizeof active / sizeof active[0]; i++)
+        if (strcmp(ess, active[i]) == 0)
+            return true;
+    return n > 4 && strcmp(ess + n - 4, "+xml") == 0;
+}

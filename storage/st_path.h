@@ -48,6 +48,11 @@ bool st_mime_match(const char *pattern, const char *type);
  * parameters, printable ASCII only, at most 255 bytes. */
 bool st_mime_valid(const char *s);
 
-/* True when s[0..n) is valid UTF-8 (no overlongs, no surrogates). */
+/* True when a browser may run script in a document of this Content-Type:
+ * HTML, XHTML, SVG and any XML (text/xml, application/xml, and every
+ * "+xml" subtype: XML documents can carry XHTML and XSLT), and, to be
+ * safe, a value that is not one valid MIME type or holds a comma (browsers
+ * take the last of a comma-separated list). */
+bool st_mime_active(const char *type);
 
 #endif

@@ -158,3 +158,99 @@ test('console login: a successful login gives its attempt back', async () => {
     await s.stop({ expectExit0: true });
   }
 });
+
+describe('storage: uploaded active content never runs in the server origin', () => {
+  const SVG = '<svg xmlns="http://www.w3.org/2000/svg"><script>alert(document.domain)</script></svg>';
+  const HTML = '<!doctype html><script>fetch("/admin/v1/keys")</script>';
+  let sb;
+  before(async () => {
+    sb = service();
+    for (const [id, opts] of [['pub', { public: true }], ['priv', { public: false }]]) {
+      const r = await sb.storage.createBucket(id, opts);
+      assert.equal(r.error, null, JSON.stringify(r.error));
+    }
+    const put = async (bucket, key, body, contentType) => {
+      const r = await sb.storage.from(bucket).upload(key, new Blob([body], { type: contentType }), { contentType });
+      assert.equal(r.error, null, `${bucket}/${key}: ${JSON.stringify(r.error)}`);
+    };
+    for (const b of ['pub', 'priv']) {
+      await put(b, 'x/evil.svg', SVG, 'image/svg+xml');
+      await put(b, 'x/evil.html', HTML, 'text/html; charset=utf-8');
+      await put(b, 'x/notes.txt', 'plain', 'text/plain');
+    }
+  });
+
+  /** Raw GETs of bucket/key: public URL, authenticated path, signed URL. */
+  async function fetchAll(bucket, key) {
+    const out = {};
+    const get = async (url, headers = {}) => {
+      const r = await fetch(url, { headers });
+      return { status: r.status, headers: r.headers, text: await r.text() };
+    };
+    if (bucket === 'pub') out.public = await get(sb.storage.from(bucket).getPublicUrl(key).data.publicUrl);
+    out.authenticated = await get(`${server.url}/storage/v1/object/authenticated/${bucket}/${key}`,
+      { apikey: server.serviceKey, Authorization: `Bearer ${server.serviceKey}` });
+    out.object = await get(`${server.url}/storage/v1/object/${bucket}/${key}`,
+      { apikey: server.serviceKey, Authorization: `Bearer ${server.serviceKey}` });
+    const s = await sb.storage.from(bucket).createSignedUrl(key, 60);
+    assert.equal(s.error, null, JSON.stringify(s.error));
+    out.signed = await get(s.data.signedUrl);
+    return out;
+  }
+
+  test('SVG and HTML: sandboxed, nosniff, attachment, on every download path', async () => {
+    for (const bucket of ['pub', 'priv']) {
+      for (const [key, body] of [['x/evil.svg', SVG], ['x/evil.html', HTML]]) {
+        for (const [how, r] of Object.entries(await fetchAll(bucket, key))) {
+          const what = `${how} ${bucket}/${key}`;
+          assert.equal(r.status, 200, what);
+          assert.equal(r.text, body, what);
+          assert.equal(r.headers.get('content-security-policy'), 'sandbox', what);
+          assert.equal(r.headers.get('x-content-type-options'), 'nosniff', what);
+          const name = key.split('/').pop();
+          assert.equal(r.headers.get('content-disposition'), `attachment; filename="${name}"; filename*=UTF-8''${name}`, what);
+        }
+      }
+      // supabase-js download still gets the bytes
+      const dl = await sb.storage.from(bucket).download('x/evil.svg');
+      assert.equal(dl.error, null);
+      assert.equal(await dl.data.text(), SVG);
+    }
+  });
+
+  test('passive content stays inline (nosniff only); ?download names the attachment', async () => {
+    for (const [how, r] of Object.entries(await fetchAll('pub', 'x/notes.txt'))) {
+      assert.equal(r.status, 200, how);
+      assert.equal(r.headers.get('x-content-type-options'), 'nosniff', how);
+      assert.equal(r.headers.get('content-security-policy'), null, how);
+      assert.equal(r.headers.get('content-disposition'), null, how);
+    }
+    const url = sb.storage.from('pub').getPublicUrl('x/evil.svg', { download: 'pic.svg' }).data.publicUrl;
+    const r = await fetch(url);
+    assert.equal(r.headers.get('content-disposition'), `attachment; filename="pic.svg"; filename*=UTF-8''pic.svg`);
+    assert.equal(r.headers.get('content-security-policy'), 'sandbox');
+    const head = await fetch(sb.storage.from('pub').getPublicUrl('x/evil.html').data.publicUrl, { method: 'HEAD' });
+    assert.equal(head.headers.get('content-security-policy'), 'sandbox');
+    assert.match(head.headers.get('content-disposition'), /^attachment;/);
+  });
+
+  test('a bucket with allow_inline shows active content inline, still sandboxed', async () => {
+    const bad = await request(server, 'PUT', '/storage/v1/bucket/pub', { json: { allow_inline: 'yes' } });
+    assert.equal(bad.status, 400, bad.text);
+    assert.match(bad.body.message, /allow_inline must be a boolean/);
+    const up = await request(server, 'PUT', '/storage/v1/bucket/pub', { json: { allow_inline: true } });
+    assert.equal(up.status, 200, up.text);
+    const b = await sb.storage.getBucket('pub');
+    assert.equal(b.data.allow_inline, true);
+    assert.equal(b.data.public, true, 'other settings kept');
+    const r = await fetch(sb.storage.from('pub').getPublicUrl('x/evil.svg').data.publicUrl);
+    assert.equal(r.status, 200);
+    assert.equal(r.headers.get('content-disposition'), null);
+    assert.equal(r.headers.get('content-security-policy'), 'sandbox');
+    assert.equal(r.headers.get('x-content-type-options'), 'nosniff');
+    assert.equal((await sb.storage.getBucket('priv')).data.allow_inline, false);
+    const c = await request(server, 'POST', '/storage/v1/bucket', { json: { id: 'inl', public: true, allow_inline: true } });
+    assert.equal(c.status, 200, c.text);
+    assert.equal((await sb.storage.getBucket('inl')).data.allow_inline, true);
+  });
+});

@@ -126,4 +126,27 @@ TEST(mime_match)
     ASSERT(!st_mime_valid("text/plain\r\nX: y"));
 }
 
-TEST_MAIN(T(key_valid), T(key_decode), T(bucket_names), T(size_parse), T(mime_match))
+TEST(mime_active)
+{
+    const char *active[] = {"text/html", "TEXT/HTML; charset=utf-8", "text/html ;x=1", "image/svg+xml",
+                            "application/xhtml+xml", "text/xml", "application/xml", "application/rss+xml",
+                            "application/vnd.mozilla.xul+xml", "text/xsl", "multipart/x-mixed-replace; boundary=x",
+                            /* not one valid type: browsers could read it as anything */
+                            "text/plain, text/html", "text/plain; a=b, text/html", "", "html", "text/", "t\x01/x"};
+    for (size_t i = 0; i < sizeof active / sizeof active[0]; i++) {
+        if (!st_mime_active(active[i]))
+            fprintf(stderr, "should be active: '%s'\n", active[i]);
+        ASSERT(st_mime_active(active[i]));
+    }
+    ASSERT(st_mime_active(NULL));
+    const char *passive[] = {"text/plain", "text/plain; charset=utf-8", "image/png", "image/jpeg", "application/json",
+                             "application/pdf", "application/octet-stream", "video/mp4", "text/css",
+                             "application/javascript", "text/csv", "application/xml-dtd", "image/svg"};
+    for (size_t i = 0; i < sizeof passive / sizeof passive[0]; i++) {
+        if (st_mime_active(passive[i]))
+            fprintf(stderr, "should be passive: '%s'\n", passive[i]);
+        ASSERT(!st_mime_active(passive[i]));
+    }
+}
+
+TEST_MAIN(T(key_valid), T(key_decode), T(bucket_names), T(size_parse), T(mime_match), T(mime_active))
