@@ -5,10 +5,13 @@
  * Passwords are hashed and verified here on the worker thread before the
  * write is queued; the write callbacks only store results.  Sign-up is
  * auto-confirmed (there is no mail server): it returns a token response.
- * Recovery and confirmation tokens cannot be mailed, so they are published
- * on the change log as collection "auth.events" (INSERT, new = {"event",
- * "user", "token", "email", "redirect_to"}) for functions to deliver, and
- * logged at debug level.
+ * Recovery and confirmation tokens cannot be mailed, so they are handed to
+ * functions to deliver: the change log gets an "auth.events" INSERT whose
+ * row holds {"event","user","type","email","redirect_to"} and never the
+ * token (the log is kept for the retention window and copied by backups;
+ * the token table holds only its SHA-256), while the trigger jobs queued
+ * in the same transaction see the same document plus "token" and
+ * "token_hash" (hex SHA-256, what /verify takes as token_hash).
  */
 #include "auth/auth_int.h"
 #include "auth/password.h"
@@ -18,8 +21,11 @@
 #include "db/changelog.h"
 
 #include <ctype.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+
+#include <openssl/crypto.h>
 
 static json_t *field(json_t *o, const char *k)
 {
@@ -366,11 +372,29 @@ typedef struct ott_arg {
     bool sent;
 } ott_arg;
 
+/* The observed copy of an auth.events document: ev plus the token and its
+ * hash (malloc'd JSON text, NULL on allocation failure). */
+static char *with_token(json_t *ev, const char *token)
+{
+    uint8_t h[AUTH_HASH_LEN];
+    char hex[2 * AUTH_HASH_LEN + 1];
+    auth_sha256(token, strlen(token), h);
+    for (size_t i = 0; i < AUTH_HASH_LEN; i++)
+        snprintf(hex + 2 * i, 3, "%02x", h[i]);
+    json_t *o = json_copy(ev);
+    char *t = NULL;
+    if (o && !json_object_set_new(o, "token", json_string(token)) &&
+        !json_object_set_new(o, "token_hash", json_string(hex)))
+        t = json_dumps(o, JSON_COMPACT);
+    json_decref(o);
+    return t;
+}
+
 static int ott_fn(db_conn *w, void *p)
 {
     ott_arg *a = p;
     auth_user *u = NULL;
-    char *ev = NULL;
+    char *ev = NULL, *observed = NULL;
     json_t *evj = NULL;
     int rc = auth_user_load(w, NULL, a->email, &u);
     if (rc == BS_ENOTFOUND)
@@ -395,19 +419,25 @@ static int ott_fn(db_conn *w, void *p)
     rc = uuid_v4(evid);
     if (rc)
         goto out;
-    evj = json_pack("{s:s,s:o,s:s,s:s,s:s,s:s?}", "event", a->event, "user", auth_user_json(u), "token", token, "type",
-                    a->type, "email", u->email, "redirect_to", a->redirect_to);
+    evj = json_pack("{s:s,s:o,s:s,s:s,s:s?}", "event", a->event, "user", auth_user_json(u), "type", a->type, "email",
+                    u->email, "redirect_to", a->redirect_to);
     ev = evj ? json_dumps(evj, JSON_COMPACT) : NULL;
-    if (!ev) {
+    observed = evj ? with_token(evj, token) : NULL;
+    OPENSSL_cleanse(token, sizeof token);
+    if (!ev || !observed) {
         rc = BS_ENOMEM;
         goto out;
     }
-    rc = db_changelog_append(w, "auth.events", "INSERT", evid, NULL, ev, a->now_ms);
+    rc = db_changelog_append_private(w, "auth.events", "INSERT", evid, ev, observed, a->now_ms);
     if (!rc) {
         a->sent = true;
-        log_debug("auth: %s for %s: token %s", a->event, u->email, token);
+        log_debug("auth: %s for %s (event %s)", a->event, u->email, evid);
     }
 out:
+    if (observed) {
+        OPENSSL_cleanse(observed, strlen(observed));
+        free(observed);
+    }
     free(ev);
     json_decref(evj);
     auth_user_free(u);

@@ -4,8 +4,8 @@
 
 #include <string.h>
 
-int db_changelog_append(db_conn *w, const char *collection, const char *op, const char *doc_id,
-                        const char *old_doc, const char *new_doc, int64_t now_ms)
+static int append(db_conn *w, const char *collection, const char *op, const char *doc_id, const char *old_doc,
+                  const char *new_doc, const char *observed_doc, int64_t now_ms)
 {
     static const char q[] = "INSERT INTO _basalt_changes(collection, op, doc_id, old, new, committed_ms) "
                             "VALUES(?,?,?,?,?,?)";
@@ -23,11 +23,24 @@ int db_changelog_append(db_conn *w, const char *collection, const char *op, cons
     int rc = sqlite3_step(st) == SQLITE_DONE ? BS_OK : BS_EDB;
     db_stmt_done(st);
     if (rc == BS_OK) {
-        db_change ch = {sqlite3_last_insert_rowid(db_conn_handle(w)), collection, op, doc_id, old_doc, new_doc, now_ms};
+        db_change ch = {sqlite3_last_insert_rowid(db_conn_handle(w)), collection, op, doc_id, old_doc, observed_doc,
+                        now_ms};
         db_conn_set_last_seq(w, ch.seq);
         rc = db_notify_observers(w, &ch);
     }
     return rc;
+}
+
+int db_changelog_append(db_conn *w, const char *collection, const char *op, const char *doc_id,
+                        const char *old_doc, const char *new_doc, int64_t now_ms)
+{
+    return append(w, collection, op, doc_id, old_doc, new_doc, new_doc, now_ms);
+}
+
+int db_changelog_append_private(db_conn *w, const char *collection, const char *op, const char *doc_id,
+                                const char *new_doc, const char *observed_doc, int64_t now_ms)
+{
+    return append(w, collection, op, doc_id, NULL, new_doc, observed_doc, now_ms);
 }
 
 int db_changelog_trim(db_conn *w, int64_t cutoff_ms, int limit, int *deleted)

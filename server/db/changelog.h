@@ -20,6 +20,13 @@
  * failure fails the append. */
 int db_changelog_append(db_conn *w, const char *collection, const char *op, const char *doc_id,
                         const char *old_doc, const char *new_doc, int64_t now_ms);
+/* Like db_changelog_append, but the row stores new_doc while the change
+ * observers (trigger jobs, inside this transaction) see observed_doc: for
+ * an entry carrying a secret that a trigger must deliver (a one-time
+ * token) and that the log, kept for the retention window and copied by
+ * every backup, must not hold. */
+int db_changelog_append_private(db_conn *w, const char *collection, const char *op, const char *doc_id,
+                                const char *new_doc, const char *observed_doc, int64_t now_ms);
 /* Delete entries committed before cutoff_ms (at most `limit` per call);
  * *deleted receives the count. */
 int db_changelog_trim(db_conn *w, int64_t cutoff_ms, int limit, int *deleted);

@@ -1,6 +1,7 @@
 // GoTrue-compatible auth through the unmodified supabase-js client:
 // sign-up, sign-in, user get/update, refresh rotation, sign-out scopes,
-// anonymous users, recovery via the change log, error codes, forged tokens.
+// anonymous users, recovery (tokens through a function, never the change log),
+// error codes, forged tokens.
 
 import { test, describe, before, after } from 'node:test';
 import assert from 'node:assert/strict';
@@ -11,12 +12,42 @@ import { execFileSync } from 'node:child_process';
 import { createClient } from '@supabase/supabase-js';
 import WebSocket from 'ws';
 import { startServer, request, keyHeaders } from './lib/server.mjs';
+import { functionsDir, buildPlugin, eventually, rows as docs } from './lib/fnplugins.mjs';
 
-let server;
+let server, fdir;
+
+// A mailer as an app would write one: an auth trigger on recovery requests
+// that puts the event (with its token) into collection "outbox".
+const MAILER = `
+#include <basalt/function.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+static int handle(const basalt_event *ev, basalt_ctx *ctx, basalt_response *res)
+{
+    (void)res;
+    size_t n = strlen(ev->auth->data) + 64;
+    char *doc = malloc(n);
+    if (!doc) return BASALT_ERROR;
+    snprintf(doc, n, "{\\"id\\":\\"%lld\\",\\"event\\":%s}", (long long)ev->auth->seq, ev->auth->data);
+    int rc = ctx->host->doc_insert(ctx, "outbox", doc, NULL);
+    free(doc);
+    return rc == BASALT_OK || rc == BASALT_EEXISTS ? BASALT_OK : BASALT_ERROR;
+}
+static const basalt_trigger t[] = { BASALT_ON_AUTH(BASALT_RECOVERY) };
+BASALT_FUNCTION(.name = "mailer", .triggers = t, .ntriggers = 1, .handle = handle);
+`;
 
 // this file signs in far more than the default 30 times per 5 minutes
-before(async () => { server = await startServer({ args: ['--rate-signin', '1000', '--rate-recover', '100'] }); });
-after(async () => { await server?.stop({ expectExit0: true }); });
+before(async () => {
+  fdir = functionsDir([]);
+  buildPlugin(MAILER, path.join(fdir, 'mailer.so'));
+  server = await startServer({ args: ['--rate-signin', '1000', '--rate-recover', '100', '--functions-dir', fdir] });
+});
+after(async () => {
+  await server?.stop({ expectExit0: true });
+  fs.rmSync(fdir, { recursive: true, force: true });
+});
 
 const OPTS = { auth: { persistSession: false, autoRefreshToken: false, detectSessionInUrl: false }, realtime: { transport: WebSocket } };
 const anonClient = () => createClient(server.url, server.anonKey, OPTS);
@@ -283,24 +314,39 @@ describe('sign-out scopes', () => {
 });
 
 describe('recovery', () => {
-  test('recover publishes auth.events with the token; verify signs in once', async () => {
+  test('recover hands the token to functions (not to the change log); verify signs in once', async () => {
     const addr = email('rec');
     await anonClient().auth.signUp({ email: addr, password: 'pw123456' });
     const c = anonClient();
     const r = await c.auth.resetPasswordForEmail(addr, { redirectTo: 'http://app/reset' });
     assert.equal(r.error, null, JSON.stringify(r.error));
     assert.deepEqual(r.data, {});
-    const ev = rows(`SELECT op, new FROM _basalt_changes WHERE collection='auth.events' ORDER BY seq DESC LIMIT 1`);
+    const ev = rows(`SELECT seq, op, new FROM _basalt_changes WHERE collection='auth.events' ORDER BY seq DESC LIMIT 1`);
     assert.equal(ev.length, 1);
     assert.equal(ev[0].op, 'INSERT');
-    const body = JSON.parse(ev[0].new);
+    const logged = JSON.parse(ev[0].new);
+    assert.equal(logged.event, 'recovery_requested');
+    assert.equal(logged.email, addr);
+    assert.equal(logged.user.email, addr);
+    assert.equal(logged.redirect_to, 'http://app/reset');
+    assert.equal(logged.token, undefined);
+    assert.equal(logged.token_hash, undefined);
+    const mail = await eventually(async () => {
+      const o = await docs(server, 'outbox', `id=eq.${ev[0].seq}`);
+      return o.length === 1 ? o[0].event : null;
+    }, 8000, 'the mailer function');
+    const body = mail;
     assert.equal(body.event, 'recovery_requested');
     assert.equal(body.email, addr);
-    assert.equal(body.user.email, addr);
     assert.equal(body.redirect_to, 'http://app/reset');
     assert.ok(body.token.length >= 22);
-    // only the hash is stored
+    assert.equal(body.token_hash, crypto.createHash('sha256').update(body.token).digest('hex'));
+    // only the hash is stored, and the auth entries of the change log hold
+    // neither (the outbox document the mailer wrote is the app's own)
     assert.ok(!sql('SELECT * FROM _basalt_one_time_tokens').includes(body.token));
+    const log = sql(`SELECT * FROM _basalt_changes WHERE collection LIKE 'auth.%'`);
+    assert.ok(!log.includes(body.token));
+    assert.ok(!log.includes(body.token_hash));
     // unknown addresses answer the same (no enumeration) and publish nothing
     const before = rows(`SELECT count(*) AS n FROM _basalt_changes WHERE collection='auth.events'`)[0].n;
     assert.equal((await c.auth.resetPasswordForEmail(`nobody.${addr}`)).error, null);

@@ -187,8 +187,11 @@ typedef struct basalt_auth_event {
     const char *user_id; /* "" when unknown */
     const char *user;    /* user JSON as GoTrue shows it, or "null" */
     int64_t seq;
-    const char *data;    /* the whole change-log entry (auth.events carries
-                          * e.g. the recovery "token" here) */
+    const char *data;    /* the whole change-log entry; for
+                          * "recovery_requested" it also carries "token" and
+                          * "token_hash" (hex SHA-256), which the change log
+                          * itself never stores: deliver them, do not log
+                          * them */
 } basalt_auth_event;
 
 typedef struct basalt_schedule_event {
