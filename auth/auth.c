@@ -284,8 +284,8 @@ static int settings(http_req *r, auth_service *s)
 {
     json_t *j = json_pack("{s:{s:b,s:b,s:b,s:b,s:b,s:b,s:b,s:b},s:b,s:b,s:b,s:s,s:b}", "external", "anonymous_users",
                           (int)s->cfg->anonymous_signins, "email", 1, "phone", 0, "apple", 0, "github", 0, "google", 0,
-                          "saml", 0, "azure", 0, "disable_signup", 0, "mailer_autoconfirm", 1, "phone_autoconfirm", 0,
-                          "sms_provider", "", "saml_enabled", 0);
+                          "saml", 0, "azure", 0, "disable_signup", (int)s->cfg->disable_signup, "mailer_autoconfirm", 1,
+                          "phone_autoconfirm", 0, "sms_provider", "", "saml_enabled", 0);
     return auth_send(r, 200, j);
 }
 

@@ -58,6 +58,9 @@ static int signup_fn(db_conn *w, void *p)
 
 int auth_ep_signup(http_req *r, auth_service *s)
 {
+    /* as GoTrue: before anything else, anonymous sign-ups included */
+    if (s->cfg->disable_signup)
+        return auth_error(r, 422, "signup_disabled", "Signups not allowed for this instance");
     if (!auth_rate(r, s, s->rl_signin))
         return BS_OK;
     json_t *b = NULL;

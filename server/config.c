@@ -50,6 +50,7 @@ static const opt opts[] = {
     {"--rate-recover", "BASALT_RATE_RECOVER", "recovery requests per client IP per 5 minutes", OPT_INT, OFF(rate_recover), 1, 1000000, false},
     {"--site-url", "BASALT_SITE_URL", "public base URL (token issuer, links)", OPT_STR, OFF(site_url), 0, 0, false},
     {"--anonymous-signins", "BASALT_ANONYMOUS_SIGNINS", "allow anonymous sign-ups: on or off", OPT_BOOL, OFF(anonymous_signins), 0, 0, false},
+    {"--disable-signup", "BASALT_DISABLE_SIGNUP", "refuse sign-ups (email and anonymous; admins still create users): on or off", OPT_BOOL, OFF(disable_signup), 0, 0, false},
     {"--jwt-signing-key", "BASALT_JWT_SIGNING_KEY", "PEM private key (RSA >= 2048 or EC P-256) signing user access tokens (default: HS256 with the secret)", OPT_STR, OFF(jwt_signing_key), 0, 0, false},
     {"--realtime-port", "BASALT_REALTIME_PORT", "port of the libwebsockets realtime listener (0: off)", OPT_INT, OFF(realtime_port), 0, 65535, false},
     {"--realtime-threads", "BASALT_REALTIME_THREADS", "event-loop threads of the libwebsockets listener (0: one per CPU, at most 8)", OPT_INT, OFF(realtime_threads), 0, 64, false},
@@ -147,6 +148,15 @@ static int finish(bs_config *c)
     return rc;
 }
 
+static bool bool_word(const char *s)
+{
+    static const char *const w[] = {"on", "off", "true", "false", "1", "0"};
+    for (size_t i = 0; i < sizeof w / sizeof w[0]; i++)
+        if (strcmp(s, w[i]) == 0)
+            return true;
+    return false;
+}
+
 void cfg_usage(const char *cmd)
 {
     fprintf(stderr, "usage: basalt %s [options]\n\noptions (each also read from its environment variable; flags win):\n", cmd);
@@ -215,6 +225,8 @@ int cfg_load(bs_config *c, int argc, char **argv, int first, bool *help)
             fprintf(stderr, "basalt: unknown option '%s' (see --help)\n", arg);
             return BS_EINVAL;
         }
+        if (!val && o->type == OPT_BOOL && (a + 1 >= argc || !bool_word(argv[a + 1])))
+            val = "on"; /* a bare on/off flag */
         if (!val) {
             if (a + 1 >= argc) {
                 fprintf(stderr, "basalt: %s needs a value\n", o->flag);

@@ -1,5 +1,6 @@
 /* config.h - the server's configuration: defaults, then BASALT_* environment
- * variables, then command-line flags (flags win).  Parsing only; no
+ * variables, then command-line flags (flags win).  An on/off flag given
+ * alone (`--disable-signup`) means on.  Parsing only; no
  * behaviour.  The struct is filled once on the main thread before anything
  * starts and is read-only afterwards, so every thread may read it. */
 #ifndef BS_CONFIG_H
@@ -37,6 +38,7 @@ typedef struct bs_config {
     int rate_recover;                 /* --rate-recover: recovery requests per IP per 5 min (6) */
     char *site_url;                   /* --site-url, for issuer and links (NULL: http://HOST:PORT) */
     bool anonymous_signins;           /* --anonymous-signins on|off (on) */
+    bool disable_signup;              /* --disable-signup [on|off]: refuse /signup, admins still create users (off) */
     char *jwt_signing_key;            /* --jwt-signing-key PEM path: RS256/ES256 access tokens (NULL: HS256) */
     /* realtime */
     int realtime_port;                /* --realtime-port: libwebsockets listener (0: off) */

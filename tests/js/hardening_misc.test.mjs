@@ -283,3 +283,46 @@ test('a recovery request leaves nothing in the change log from which its token c
   assert.ok(h.length >= 1);
   for (const x of h) assert.ok(!sql(server, `SELECT * FROM _basalt_changes`).toLowerCase().includes(x));
 });
+
+test('--disable-signup: sign-ups (email and anonymous) get 422 signup_disabled; admins still create users', async () => {
+  const def = await request(server, 'GET', '/auth/v1/settings', { key: 'anon' });
+  assert.equal(def.body.disable_signup, false);
+  const s = await startServer({ args: ['--disable-signup'] });
+  try {
+    const c = createClient(s.url, s.anonKey, OPTS);
+    const st = await request(s, 'GET', '/auth/v1/settings', { key: 'anon' });
+    assert.equal(st.status, 200);
+    assert.equal(st.body.disable_signup, true);
+    const addr = email('nosignup');
+    for (const [what, call] of [
+      ['signUp', () => c.auth.signUp({ email: addr, password: 'pw123456' })],
+      ['signInAnonymously', () => c.auth.signInAnonymously()],
+    ]) {
+      const { data, error } = await call();
+      assert.ok(error, what);
+      assert.equal(error.status, 422, `${what}: ${JSON.stringify(error)}`);
+      assert.equal(error.code, 'signup_disabled', what);
+      assert.equal(error.message, 'Signups not allowed for this instance', what);
+      assert.equal(data.session, null, what);
+    }
+    assert.equal(rows(s, 'SELECT count(*) AS n FROM _basalt_users')[0].n, 0);
+    const sc = createClient(s.url, s.serviceKey, OPTS);
+    const made = await sc.auth.admin.createUser({ email: addr, password: 'pw123456', email_confirm: true });
+    assert.equal(made.error, null, JSON.stringify(made.error));
+    const si = await c.auth.signInWithPassword({ email: addr, password: 'pw123456' });
+    assert.equal(si.error, null, JSON.stringify(si.error));
+    assert.equal(si.data.user.email, addr);
+    const cfg = await request(s, 'GET', '/admin/v1/config');
+    assert.equal(cfg.body['disable-signup'], true);
+  } finally {
+    await s.stop({ expectExit0: true });
+  }
+  const env = await startServer({ env: { BASALT_DISABLE_SIGNUP: 'on' } });
+  try {
+    const r = await request(env, 'POST', '/auth/v1/signup', { key: 'anon', json: { email: email('env'), password: 'pw123456' } });
+    assert.equal(r.status, 422, r.text);
+    assert.equal(r.body.code, 'signup_disabled');
+  } finally {
+    await env.stop({ expectExit0: true });
+  }
+});
