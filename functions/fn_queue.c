@@ -21,8 +21,17 @@
  * whose recorded attempts exceed its retries goes to the dead-letter queue
  * without running again.  So a poisoned document costs at most retries + 1
  * crashes, never a crash loop.  The price is one more commit per job before
- * its handler starts (group-committed with everything else the writer has
- * queued; bench/functions/throughput.sh and latency.sh measure it).
+ * its handler starts.
+ *
+ * Durability of the bookkeeping.  A job row is inserted in its change's
+ * transaction (synced with it).  The attempt record and the result (the
+ * row's deletion, retry or dead letter) are committed with
+ * db_write_nosync: they survive the process dying, which is what the
+ * crash accounting needs, but not a power loss, after which a finished job
+ * may run again and an attempt may go uncounted: what "at least once"
+ * allows (handlers key their effects on ctx->job_id).  So the queue adds
+ * no fsync of its own; bench/functions/throughput.sh and latency.sh
+ * measure the cost.
  *
  * Schedule.  One thread sleeps until the next rate/cron fire of any loaded
  * schedule trigger and enqueues a job for it.  Missed fires while the
@@ -447,12 +456,12 @@ static bool run_one(fn_queue *q, fn_job *j, job_result *r, char *error, size_t e
         return true;
     }
     if (j->e) {
-        /* durable before plugin code runs, so a crash in it counts */
+        /* committed before plugin code runs, so a crash in it counts */
         job_result b = {j, RES_BEGIN, attempt,
                         attempt <= retries ? time_now_ms() + fn_backoff_ms(attempt, q->reg->backoff_base_ms, 300000)
                                            : time_now_ms(),
                         NULL};
-        int wrc = db_write(q->reg->app->store, w_finish, &b);
+        int wrc = db_write_nosync(q->reg->app->store, w_finish, &b);
         if (wrc != BS_OK) {
             fn_entry_unreserve(j->e);
             if (wrc != BS_ESHUTDOWN)
@@ -504,7 +513,7 @@ static void *worker_main(void *arg)
         char error[600];
         job_result r;
         bool settled = run_one(q, j, &r, error, sizeof error);
-        int wrc = settled ? db_write(q->reg->app->store, w_finish, &r) : BS_EDB;
+        int wrc = settled ? db_write_nosync(q->reg->app->store, w_finish, &r) : BS_EDB;
         pthread_mutex_lock(&q->lock);
         j->running = false;
         if (wrc != BS_OK) {

@@ -55,6 +55,7 @@ typedef struct wreq {
     void *arg;
     int rc;
     bool done;
+    bool nosync;           /* db_write_nosync: the OS is durable enough */
     pthread_cond_t cond;   /* the caller's own: waking a batch wakes only it */
     struct wreq *next;
 } wreq;
@@ -321,6 +322,13 @@ static void *writer_main(void *arg)
         pthread_mutex_unlock(&s->lock);
 
         check_external(s);
+        /* a batch of db_write_nosync requests only: commit without the
+         * fsync (synchronous=NORMAL); any db_write in it syncs it all */
+        bool relax = s->opt.durability_full;
+        for (size_t i = 0; i < n && relax; i++)
+            relax = batch[i]->nosync;
+        if (relax && exec_simple(s->writer, "PRAGMA synchronous=NORMAL") != BS_OK)
+            relax = false;
         int64_t seq_before = s->writer->last_seq;
         int brc = exec_simple(s->writer, "BEGIN IMMEDIATE");
         for (size_t i = 0; i < n; i++) {
@@ -345,6 +353,11 @@ static void *writer_main(void *arg)
             for (size_t i = 0; i < n; i++)
                 batch[i]->rc = BS_EDB;
         }
+        if (relax && exec_simple(s->writer, "PRAGMA synchronous=FULL") != BS_OK) {
+            /* never leave the writer unsynced: stop rather than lie */
+            log_error("writer: cannot restore synchronous=FULL: %s", sqlite3_errmsg(s->writer->db));
+            abort();
+        }
         if (brc)
             s->writer->last_seq = seq_before;
         metrics_writer_batch(n, depth);
@@ -363,9 +376,9 @@ static void *writer_main(void *arg)
     return NULL;
 }
 
-int db_write(db_store *s, db_write_fn fn, void *arg)
+static int enqueue(db_store *s, db_write_fn fn, void *arg, bool nosync)
 {
-    wreq r = {.fn = fn, .arg = arg, .rc = BS_OK};
+    wreq r = {.fn = fn, .arg = arg, .rc = BS_OK, .nosync = nosync};
     pthread_cond_init(&r.cond, NULL);
     pthread_mutex_lock(&s->lock);
     if (s->stopping) {
@@ -385,6 +398,16 @@ int db_write(db_store *s, db_write_fn fn, void *arg)
     pthread_mutex_unlock(&s->lock);
     pthread_cond_destroy(&r.cond);
     return r.rc;
+}
+
+int db_write(db_store *s, db_write_fn fn, void *arg)
+{
+    return enqueue(s, fn, arg, false);
+}
+
+int db_write_nosync(db_store *s, db_write_fn fn, void *arg)
+{
+    return enqueue(s, fn, arg, true);
 }
 
 int db_add_commit_hook(db_store *s, db_commit_hook fn, void *arg)

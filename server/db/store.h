@@ -63,6 +63,13 @@ typedef int (*db_write_fn)(db_conn *w, void *arg);
  * fn's result, or BS_EDB when the commit itself failed (then nothing of the
  * batch was written), or BS_ESHUTDOWN once db_close has begun. */
 int db_write(db_store *s, db_write_fn fn, void *arg);
+/* Like db_write, but the commit need only reach the OS: it survives the
+ * process dying (a crash, a kill), not the machine losing power.  For
+ * bookkeeping that must outlive a crash of this process and whose loss on
+ * power failure is harmless (the functions queue records a job's attempt
+ * before its handler runs, and its result after).  A batch holding any db_write request is synced as usual;
+ * with --durability normal both are the same. */
+int db_write_nosync(db_store *s, db_write_fn fn, void *arg);
 
 /* Called on the writer thread after every commit that appended to the
  * change log, with the highest seq appended (a hint: read the log with

@@ -143,6 +143,67 @@ TEST(writes_survive_reopen)
     db_close(s);
 }
 
+/* The writer's synchronous setting as seen inside a write callback. */
+static int sync_fn(db_conn *w, void *arg)
+{
+    sqlite3_stmt *st = db_stmt(w, "PRAGMA synchronous", 18, NULL);
+    if (!st)
+        return BS_EDB;
+    *(int *)arg = sqlite3_step(st) == SQLITE_ROW ? sqlite3_column_int(st, 0) : -1;
+    db_stmt_done(st);
+    return BS_OK;
+}
+
+typedef struct mix_arg {
+    db_store *s;
+    bool nosync;
+    int bad; /* regular writes that ran unsynced */
+} mix_arg;
+
+static void *mix_thread(void *p)
+{
+    mix_arg *m = p;
+    for (int i = 0; i < 200; i++) {
+        int v = -1;
+        int rc = m->nosync ? db_write_nosync(m->s, sync_fn, &v) : db_write(m->s, sync_fn, &v);
+        if (rc != BS_OK || (!m->nosync && v != 2) || (m->nosync && v != 1 && v != 2))
+            m->bad++;
+    }
+    return NULL;
+}
+
+TEST(nosync_writes_skip_only_their_own_fsync)
+{
+    db_store *s = open_store("n.db", NULL, 64);
+    ASSERT(s);
+    int v = -1;
+    ASSERT_EQ_INT(db_write(s, sync_fn, &v), BS_OK);
+    ASSERT_EQ_INT(v, 2); /* FULL */
+    ASSERT_EQ_INT(db_write_nosync(s, sync_fn, &v), BS_OK);
+    ASSERT_EQ_INT(v, 1); /* NORMAL for a batch of nosync requests only */
+    ASSERT_EQ_INT(db_write(s, sync_fn, &v), BS_OK);
+    ASSERT_EQ_INT(v, 2); /* restored */
+    ASSERT_EQ_INT(db_write_nosync(s, create_fn, "things"), BS_OK);
+    ins_arg a = {1, false};
+    ASSERT_EQ_INT(db_write_nosync(s, insert_fn, &a), BS_OK);
+    /* mixed traffic: a regular write never commits unsynced */
+    pthread_t t[4];
+    mix_arg m[4];
+    for (int i = 0; i < 4; i++) {
+        m[i] = (mix_arg){s, i % 2 == 0, 0};
+        ASSERT_EQ_INT(pthread_create(&t[i], NULL, mix_thread, &m[i]), 0);
+    }
+    for (int i = 0; i < 4; i++) {
+        pthread_join(t[i], NULL);
+        ASSERT_EQ_INT(m[i].bad, 0);
+    }
+    db_close(s);
+    s = open_store("n.db", NULL, 64);
+    ASSERT(s);
+    ASSERT_EQ_INT(count_rows(s, "SELECT count(*) FROM things"), 1);
+    db_close(s);
+}
+
 TEST(write_after_close_is_refused)
 {
     db_store *s = open_store("c.db", NULL, 8);
@@ -374,6 +435,6 @@ TEST(other_process_commits_fire_the_external_hook)
 TEST(teardown_dir) { if (!getenv("KEEP")) teardown(); else printf("kept %s\n", g_dir); }
 
 TEST_MAIN(T(setup_dir), T(writer_batches_and_isolates_failures), T(writes_survive_reopen),
-          T(write_after_close_is_refused), T(app_migrations_apply_once_and_detect_changes),
+          T(nosync_writes_skip_only_their_own_fsync), T(write_after_close_is_refused), T(app_migrations_apply_once_and_detect_changes),
           T(failing_migration_applies_nothing), T(collection_index_is_used_by_filters), T(readers_are_pooled_and_bounded),
           T(other_process_commits_fire_the_external_hook), T(teardown_dir))
