@@ -471,12 +471,13 @@ static int h_doc_query(basalt_ctx *ctx, const char *coll, const char *query, cha
     int rc = split_query(&a, query ? query : "", &params, &np);
     if (!rc)
         rc = db_query_parse(&a, params, np, &q, &e);
+    /* in the order their text appears in the SELECT: one list of binds */
+    if (!rc)
+        rc = db_query_projection(q, &a, &proj, &binds, &e);
     if (!rc)
         rc = db_query_where(q, &a, &where, &binds, &e);
     if (!rc)
-        rc = db_query_projection(q, &proj, &e);
-    if (!rc)
-        rc = db_query_order(q, &order, &e);
+        rc = db_query_order(q, &a, &order, &binds, &e);
     if (rc) {
         if (e.message[0])
             h_log(ctx, BASALT_LOG_WARN, "doc_query: %s %s", e.message, e.details);

@@ -57,7 +57,8 @@ static int build_indexes(const char *name, json_t *indexes, buf *ddl, buf *msg)
                 break;
             db_path p;
             const char *fs = json_string_value(f);
-            if (!fs || db_path_parse(&a, fs, strlen(fs), &p) != BS_OK) {
+            /* only plain paths: the index expression is SQL text */
+            if (!fs || db_path_parse(&a, fs, strlen(fs), &p) != BS_OK || !db_path_is_plain(&p)) {
                 buf_printf(msg, "index %zu: field %zu is not a valid field name or path (like owner_id or meta->>kind)", i, j);
                 rc = BS_EINVAL;
                 break;
@@ -286,6 +287,78 @@ int db_coll_lookup(db_conn *c, const char *name, char out_name[64])
             snprintf(out_name, 64, "%s", (const char *)sqlite3_column_text(st, 0));
     }
     db_stmt_done(st);
+    return rc;
+}
+
+/* The top-level field an index field names, or NULL for a nested path. */
+static const char *index_field(arena *a, json_t *f)
+{
+    const char *fs = json_string_value(f);
+    db_path p;
+    if (!fs || db_path_parse(a, fs, strlen(fs), &p) != BS_OK || p.n != 1 || p.text_last)
+        return NULL;
+    return p.segs[0];
+}
+
+/* Do the index fields cover exactly names[0..n), as sets?  Only
+ * top-level fields can match, as with PostgreSQL's ON CONFLICT (columns). */
+static bool fields_match(arena *a, json_t *fields, const char *const *names, size_t n)
+{
+    size_t nf = json_array_size(fields);
+    for (size_t i = 0; i < n; i++) { /* every name is one of the fields */
+        bool found = false;
+        for (size_t j = 0; j < nf && !found; j++) {
+            const char *f = index_field(a, json_array_get(fields, j));
+            found = f && strcmp(f, names[i]) == 0;
+        }
+        if (!found)
+            return false;
+    }
+    for (size_t j = 0; j < nf; j++) { /* and every field one of the names */
+        const char *f = index_field(a, json_array_get(fields, j));
+        bool found = false;
+        for (size_t i = 0; i < n && f && !found; i++)
+            found = strcmp(f, names[i]) == 0;
+        if (!found)
+            return false;
+    }
+    return true;
+}
+
+int db_coll_unique_match(db_conn *c, const char *name, const char *const *names, size_t n)
+{
+    if (n == 0)
+        return BS_ENOTFOUND;
+    bool all_id = true;
+    for (size_t i = 0; i < n; i++)
+        all_id = all_id && strcmp(names[i], "id") == 0;
+    if (all_id)
+        return BS_OK;
+    const char *q = "SELECT indexes FROM _basalt_collections WHERE name=?";
+    sqlite3_stmt *st = db_stmt(c, q, strlen(q), NULL);
+    if (!st)
+        return BS_EDB;
+    sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
+    json_t *ix = NULL;
+    if (sqlite3_step(st) == SQLITE_ROW) {
+        const char *t = (const char *)sqlite3_column_text(st, 0);
+        json_error_t je;
+        ix = t ? json_loads(t, 0, &je) : NULL;
+    }
+    db_stmt_done(st);
+    int rc = BS_ENOTFOUND;
+    arena a = ARENA_INIT;
+    size_t i;
+    json_t *e;
+    json_array_foreach(ix, i, e)
+    {
+        if (json_is_true(json_object_get(e, "unique")) && fields_match(&a, json_object_get(e, "fields"), names, n)) {
+            rc = BS_OK;
+            break;
+        }
+    }
+    arena_free(&a);
+    json_decref(ix);
     return rc;
 }
 

@@ -42,6 +42,12 @@ int db_coll_list_json(db_conn *c, buf *out);
  * invalidate the rules cache after the commit. */
 int db_coll_set_rules(db_conn *w, const char *name, json_t *rules, buf *msg, buf *details);
 
+/* On-conflict targets: BS_OK when names[0..n) (top-level field names) are
+ * exactly the fields of one unique index, as a set, or are all "id" (the
+ * primary key); BS_ENOTFOUND otherwise (or n == 0), BS_EDB.  Index fields
+ * that are nested paths ("meta->>k") never match.  Any connection. */
+int db_coll_unique_match(db_conn *c, const char *name, const char *const *names, size_t n);
+
 /* Register basalt_create_collection(name, spec_json) and
  * basalt_set_rules(name, rules_json) for app migrations. */
 int db_coll_register_functions(db_conn *w);

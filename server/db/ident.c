@@ -14,6 +14,11 @@
  *     a quote, start a comment or end a statement.
  *   - Array indexes are re-printed from their numeric value (at most nine
  *     digits, so no overflow): "007" becomes 7 in '$.a[7]'.
+ *   - A key that is not a plain name (it came in double quotes: "a.b",
+ *     "café", "") never reaches SQL text at all: the *_b functions
+ *     bind the whole JSON path (built by db_path_text from
+ *     db_jdoc_path_step, the same spelling the store writes keys in) and
+ *     write a '?'.  The functions without _b refuse such a path.
  *
  * Expression texts are stable: the index builder calls db_path_value_expr
  * to write CREATE INDEX ... ON t(json_extract(data, '$.a')) and SQLite only
@@ -25,6 +30,7 @@
 #include <string.h>
 
 #include "core/error.h"
+#include "db/jsondoc.h"
 
 static bool is_alpha(unsigned char c)
 {
@@ -108,6 +114,34 @@ int db_ident_field_literal(buf *sql, const char *field)
     return buf_printf(sql, "'%s'", field);
 }
 
+/* A double-quoted segment at s[*i] (PostgREST's quoted names: a backslash
+ * takes the next byte as itself).  The decoded key goes to the arena. */
+static int quoted_seg(arena *a, const char *s, size_t n, size_t *i, char **out)
+{
+    size_t j = *i + 1, len = 0;
+    for (; j < n && s[j] != '"'; j++, len++) {
+        if (s[j] == '\\' && ++j >= n)
+            return BS_EPARSE;
+        if (s[j] == '\0')
+            return BS_EPARSE;
+    }
+    if (j >= n)
+        return BS_EPARSE;
+    char *k = arena_alloc(a, len + 1);
+    if (!k)
+        return BS_ENOMEM;
+    size_t o = 0;
+    for (size_t x = *i + 1; x < j; x++) {
+        if (s[x] == '\\')
+            x++;
+        k[o++] = s[x];
+    }
+    k[o] = '\0';
+    *i = j + 1;
+    *out = k;
+    return BS_OK;
+}
+
 int db_path_parse(arena *a, const char *s, size_t n, db_path *out)
 {
     db_path p;
@@ -117,35 +151,33 @@ int db_path_parse(arena *a, const char *s, size_t n, db_path *out)
     size_t i = 0;
     bool text_last = false;
     while (true) {
-        size_t start = i;
-        while (i < n && is_word((unsigned char)s[i]))
-            i++;
-        size_t len = i - start;
-        bool is_index;
-        if (p.n == 0) {
-            if (!db_ident_field_ok(s + start, len))
-                return BS_EPARSE;
-            is_index = false;
-        } else if (db_ident_field_ok(s + start, len)) {
-            is_index = false;
-        } else if (index_ok(s + start, len)) {
-            is_index = true;
-        } else {
-            return BS_EPARSE;
-        }
         if (p.n >= DB_PATH_MAX_SEGS)
             return BS_EPARSE;
         char *seg;
-        if (is_index) {
-            /* normalise "007" to "7"; at most 9 digits, so it fits */
-            char num[16];
-            int k = snprintf(num, sizeof num, "%ld", index_value(s + start, len));
-            seg = arena_strndup(a, num, (size_t)k);
+        bool is_index = false;
+        if (i < n && s[i] == '"') {
+            int rc = quoted_seg(a, s, n, &i, &seg);
+            if (rc != BS_OK)
+                return rc;
         } else {
-            seg = arena_strndup(a, s + start, len);
+            size_t start = i;
+            while (i < n && is_word((unsigned char)s[i]))
+                i++;
+            size_t len = i - start;
+            if (db_ident_field_ok(s + start, len)) {
+                seg = arena_strndup(a, s + start, len);
+            } else if (p.n > 0 && index_ok(s + start, len)) {
+                /* normalise "007" to "7"; at most 9 digits, so it fits */
+                char num[16];
+                int k = snprintf(num, sizeof num, "%ld", index_value(s + start, len));
+                seg = arena_strndup(a, num, (size_t)k);
+                is_index = true;
+            } else {
+                return BS_EPARSE;
+            }
+            if (!seg)
+                return BS_ENOMEM;
         }
-        if (!seg)
-            return BS_ENOMEM;
         p.segs[p.n] = seg;
         p.is_index[p.n] = is_index;
         p.n++;
@@ -161,14 +193,17 @@ int db_path_parse(arena *a, const char *s, size_t n, db_path *out)
         } else {
             return BS_EPARSE;
         }
+        if (i == n)
+            return BS_EPARSE; /* a step needs a segment */
     }
     p.text_last = text_last;
     *out = p;
     return BS_OK;
 }
 
-/* Re-check a path before any of it is written. */
-static bool path_ok(const db_path *p)
+/* Re-check a path before any of it is written.  With `plain`, every key
+ * must also be a plain name (what may appear in SQL text). */
+static bool path_ok(const db_path *p, bool plain)
 {
     if (!p || p->n == 0 || p->n > DB_PATH_MAX_SEGS)
         return false;
@@ -180,13 +215,34 @@ static bool path_ok(const db_path *p)
         if (p->is_index[i]) {
             if (i == 0 || !index_ok(s, len))
                 return false;
-        } else if (!db_ident_field_ok(s, len)) {
+        } else if (plain && !db_ident_field_ok(s, len)) {
             return false;
         }
     }
     if (p->text_last && p->n < 2)
         return false;
     return true;
+}
+
+bool db_path_is_plain(const db_path *p) { return path_ok(p, true); }
+
+int db_path_text(buf *out, const db_path *p)
+{
+    if (!path_ok(p, false))
+        return BS_EINVAL;
+    size_t mark = out->len;
+    int rc = buf_putc(out, '$');
+    for (size_t i = 0; i < p->n && rc == BS_OK; i++) {
+        if (p->is_index[i])
+            rc = buf_printf(out, "[%ld]", index_value(p->segs[i], strlen(p->segs[i])));
+        else
+            rc = db_jdoc_path_step(out, p->segs[i], strlen(p->segs[i]));
+    }
+    if (rc != BS_OK && out->data) {
+        out->len = mark;
+        out->data[mark] = '\0';
+    }
+    return rc;
 }
 
 static int put_literal(buf *sql, const db_path *p)
@@ -209,14 +265,14 @@ static int put_literal(buf *sql, const db_path *p)
 
 int db_path_literal(buf *sql, const db_path *p)
 {
-    if (!path_ok(p))
+    if (!path_ok(p, true))
         return BS_EINVAL;
     return put_literal(sql, p);
 }
 
 int db_path_value_expr(buf *sql, const db_path *p)
 {
-    if (!path_ok(p))
+    if (!path_ok(p, true))
         return BS_EINVAL;
     if (p->n == 1) {
         const char *s = p->segs[0];
@@ -239,7 +295,7 @@ int db_path_value_expr(buf *sql, const db_path *p)
 
 int db_path_json_expr(buf *sql, const db_path *p)
 {
-    if (!path_ok(p))
+    if (!path_ok(p, true))
         return BS_EINVAL;
     size_t mark = sql->len;
     int rc = buf_puts(sql, p->text_last ? "data ->> " : "data -> ");

@@ -9,8 +9,16 @@
  *                (case-insensitive); system tables use the "_basalt_"
  *                prefix, which the grammar cannot produce.
  *   field      : [A-Za-z_][A-Za-z0-9_]{0,62}
- *   path       : field ( "->" seg | "->>" seg )*  with seg = field | [0-9]{1,9}
+ *   path       : key ( "->" seg | "->>" seg )*  with seg = key | [0-9]{1,9}
  *                ("->>" only as the last step)
+ *   key        : field | a double-quoted name, PostgREST's way: any bytes
+ *                but NUL, a backslash taking the next byte as itself
+ *                ("a.b", "café", "say \"hi\"", "")
+ *
+ * A path whose keys are all fields is "plain": only plain paths are ever
+ * written into SQL text (db_path_value_expr, _json_expr, _literal, and the
+ * index builder).  Any other key is bound: callers write '?' and bind
+ * db_path_text (query.h's db_path_*_bound do both).
  *
  * Threads: pure functions; any thread.
  */
@@ -33,9 +41,9 @@ bool db_ident_field_ok(const char *s, size_t n);
  * an invalid one (nothing appended). */
 int db_ident_quote(buf *sql, const char *collection);
 
-/* A parsed field path.  segs[0] is the top-level field; later segments are
- * object keys or array indexes (is_index).  text_last is true when the last
- * step was "->>". */
+/* A parsed field path.  segs[0] is the top-level key; later segments are
+ * object keys or array indexes (is_index).  Keys are decoded text (never
+ * holding NUL).  text_last is true when the last step was "->>". */
 typedef struct db_path {
     const char *segs[DB_PATH_MAX_SEGS];
     bool is_index[DB_PATH_MAX_SEGS];
@@ -47,6 +55,15 @@ typedef struct db_path {
  * when it does not match the grammar. */
 int db_path_parse(arena *a, const char *s, size_t n, db_path *out);
 
+/* True when every key of the path is a plain field name. */
+bool db_path_is_plain(const db_path *p);
+
+/* Append the SQLite JSON path of any path ("$", then db_jdoc_path_step
+ * per key, "[N]" per index): a value to bind, never SQL text.  BS_EINVAL
+ * for a malformed path. */
+int db_path_text(buf *out, const db_path *p);
+
+/* Plain paths only (BS_EINVAL otherwise): */
 /* Append the SQL expression that reads a path as an SQL value, the same
  * text the index builder uses so that SQLite matches expression indexes:
  *   id / created_at / updated_at (one segment) → the column itself

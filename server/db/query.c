@@ -196,8 +196,9 @@ int db_qerr_oom(db_qerr *err)
 }
 
 static const char PATH_DETAILS[] =
-    "A column is a field name ([A-Za-z_][A-Za-z0-9_]*, at most 63 characters), "
-    "optionally followed by ->key or ->index steps and one final ->>key or ->>index.";
+    "A column is a field name ([A-Za-z_][A-Za-z0-9_]*, at most 63 characters) or any name in "
+    "double quotes (\"a.b\", with \\\" for a quote and \\\\ for a backslash), optionally "
+    "followed by ->key or ->index steps and one final ->>key or ->>index.";
 
 /* ------------------------------------------------------------------ */
 /* Small scanners                                                      */
@@ -282,9 +283,40 @@ static char *unquote(arena *a, const char *s, size_t n, size_t *outn)
     return d;
 }
 
+/* Index of the first `ch` in s[0..n) outside double-quoted names (inside
+ * them a backslash escapes the next byte), or n.  *ok is false when a
+ * quote is left open. */
+static size_t scan_to(const char *s, size_t n, char ch, bool *ok)
+{
+    bool in_q = false;
+    *ok = true;
+    for (size_t i = 0; i < n; i++) {
+        if (in_q) {
+            if (s[i] == '\\')
+                i++;
+            else if (s[i] == '"')
+                in_q = false;
+        } else if (s[i] == '"') {
+            in_q = true;
+        } else if (s[i] == ch) {
+            return i;
+        }
+    }
+    *ok = !in_q;
+    return n;
+}
+
+/* s[0..n) holds `ch` outside quoted names, or an open quote. */
+static bool has_unquoted(const char *s, size_t n, char ch)
+{
+    bool ok;
+    return scan_to(s, n, ch, &ok) < n || !ok;
+}
+
 /* Find the next top-level item of a comma list, starting at *pos: commas
  * inside (), [], {} or "..." do not split.  A quote opens a string only at
- * the start of a value (after '.', '(' or ',') or inside brackets, so an
+ * the start of a value or name (after '.', '(', ',' or "->") or inside
+ * brackets, so an
  * unquoted value may contain a stray '"'.  Returns false on unbalanced
  * input. */
 static bool next_item(const char *s, size_t n, size_t *pos, const char **item, size_t *len)
@@ -303,7 +335,8 @@ static bool next_item(const char *s, size_t n, size_t *pos, const char **item, s
         }
         if (ch == '"') {
             char prev = i > 0 ? s[i - 1] : ',';
-            if (brackets > 0 || i == start || prev == '.' || prev == '(' || prev == ',')
+            bool arrow = prev == '>' && i >= 2 && s[i - 2] == '-'; /* a->"quoted key" */
+            if (brackets > 0 || i == start || prev == '.' || prev == '(' || prev == ',' || arrow)
                 in_q = true;
         } else if (ch == '(') {
             depth++;
@@ -869,12 +902,13 @@ static int parse_tree_item(pctx *c, const char *s, size_t n, int depth, fnode **
         return parse_tree(c, false, neg, t + 3, tn - 3, depth + 1, out);
     if (starts_with(t, tn, "or("))
         return parse_tree(c, true, neg, t + 2, tn - 2, depth + 1, out);
-    const char *dot = memchr(s, '.', n);
-    if (!dot)
+    bool qok;
+    size_t coln = scan_to(s, n, '.', &qok);
+    if (coln == n)
         return perr(c, "PGRST100", "Each condition is column.operator.value, and(...) or or(...).",
                     NULL, "failed to parse logic tree item (%s)", echo(ev, sizeof ev, s, n));
+    const char *dot = s + coln;
     db_path path;
-    size_t coln = (size_t)(dot - s);
     int rc = db_path_parse(c->a, s, coln, &path);
     if (rc == BS_ENOMEM)
         return db_qerr_oom(c->err);
@@ -964,6 +998,79 @@ static const char *path_name(const db_path *p)
     return p->segs[0];
 }
 
+/* One name (a field, or anything double-quoted): BS_OK and the decoded
+ * name in *out, BS_EPARSE, BS_ENOMEM. */
+static int parse_name(pctx *c, const char *s, size_t n, const char **out)
+{
+    db_path p;
+    int rc = db_path_parse(c->a, s, n, &p);
+    if (rc == BS_OK && (p.n != 1 || p.is_index[0]))
+        rc = BS_EPARSE;
+    if (rc == BS_OK)
+        *out = p.segs[0];
+    return rc;
+}
+
+/* An embedded resource or an aggregate: [alias:][...]name[!hint](...). */
+static int select_embed_err(pctx *c, const char *s, size_t n, bool paren)
+{
+    char ev[ECHO_CAP];
+    bool ok;
+    const char *r = s;
+    size_t rn = paren ? scan_to(s, n, '(', &ok) : n;
+    for (size_t i = 0; i < rn; i++) {
+        if (r[i] == ':' && (i + 1 >= rn || r[i + 1] != ':')) {
+            r += i + 1;
+            rn -= i + 1;
+            break;
+        }
+    }
+    if (starts_with(r, rn, "...")) {
+        r += 3;
+        rn -= 3;
+    }
+    const char *bang = memchr(r, '!', rn);
+    if (bang)
+        rn = (size_t)(bang - r);
+    if (paren && (slice_eq(r, rn, "count") || memchr(r, '.', rn)))
+        return perr(c, "PGRST123", "", NULL, "Use of aggregate functions is not allowed");
+    return perr(c, "PGRST200",
+                "Searched for a foreign key relationship in the schema cache, but no matches were found.",
+                "Basalt collections are JSON documents without relationships: store the related "
+                "data inside the document or query the other collection separately.",
+                "Could not find a relationship between the collection and '%s' in the schema cache",
+                echo(ev, sizeof ev, r, rn));
+}
+
+/* "::type" at the end of a select item (outside quoted names). */
+static int select_cast(pctx *c, const char *s, size_t *n, cast_kind *cast)
+{
+    char ev[ECHO_CAP];
+    bool ok;
+    size_t at = 0;
+    for (;;) {
+        size_t k = scan_to(s + at, *n - at, ':', &ok) + at;
+        if (k + 1 >= *n)
+            return BS_OK;
+        if (s[k + 1] != ':') {
+            at = k + 1;
+            continue;
+        }
+        const char *cn = s + k + 2;
+        size_t cl = *n - k - 2;
+        for (size_t i = 0; i < sizeof CASTS / sizeof CASTS[0]; i++) {
+            if (slice_ieq(cn, cl, CASTS[i].name)) {
+                *cast = CASTS[i].cast;
+                *n = k;
+                return BS_OK;
+            }
+        }
+        return perr(c, "PGRST100",
+                    "Casts: text, int, integer, bigint, float, real, numeric, double, bool, boolean, json, jsonb.",
+                    NULL, "failed to parse select parameter (%s): unknown cast type", echo(ev, sizeof ev, s, *n));
+    }
+}
+
 static int parse_select_item(pctx *c, const char *s, size_t n)
 {
     char ev[ECHO_CAP];
@@ -972,91 +1079,30 @@ static int parse_select_item(pctx *c, const char *s, size_t n)
         q->star = true;
         return BS_OK;
     }
-    const char *paren = memchr(s, '(', n);
-    if (paren || starts_with(s, n, "...")) {
-        /* embedded resource or aggregate: [alias:][...]name[!hint](...) */
-        const char *r = s;
-        size_t rn = paren ? (size_t)(paren - s) : n;
-        for (size_t i = 0; i < rn; i++) {
-            if (r[i] == ':' && (i + 1 >= rn || r[i + 1] != ':')) {
-                r += i + 1;
-                rn -= i + 1;
-                break;
-            }
-        }
-        if (starts_with(r, rn, "...")) {
-            r += 3;
-            rn -= 3;
-        }
-        const char *bang = memchr(r, '!', rn);
-        if (bang)
-            rn = (size_t)(bang - r);
-        if (paren && (slice_eq(r, rn, "count") || memchr(r, '.', rn)))
-            return perr(c, "PGRST123", "", NULL, "Use of aggregate functions is not allowed");
-        return perr(c, "PGRST200",
-             "Searched for a foreign key relationship in the schema cache, but no matches were "
-             "found.",
-             "Basalt collections are JSON documents without relationships: store the related "
-             "data inside the document or query the other collection separately.",
-             "Could not find a relationship between the collection and '%s' in the schema cache",
-             echo(ev, sizeof ev, r, rn));
-    }
+    bool paren = has_unquoted(s, n, '(');
+    if (paren || starts_with(s, n, "..."))
+        return select_embed_err(c, s, n, paren);
     if (q->nsel >= DB_QUERY_MAX_SELECT)
         return perr(c, "PGRST100", "", NULL, "too many entries in select (at most %d)",
                     DB_QUERY_MAX_SELECT);
     sel_item it = {0};
-    /* alias: a single ':' (not part of "::") */
-    for (size_t i = 0; i < n; i++) {
-        if (s[i] == ':') {
-            if (i + 1 < n && s[i + 1] == ':')
-                break;
-            const char *al = s;
-            size_t aln = i;
-            if (fully_quoted(al, aln)) {
-                al++;
-                aln -= 2;
-            }
-            if (!db_ident_field_ok(al, aln))
-                return perr(c, "PGRST100", PATH_DETAILS, NULL,
-                            "failed to parse select parameter (%s): invalid alias",
-                            echo(ev, sizeof ev, s, n));
-            it.name = arena_strndup(c->a, al, aln);
-            if (!it.name)
-                return db_qerr_oom(c->err);
-            s += i + 1;
-            n -= i + 1;
-            break;
-        }
+    /* alias: a single ':' (not part of "::") outside quoted names */
+    bool ok;
+    size_t k = scan_to(s, n, ':', &ok);
+    if (k < n && !(k + 1 < n && s[k + 1] == ':')) {
+        int rc = parse_name(c, s, k, &it.name);
+        if (rc == BS_ENOMEM)
+            return db_qerr_oom(c->err);
+        if (rc != BS_OK)
+            return perr(c, "PGRST100", PATH_DETAILS, NULL,
+                        "failed to parse select parameter (%s): invalid alias", echo(ev, sizeof ev, s, n));
+        s += k + 1;
+        n -= k + 1;
     }
-    /* cast */
-    for (size_t i = 0; i + 1 < n; i++) {
-        if (s[i] == ':' && s[i + 1] == ':') {
-            const char *cn = s + i + 2;
-            size_t cl = n - i - 2;
-            bool found = false;
-            for (size_t k = 0; k < sizeof CASTS / sizeof CASTS[0]; k++) {
-                if (slice_ieq(cn, cl, CASTS[k].name)) {
-                    it.cast = CASTS[k].cast;
-                    found = true;
-                }
-            }
-            if (!found)
-                return perr(c, "PGRST100",
-                            "Casts: text, int, integer, bigint, float, real, numeric, double, "
-                            "bool, boolean, json, jsonb.",
-                            NULL, "failed to parse select parameter (%s): unknown cast type",
-                            echo(ev, sizeof ev, s, n));
-            n = i;
-            break;
-        }
-    }
-    const char *ps = s;
-    size_t pn = n;
-    if (fully_quoted(ps, pn)) {
-        ps++;
-        pn -= 2;
-    }
-    int rc = db_path_parse(c->a, ps, pn, &it.path);
+    int rc = select_cast(c, s, &n, &it.cast);
+    if (rc != BS_OK)
+        return rc;
+    rc = db_path_parse(c->a, s, n, &it.path);
     if (rc == BS_ENOMEM)
         return db_qerr_oom(c->err);
     if (rc != BS_OK)
@@ -1065,9 +1111,9 @@ static int parse_select_item(pctx *c, const char *s, size_t n)
     if (!it.name)
         it.name = path_name(&it.path);
     /* one key per output name: a later entry replaces an earlier one */
-    for (size_t k = 0; k < q->nsel; k++) {
-        if (strcmp(q->sel[k].name, it.name) == 0) {
-            q->sel[k] = it;
+    for (size_t i = 0; i < q->nsel; i++) {
+        if (strcmp(q->sel[i].name, it.name) == 0) {
+            q->sel[i] = it;
             return BS_OK;
         }
     }
@@ -1086,8 +1132,11 @@ static int parse_select(pctx *c, const char *v)
     size_t m = 0;
     bool in_q = false;
     for (size_t i = 0; i < n; i++) {
-        if (v[i] == '"')
+        if (in_q && v[i] == '\\' && i + 1 < n) {
+            s[m++] = v[i++];
+        } else if (v[i] == '"') {
             in_q = !in_q;
+        }
         if (in_q || !is_space(v[i]))
             s[m++] = v[i];
     }
@@ -1122,6 +1171,20 @@ static int parse_select(pctx *c, const char *v)
             return rc;
     }
     q->has_select = q->nsel > 0;
+    /* With *, entries are added to the stored document by json_set, which
+     * writes a new key's name escaped once more: names that need escaping
+     * are only possible without * (json_object), so refuse them here. */
+    for (size_t i = 0; q->star && i < q->nsel; i++) {
+        for (const char *p = q->sel[i].name; *p; p++) {
+            if (*p == '"' || *p == '\\' || (unsigned char)*p < 0x20) {
+                char ev[ECHO_CAP];
+                return perr(c, "PGRST100", "List the fields instead of *, or give the entry an alias.", NULL,
+                            "failed to parse select parameter (%s): with *, an added entry's name may not "
+                            "contain '\"', '\\' or control characters",
+                            echo(ev, sizeof ev, s, m));
+            }
+        }
+    }
     return BS_OK;
 }
 
@@ -1137,9 +1200,8 @@ static int parse_order(pctx *c, const char *v)
     }
     size_t pos = 0;
     while (pos <= n) {
-        size_t end = pos;
-        while (end < n && v[end] != ',')
-            end++;
+        bool ok;
+        size_t end = pos + scan_to(v + pos, n - pos, ',', &ok);
         const char *it = v + pos;
         size_t itn = end - pos;
         pos = end + 1;
@@ -1151,8 +1213,8 @@ static int parse_order(pctx *c, const char *v)
             return perr(c, "PGRST100", "", NULL, "too many entries in order (at most %d)",
                         DB_QUERY_MAX_ORDER);
         ord_item o = {0};
-        const char *dot = memchr(it, '.', itn);
-        size_t pl = dot ? (size_t)(dot - it) : itn;
+        size_t pl = scan_to(it, itn, '.', &ok);
+        const char *dot = pl < itn ? it + pl : NULL;
         int rc = db_path_parse(c->a, it, pl, &o.path);
         if (rc == BS_ENOMEM)
             return db_qerr_oom(c->err);
@@ -1208,7 +1270,7 @@ bad:;
                 echo(ev, sizeof ev, v, n));
 }
 
-/* columns= / on_conflict=: "a","b" or a,b. */
+/* columns= / on_conflict=: a,b or "a","b" (any name in quotes). */
 static int parse_names(pctx *c, const char *key, const char *v, const char ***out, size_t *count)
 {
     char ev[ECHO_CAP];
@@ -1222,23 +1284,18 @@ static int parse_names(pctx *c, const char *key, const char *v, const char ***ou
         return db_qerr_oom(c->err);
     size_t k = 0, pos = 0;
     while (pos <= n) {
-        size_t end = pos;
-        while (end < n && v[end] != ',')
-            end++;
+        bool ok;
+        size_t end = pos + scan_to(v + pos, n - pos, ',', &ok);
         const char *it = v + pos;
         size_t itn = end - pos;
         pos = end + 1;
         trim(&it, &itn);
-        if (fully_quoted(it, itn)) {
-            it++;
-            itn -= 2;
-        }
-        if (!db_ident_field_ok(it, itn))
+        int rc = ok ? parse_name(c, it, itn, &names[k]) : BS_EPARSE;
+        if (rc == BS_ENOMEM)
+            return db_qerr_oom(c->err);
+        if (rc != BS_OK)
             return perr(c, "PGRST100", PATH_DETAILS, NULL, "failed to parse %s (%s): invalid name",
                         key, echo(ev, sizeof ev, v, n));
-        names[k] = arena_strndup(c->a, it, itn);
-        if (!names[k])
-            return db_qerr_oom(c->err);
         k++;
     }
     *out = names;
@@ -1278,7 +1335,9 @@ static int parse_param(pctx *c, const char *key, const char *val)
     }
     if (kn == 0)
         return perr(c, "PGRST100", "", NULL, "empty query parameter name");
-    const char *dot = memchr(key, '.', kn);
+    bool qok;
+    size_t dpos = scan_to(key, kn, '.', &qok);
+    const char *dot = dpos < kn ? key + dpos : NULL;
     if (dot)
         return perr(c, "PGRST200", "Filters, order and limit on embedded resources need a "
                     "relationship, and collections have none.",

@@ -103,8 +103,10 @@ int db_query_where(const db_query *q, arena *a, buf *sql, db_binds *binds, db_qe
 /* Append an SQL expression producing one JSON object (TEXT) per row from
  * the current row: select=* (or no select) → `data`; a column list →
  * json_object('k', expr, ...) with PostgREST's output names (alias, else
- * the last path element); `*,x` → every field plus x. */
-int db_query_projection(const db_query *q, buf *sql, db_qerr *err);
+ * the last path element); `*,x` → every field plus x.  Quoted names and
+ * paths are bound: their values are appended to binds, in text order (the
+ * projection's binds come before the WHERE clause's in a SELECT). */
+int db_query_projection(const db_query *q, arena *a, buf *sql, db_binds *binds, db_qerr *err);
 
 /* Append "expr ASC|DESC [NULLS FIRST|LAST]" items for order=, separated by
  * ", ", without the ORDER BY keyword or a leading comma; appends nothing
@@ -112,8 +114,16 @@ int db_query_projection(const db_query *q, buf *sql, db_qerr *err);
  * kept: ASC → NULLS LAST, DESC → NULLS FIRST, except for never-null columns
  * (id, created_at, updated_at) where no NULLS clause is emitted so the
  * primary key or index can serve the sort. */
-int db_query_order(const db_query *q, buf *sql, db_qerr *err);
+int db_query_order(const db_query *q, arena *a, buf *sql, db_binds *binds, db_qerr *err);
 bool db_query_has_order(const db_query *q);
+
+/* The SQL expression of a path (ident.h) for any path: a plain one in SQL
+ * text exactly as db_path_value_expr / _json_expr / _literal write it (so
+ * expression indexes match), any other as "?" with its db_path_text
+ * appended to binds.  BS_EINVAL for a malformed path, BS_ENOMEM. */
+int db_path_value_expr_bound(buf *sql, arena *a, db_binds *binds, const db_path *p);
+int db_path_json_expr_bound(buf *sql, arena *a, db_binds *binds, const db_path *p);
+int db_path_literal_bound(buf *sql, arena *a, db_binds *binds, const db_path *p);
 
 /* limit= / offset= as given (-1 when absent). */
 int64_t db_query_limit(const db_query *q);

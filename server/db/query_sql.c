@@ -2,9 +2,11 @@
  * query.c for the grammar and the semantics, query_int.h for the tree).
  *
  * db_query_where / _projection / _order append SQL text made of fixed
- * keywords, `?` placeholders, and names/paths written only through
- * ident.h (which re-validates them).  No user byte is ever copied into SQL
- * text by this file.  Binds are appended in the order their `?` appear.
+ * keywords, `?` placeholders, and plain names/paths written only through
+ * ident.h (which re-validates them); a path or output name that is not a
+ * plain name (a quoted one) is bound, never written.  No user byte is ever
+ * copied into SQL text by this file.  Binds are appended in the order
+ * their `?` appear.
  * On failure the buf and binds are rolled back to where they started.
  *
  * Threads: pure functions.
@@ -45,13 +47,45 @@ static int bind_eq(ectx *e, const tval *t, bool text_only)
     return rc == BS_OK ? k : rc;
 }
 
-static int put_value(ectx *e, const db_path *p) { return db_path_value_expr(e->sql, p); }
+/* "<pre>?<post>" with the path's db_path_text bound. */
+static int bound_path(buf *sql, arena *a, db_binds *b, const db_path *p, const char *pre, const char *post)
+{
+    buf t = BUF_INIT;
+    int rc = db_path_text(&t, p);
+    if (rc == BS_OK)
+        rc = db_binds_text(a, b, t.data, t.len);
+    buf_free(&t);
+    return rc == BS_OK ? buf_printf(sql, "%s?%s", pre, post) : rc;
+}
+
+int db_path_value_expr_bound(buf *sql, arena *a, db_binds *b, const db_path *p)
+{
+    if (db_path_is_plain(p))
+        return db_path_value_expr(sql, p);
+    return bound_path(sql, a, b, p, "json_extract(data, ", ")");
+}
+
+int db_path_json_expr_bound(buf *sql, arena *a, db_binds *b, const db_path *p)
+{
+    if (db_path_is_plain(p))
+        return db_path_json_expr(sql, p);
+    return bound_path(sql, a, b, p, p->text_last ? "data ->> " : "data -> ", "");
+}
+
+int db_path_literal_bound(buf *sql, arena *a, db_binds *b, const db_path *p)
+{
+    if (db_path_is_plain(p))
+        return db_path_literal(sql, p);
+    return bound_path(sql, a, b, p, "", "");
+}
+
+static int put_value(ectx *e, const db_path *p) { return db_path_value_expr_bound(e->sql, e->a, e->b, p); }
 
 static int put_json(ectx *e, const db_path *p)
 {
     db_path j = *p;
     j.text_last = false;
-    return db_path_json_expr(e->sql, &j);
+    return db_path_json_expr_bound(e->sql, e->a, e->b, &j);
 }
 
 static int put_placeholders(buf *sql, int k)
@@ -294,43 +328,56 @@ int db_query_where(const db_query *q, arena *a, buf *sql, db_binds *binds, db_qe
     return BS_OK;
 }
 
-static int emit_select_expr(buf *sql, const sel_item *it)
+static int emit_select_expr(ectx *e, const sel_item *it)
 {
+    buf *sql = e->sql;
     int rc;
     static const char *const type[] = {"", "TEXT", "INTEGER", "REAL"};
     if (it->cast != CAST_NONE) {
         rc = buf_puts(sql, "CAST(");
         if (rc == BS_OK)
-            rc = db_path_value_expr(sql, &it->path);
+            rc = put_value(e, &it->path);
         return rc == BS_OK ? buf_printf(sql, " AS %s)", type[it->cast]) : rc;
     }
     if (!it->path.text_last)
-        return db_path_json_expr(sql, &it->path);
+        return db_path_json_expr_bound(sql, e->a, e->b, &it->path);
     /* ->> as PostgreSQL does it: strings unquoted, null as NULL, anything
      * else as its JSON text ('' || drops the JSON subtype so json_object
      * stores a string, not nested JSON) */
     rc = buf_puts(sql, "CASE json_type(data, ");
     if (rc == BS_OK)
-        rc = db_path_literal(sql, &it->path);
+        rc = db_path_literal_bound(sql, e->a, e->b, &it->path);
     if (rc == BS_OK)
         rc = buf_puts(sql, ") WHEN 'text' THEN ");
     if (rc == BS_OK)
-        rc = db_path_json_expr(sql, &it->path);
+        rc = db_path_json_expr_bound(sql, e->a, e->b, &it->path);
     if (rc == BS_OK)
         rc = buf_puts(sql, " WHEN 'null' THEN NULL ELSE '' || (");
-    if (rc == BS_OK) {
-        db_path j = it->path;
-        j.text_last = false;
-        rc = db_path_json_expr(sql, &j);
-    }
+    if (rc == BS_OK)
+        rc = put_json(e, &it->path);
     return rc == BS_OK ? buf_puts(sql, ") END") : rc;
 }
 
-int db_query_projection(const db_query *q, buf *sql, db_qerr *err)
+/* The output name of a select entry: json_object's key (in_object) or the
+ * path json_set writes it at. */
+static int emit_select_name(ectx *e, const sel_item *it, bool in_object)
 {
-    size_t mark = sql->len;
+    if (in_object && db_ident_field_ok(it->name, strlen(it->name)))
+        return db_ident_field_literal(e->sql, it->name);
+    if (in_object) {
+        int rc = db_binds_text(e->a, e->b, it->name, strlen(it->name));
+        return rc == BS_OK ? buf_putc(e->sql, '?') : rc;
+    }
+    db_path key = {.segs = {it->name}, .n = 1};
+    return db_path_literal_bound(e->sql, e->a, e->b, &key);
+}
+
+int db_query_projection(const db_query *q, arena *a, buf *sql, db_binds *binds, db_qerr *err)
+{
+    size_t mark = sql->len, bmark = binds->n;
     if (!q || !q->has_select || q->nsel == 0)
         return buf_puts(sql, "data") == BS_OK ? BS_OK : db_qerr_oom(err);
+    ectx e = {a, sql, binds};
     size_t chunks = (q->nsel + PAIRS_PER_CALL - 1) / PAIRS_PER_CALL;
     size_t wraps = q->star ? chunks : chunks - 1;
     int rc = BS_OK;
@@ -345,36 +392,33 @@ int db_query_projection(const db_query *q, buf *sql, db_qerr *err)
             rc = buf_putc(sql, ')');
         if (rc == BS_OK && (i > 0 || q->star) && !(in_object && i == 0))
             rc = buf_puts(sql, ", ");
-        if (rc != BS_OK)
-            break;
-        if (in_object) {
-            rc = db_ident_field_literal(sql, it->name);
-        } else {
-            db_path key = {.segs = {it->name}, .n = 1};
-            rc = db_path_literal(sql, &key);
-        }
+        if (rc == BS_OK)
+            rc = emit_select_name(&e, it, in_object);
         if (rc == BS_OK)
             rc = buf_puts(sql, ", ");
         if (rc == BS_OK)
-            rc = emit_select_expr(sql, it);
+            rc = emit_select_expr(&e, it);
     }
     if (rc == BS_OK)
         rc = buf_putc(sql, ')');
-    if (rc != BS_OK)
+    if (rc != BS_OK) {
+        binds->n = bmark;
         return emit_fail(sql, mark, rc, err);
+    }
     return BS_OK;
 }
 
-int db_query_order(const db_query *q, buf *sql, db_qerr *err)
+int db_query_order(const db_query *q, arena *a, buf *sql, db_binds *binds, db_qerr *err)
 {
-    size_t mark = sql->len;
+    size_t mark = sql->len, bmark = binds->n;
+    ectx e = {a, sql, binds};
     int rc = BS_OK;
     for (size_t i = 0; q && i < q->nord && rc == BS_OK; i++) {
         const ord_item *o = &q->ord[i];
         if (i)
             rc = buf_puts(sql, ", ");
         if (rc == BS_OK)
-            rc = db_path_value_expr(sql, &o->path);
+            rc = put_value(&e, &o->path);
         if (rc == BS_OK)
             rc = buf_puts(sql, o->desc ? " DESC" : " ASC");
         if (rc == BS_OK && !db_query_path_is_text(&o->path)) {
@@ -382,8 +426,10 @@ int db_query_order(const db_query *q, buf *sql, db_qerr *err)
             rc = buf_puts(sql, nulls == 1 ? " NULLS FIRST" : " NULLS LAST");
         }
     }
-    if (rc != BS_OK)
+    if (rc != BS_OK) {
+        binds->n = bmark;
         return emit_fail(sql, mark, rc, err);
+    }
     return BS_OK;
 }
 

@@ -17,80 +17,23 @@
  * rules_write_allowed; representation: the select rule), and a failure
  * rolls the whole request back with 42501.
  *
- * Documents are built by SQLite from the request body's own text
- * (`?body -> '$[i]'`, json_set), so numbers keep their exact spelling and
- * nothing is re-serialised by C.  jansson only validates the body (UTF-8,
- * no NUL, shape) and tells us its keys and ids.
+ * Files: this one has the request flow, the headers, reads and the rules
+ * a request needs; rest_write.c the writes (documents are built there, from
+ * canonical texts: see jsondoc.h); rest_upsert.c the upserts; rest_int.h
+ * what they share.
  */
-#include "db/rest.h"
-#include "auth/jwt.h"
+#include "db/rest_int.h"
 #include "core/error.h"
 #include "core/log.h"
-#include "core/timeutil.h"
-#include "core/uuid.h"
-#include "db/changelog.h"
-#include "db/collections.h"
 #include "db/ident.h"
-#include "db/query.h"
-#include "db/store.h"
 #include "rules/cache.h"
-#include "rules/rules.h"
 
-#include <jansson.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 
-#define MAX_ID_LEN 255
-#define MAX_BULK_ROWS 10000
-
-typedef struct prefer {
-    enum { RET_DEFAULT, RET_MINIMAL, RET_REPR, RET_HEADERS } ret;
-    bool count;
-    enum { RES_NONE, RES_MERGE, RES_IGNORE } resolution;
-    bool missing_default;
-} prefer;
-
-typedef enum { ACC_JSON, ACC_OBJECT, ACC_CSV } accept_kind;
-
-typedef struct rest_ctx {
-    http_req *r;
-    arena *a;
-    const db_query *q;
-    char coll[64];
-    prefer pref;
-    accept_kind acc;
-    int64_t now_ms;
-    char now[32];
-    /* compiled pieces */
-    buf where;          /* condition text */
-    db_binds binds;     /* its values */
-    buf proj;           /* projection expression */
-    buf order;          /* order items (may be empty) */
-    /* body */
-    const char *body;
-    size_t body_len;
-    json_t *json;
-    /* results */
-    buf out;            /* JSON array of representation rows */
-    size_t nrows;
-    int err_status;
-    const char *err_code;
-    char err_msg[512];
-    char err_details[512];
-    char *location;     /* Location of the first insert (return=headers-only) */
-    /* access rules (rules_on: the caller is not service_role) */
-    const auth_claims *auth;
-    bool rules_on;
-    int deny_status;                /* 401 anon, 403 otherwise */
-    const rules_expr *rule_where;   /* ANDed into reads / update and delete targets */
-    const rules_expr *rule_write;   /* checked in C on written documents */
-    const rules_expr *rule_upd;     /* upserts that hit an existing row */
-    const rules_expr *rule_sel;     /* rows handed back */
-} rest_ctx;
-
-static void set_err(rest_ctx *c, int status, const char *code, const char *msg, const char *details)
+void db_rest_set_err(rest_ctx *c, int status, const char *code, const char *msg, const char *details)
 {
     c->err_status = status;
     c->err_code = code;
@@ -98,7 +41,7 @@ static void set_err(rest_ctx *c, int status, const char *code, const char *msg, 
     snprintf(c->err_details, sizeof c->err_details, "%s", details ? details : "");
 }
 
-static int send_err(rest_ctx *c)
+int db_rest_send_err(rest_ctx *c)
 {
     return http_error(c->r, c->err_status, c->err_code, c->err_msg, c->err_details[0] ? c->err_details : NULL, NULL);
 }
@@ -111,7 +54,7 @@ static int send_qerr(http_req *r, const db_qerr *e)
 
 /* ---- headers ---- */
 
-static void parse_prefer(http_req *r, prefer *p)
+static void parse_prefer(http_req *r, rest_prefer *p)
 {
     memset(p, 0, sizeof *p);
     const char *h = http_header(r, "Prefer");
@@ -144,7 +87,7 @@ static void parse_prefer(http_req *r, prefer *p)
     }
 }
 
-static accept_kind parse_accept(http_req *r)
+static rest_accept parse_accept(http_req *r)
 {
     const char *h = http_header(r, "Accept");
     if (!h)
@@ -165,7 +108,7 @@ static bool profile_ok(http_req *r)
 
 /* ---- binding and running ---- */
 
-static void bind_all(sqlite3_stmt *st, const db_binds *b, int first)
+int db_rest_bind(sqlite3_stmt *st, const db_binds *b, int first)
 {
     for (size_t i = 0; i < b->n; i++) {
         const db_bind *v = &b->v[i];
@@ -177,6 +120,7 @@ static void bind_all(sqlite3_stmt *st, const db_binds *b, int first)
         case DB_BIND_TEXT: sqlite3_bind_text(st, idx, v->s, (int)v->n, SQLITE_STATIC); break;
         }
     }
+    return first + (int)b->n;
 }
 
 static int64_t effective_limit(rest_ctx *c)
@@ -186,7 +130,7 @@ static int64_t effective_limit(rest_ctx *c)
     return l < 0 || l > max ? max : l;
 }
 
-static int compile(rest_ctx *c)
+int db_rest_compile(rest_ctx *c)
 {
     db_qerr e;
     memset(&e, 0, sizeof e);
@@ -197,7 +141,7 @@ static int compile(rest_ctx *c)
         if (!rrc)
             rrc = buf_puts(&c->where, " AND (");
         if (rrc) {
-            set_err(c, 500, "PGRST000", "could not compile the access rule", NULL);
+            db_rest_set_err(c, 500, "PGRST000", "could not compile the access rule", NULL);
             return BS_EINVAL;
         }
     }
@@ -205,18 +149,17 @@ static int compile(rest_ctx *c)
     if (!rc && c->rule_where)
         rc = buf_putc(&c->where, ')');
     if (!rc)
-        rc = db_query_projection(c->q, &c->proj, &e);
+        rc = db_query_projection(c->q, c->a, &c->proj, &c->pbinds, &e);
     if (!rc)
-        rc = db_query_order(c->q, &c->order, &e);
+        rc = db_query_order(c->q, c->a, &c->order, &c->obinds, &e);
     if (rc) {
-        set_err(c, e.status ? e.status : 400, e.code ? e.code : "PGRST100", e.message, e.details);
+        db_rest_set_err(c, e.status ? e.status : 400, e.code ? e.code : "PGRST100", e.message, e.details);
         return BS_EPARSE;
     }
     return BS_OK;
 }
 
-/* "SELECT <cols> FROM "coll" WHERE <where> [ORDER BY ...]" */
-static int build_select(rest_ctx *c, buf *sql, const char *cols, bool with_order)
+int db_rest_select_sql(rest_ctx *c, buf *sql, const char *cols, bool with_order)
 {
     int rc = buf_printf(sql, "SELECT %s FROM ", cols);
     if (!rc)
@@ -228,6 +171,17 @@ static int build_select(rest_ctx *c, buf *sql, const char *cols, bool with_order
     if (!rc && with_order && c->order.len)
         rc = buf_printf(sql, " ORDER BY %s", c->order.data + (c->order.data[0] == ',' ? 1 : 0));
     return rc;
+}
+
+int db_rest_bind_select(rest_ctx *c, sqlite3_stmt *st, bool with_proj, bool with_order)
+{
+    int next = 1;
+    if (with_proj)
+        next = db_rest_bind(st, &c->pbinds, next);
+    next = db_rest_bind(st, &c->binds, next);
+    if (with_order && c->order.len)
+        next = db_rest_bind(st, &c->obinds, next);
+    return next;
 }
 
 /* Append rows of a one-column statement (JSON text) to out as an array body. */
@@ -257,12 +211,12 @@ static int collect_rows(sqlite3_stmt *st, buf *out, size_t *n, sqlite3 *db)
 static int count_rows(rest_ctx *c, db_conn *conn, int64_t *total)
 {
     buf sql = BUF_INIT;
-    int rc = build_select(c, &sql, "count(*)", false);
+    int rc = db_rest_select_sql(c, &sql, "count(*)", false);
     sqlite3_stmt *st = rc ? NULL : db_stmt(conn, sql.data, sql.len, NULL);
     buf_free(&sql);
     if (!st)
         return BS_EDB;
-    bind_all(st, &c->binds, 1);
+    db_rest_bind_select(c, st, false, false);
     rc = sqlite3_step(st) == SQLITE_ROW ? BS_OK : BS_EDB;
     *total = sqlite3_column_int64(st, 0);
     db_stmt_done(st);
@@ -275,23 +229,23 @@ static int handle_read(rest_ctx *c)
     db_conn *conn = db_reader(http_app(r)->store);
     if (!conn)
         return http_error(r, 503, "PGRST000", "database unavailable", NULL, NULL);
-    if (compile(c))
-        return send_err(c);
+    if (db_rest_compile(c))
+        return db_rest_send_err(c);
     int64_t limit = effective_limit(c);
     int64_t offset = db_query_offset(c->q);
     if (offset < 0)
         offset = 0;
     buf sql = BUF_INIT;
-    int rc = build_select(c, &sql, c->proj.data, true);
+    int rc = db_rest_select_sql(c, &sql, c->proj.data, true);
     if (!rc)
         rc = buf_puts(&sql, " LIMIT ? OFFSET ?");
     sqlite3_stmt *st = rc ? NULL : db_stmt(conn, sql.data, sql.len, NULL);
     buf_free(&sql);
     if (!st)
         return http_error(r, 500, "PGRST000", "could not prepare the query", NULL, NULL);
-    bind_all(st, &c->binds, 1);
-    sqlite3_bind_int64(st, (int)c->binds.n + 1, limit);
-    sqlite3_bind_int64(st, (int)c->binds.n + 2, offset);
+    int next = db_rest_bind_select(c, st, true, true);
+    sqlite3_bind_int64(st, next, limit);
+    sqlite3_bind_int64(st, next + 1, offset);
     rc = collect_rows(st, &c->out, &c->nrows, db_conn_handle(conn));
     db_stmt_done(st);
     if (rc)
@@ -345,666 +299,6 @@ static int handle_read(rest_ctx *c)
     return http_send(r, status, "application/json; charset=utf-8", c->out.data, c->out.len);
 }
 
-/* ---- writes ---- */
-
-/* 42501 for a written row that the rules refuse; the callback's error rolls
- * the whole request back. */
-static int deny_row(rest_ctx *c)
-{
-    char msg[160];
-    snprintf(msg, sizeof msg, "new row violates row-level security policy for table \"%s\"", c->coll);
-    set_err(c, c->deny_status, "42501", msg, NULL);
-    return BS_EDENIED;
-}
-
-static bool want_repr(rest_ctx *c);
-
-/* The id of a document: a non-empty string (<= 255 bytes) or an integer. */
-static int doc_id(rest_ctx *c, json_t *doc, char *out, size_t outsz, bool *given)
-{
-    json_t *id = json_object_get(doc, "id");
-    *given = id != NULL && !json_is_null(id);
-    if (!*given)
-        return uuid_v7(out);
-    if (json_is_string(id)) {
-        size_t n = json_string_length(id);
-        if (n == 0 || n > MAX_ID_LEN) {
-            set_err(c, 400, "22P02", "invalid document id", "\"id\" must be a non-empty string of at most 255 bytes");
-            return BS_EINVAL;
-        }
-        snprintf(out, outsz, "%s", json_string_value(id));
-        return BS_OK;
-    }
-    if (json_is_number(id)) {
-        double v = json_number_value(id);
-        if (v == (double)(long long)v && v > -9e15 && v < 9e15) {
-            snprintf(out, outsz, "%lld", (long long)v);
-            return BS_OK;
-        }
-    }
-    set_err(c, 400, "22P02", "invalid document id", "\"id\" must be a string or an integer");
-    return BS_EINVAL;
-}
-
-static bool key_ok(const char *k)
-{
-    return *k && !strchr(k, '"') && strlen(k) <= 255;
-}
-
-/* Project the row with this id into c->out. */
-static int append_repr(rest_ctx *c, db_conn *w, const char *id)
-{
-    buf sql = BUF_INIT;
-    int rc = buf_printf(&sql, "SELECT %s FROM ", c->proj.data);
-    if (!rc)
-        rc = db_ident_quote(&sql, c->coll);
-    if (!rc)
-        rc = buf_puts(&sql, " WHERE id = ?");
-    sqlite3_stmt *st = rc ? NULL : db_stmt(w, sql.data, sql.len, NULL);
-    buf_free(&sql);
-    if (!st)
-        return BS_EDB;
-    sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
-    rc = BS_OK;
-    if (sqlite3_step(st) == SQLITE_ROW) {
-        rc = buf_putc(&c->out, c->nrows ? ',' : '[');
-        if (!rc)
-            rc = buf_append(&c->out, sqlite3_column_text(st, 0), (size_t)sqlite3_column_bytes(st, 0));
-        c->nrows++;
-    }
-    db_stmt_done(st);
-    return rc;
-}
-
-static int constraint_err(rest_ctx *c, sqlite3 *db, const char *id)
-{
-    int ext = sqlite3_extended_errcode(db);
-    if (ext == SQLITE_CONSTRAINT_PRIMARYKEY || ext == SQLITE_CONSTRAINT_UNIQUE) {
-        char d[400];
-        if (ext == SQLITE_CONSTRAINT_PRIMARYKEY)
-            snprintf(d, sizeof d, "Key (id)=(%.300s) already exists.", id);
-        else
-            snprintf(d, sizeof d, "%.300s", sqlite3_errmsg(db));
-        set_err(c, 409, "23505", "duplicate key value violates unique constraint", d);
-        return BS_ECONSTRAINT;
-    }
-    log_warn("rest: write failed: %s", sqlite3_errmsg(db));
-    set_err(c, 500, "PGRST000", "write failed", sqlite3_errmsg(db));
-    return BS_EDB;
-}
-
-/* Find the existing row that an upsert of `doc` collides with, by the
- * on_conflict fields (or id).  BS_OK with found_id filled, BS_ENOTFOUND. */
-static int find_conflict(rest_ctx *c, db_conn *w, json_t *doc, const char *id, char found[MAX_ID_LEN + 1])
-{
-    const char *const *names;
-    size_t n;
-    db_query_on_conflict(c->q, &names, &n);
-    bool by_id = n == 0 || (n == 1 && strcmp(names[0], "id") == 0);
-    buf sql = BUF_INIT;
-    int rc = buf_puts(&sql, "SELECT id FROM ");
-    if (!rc)
-        rc = db_ident_quote(&sql, c->coll);
-    if (!rc)
-        rc = buf_puts(&sql, " WHERE ");
-    for (size_t i = 0; i < (by_id ? 1 : n) && !rc; i++) {
-        db_path p;
-        if (i)
-            rc = buf_puts(&sql, " AND ");
-        if (!rc)
-            rc = db_path_parse(c->a, by_id ? "id" : names[i], strlen(by_id ? "id" : names[i]), &p);
-        if (!rc)
-            rc = db_path_value_expr(&sql, &p);
-        if (!rc)
-            rc = buf_puts(&sql, " = ?");
-    }
-    sqlite3_stmt *st = rc ? NULL : db_stmt(w, sql.data, sql.len, NULL);
-    buf_free(&sql);
-    if (!st)
-        return BS_EDB;
-    for (size_t i = 0; i < (by_id ? 1 : n); i++) {
-        if (by_id) {
-            sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
-            break;
-        }
-        json_t *v = json_object_get(doc, names[i]);
-        int idx = (int)i + 1;
-        if (json_is_string(v))
-            sqlite3_bind_text(st, idx, json_string_value(v), (int)json_string_length(v), SQLITE_STATIC);
-        else if (json_is_integer(v))
-            sqlite3_bind_int64(st, idx, json_integer_value(v));
-        else if (json_is_real(v) && json_real_value(v) == (double)(int64_t)json_real_value(v))
-            sqlite3_bind_int64(st, idx, (int64_t)json_real_value(v));
-        else if (json_is_real(v))
-            sqlite3_bind_double(st, idx, json_real_value(v));
-        else if (json_is_boolean(v))
-            sqlite3_bind_int(st, idx, json_is_true(v));
-        else
-            sqlite3_bind_null(st, idx); /* NULL never equals: no conflict */
-    }
-    rc = BS_ENOTFOUND;
-    if (sqlite3_step(st) == SQLITE_ROW) {
-        snprintf(found, MAX_ID_LEN + 1, "%s", (const char *)sqlite3_column_text(st, 0));
-        rc = BS_OK;
-    }
-    db_stmt_done(st);
-    return rc;
-}
-
-/* Append ", ?, ? -> ?" per key of obj (restricted to columns= when
- * `use_columns`): target path, the body, and the key's path inside the body
- * (src_prefix is the element's path, "$" or "$[3]").  Every parameter is a
- * plain '?', bound in textual order; the body is bound by reference each
- * time, so repeating it costs nothing. */
-static int build_pairs(rest_ctx *c, buf *sql, db_binds *b, json_t *obj, const char *src_prefix, bool use_columns)
-{
-    const char *const *cols;
-    size_t ncols;
-    db_query_columns(c->q, &cols, &ncols);
-    int rc = BS_OK;
-    size_t nkeys = use_columns && ncols ? ncols : json_object_size(obj);
-    void *it = json_object_iter(obj);
-    for (size_t i = 0; i < nkeys && !rc; i++) {
-        const char *k;
-        if (use_columns && ncols) {
-            k = cols[i];
-            if (!json_object_get(obj, k) && c->pref.missing_default)
-                continue;
-        } else {
-            k = json_object_iter_key(it);
-            it = json_object_iter_next(obj, it);
-        }
-        if (strcmp(k, "id") == 0 || strcmp(k, "created_at") == 0 || strcmp(k, "updated_at") == 0)
-            continue;
-        if (!key_ok(k)) {
-            set_err(c, 400, "PGRST102", "field names may not be empty, longer than 255 bytes or contain '\"'", k);
-            return BS_EINVAL;
-        }
-        size_t kl = strlen(k);
-        char *path = arena_alloc(c->a, kl + 8);
-        char *src = arena_alloc(c->a, strlen(src_prefix) + kl + 8);
-        if (!path || !src)
-            return BS_ENOMEM;
-        snprintf(path, kl + 8, "$.\"%s\"", k);
-        snprintf(src, strlen(src_prefix) + kl + 8, "%s.\"%s\"", src_prefix, k);
-        rc = buf_puts(sql, ", ?, ? -> ?");
-        if (!rc)
-            rc = db_binds_text(c->a, b, path, strlen(path));
-        if (!rc)
-            rc = db_binds_text(c->a, b, c->body, c->body_len);
-        if (!rc)
-            rc = db_binds_text(c->a, b, src, strlen(src));
-    }
-    return rc;
-}
-
-static sqlite3_stmt *prepare_bound(rest_ctx *c, db_conn *w, const buf *sql, const db_binds *b)
-{
-    sqlite3_stmt *st = db_stmt(w, sql->data, sql->len, NULL);
-    if (!st) {
-        set_err(c, 500, "PGRST000", "could not prepare the write", sqlite3_errmsg(db_conn_handle(w)));
-        return NULL;
-    }
-    bind_all(st, b, 1);
-    return st;
-}
-
-/* Run a statement ending in RETURNING data; copy the row into the arena. */
-static int step_returning(rest_ctx *c, db_conn *w, sqlite3_stmt *st, const char *id, char **doc)
-{
-    int step = sqlite3_step(st);
-    int rc = BS_OK;
-    *doc = NULL;
-    if (step == SQLITE_ROW) {
-        const char *t = (const char *)sqlite3_column_text(st, 0);
-        *doc = arena_strdup(c->a, t ? t : "null");
-        step = sqlite3_step(st);
-        if (!*doc)
-            rc = BS_ENOMEM;
-    }
-    if (step != SQLITE_DONE)
-        rc = constraint_err(c, db_conn_handle(w), id);
-    db_stmt_done(st);
-    return rc;
-}
-
-static char *read_doc(rest_ctx *c, db_conn *w, const char *id)
-{
-    buf q = BUF_INIT;
-    int rc = buf_puts(&q, "SELECT data FROM ");
-    if (!rc)
-        rc = db_ident_quote(&q, c->coll);
-    if (!rc)
-        rc = buf_puts(&q, " WHERE id = ?");
-    sqlite3_stmt *st = rc ? NULL : db_stmt(w, q.data, q.len, NULL);
-    buf_free(&q);
-    if (!st)
-        return NULL;
-    sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
-    char *doc = NULL;
-    if (sqlite3_step(st) == SQLITE_ROW)
-        doc = arena_strdup(c->a, (const char *)sqlite3_column_text(st, 0));
-    db_stmt_done(st);
-    return doc;
-}
-
-/* Merge the keys of `patch` (found in the body at src_prefix) into row id. */
-static int update_row(rest_ctx *c, db_conn *w, const char *id, const char *old_doc, json_t *patch,
-                      const char *src_prefix, bool use_columns)
-{
-    buf sql = BUF_INIT;
-    db_binds b = {0};
-    int rc = buf_puts(&sql, "UPDATE ");
-    if (!rc)
-        rc = db_ident_quote(&sql, c->coll);
-    if (!rc)
-        rc = buf_puts(&sql, " SET data = json_set(data");
-    if (!rc)
-        rc = build_pairs(c, &sql, &b, patch, src_prefix, use_columns);
-    if (!rc)
-        rc = buf_puts(&sql, ", '$.updated_at', ?), updated_at = ?, version = version + 1 WHERE id = ? RETURNING data");
-    if (!rc)
-        rc = db_binds_text(c->a, &b, c->now, strlen(c->now));
-    if (!rc)
-        rc = db_binds_text(c->a, &b, c->now, strlen(c->now));
-    if (!rc)
-        rc = db_binds_text(c->a, &b, id, strlen(id));
-    sqlite3_stmt *st = rc ? NULL : prepare_bound(c, w, &sql, &b);
-    buf_free(&sql);
-    if (!st)
-        return rc ? rc : BS_EDB;
-    char *new_doc;
-    rc = step_returning(c, w, st, id, &new_doc);
-    if (!rc && new_doc && c->rules_on &&
-        !rules_write_allowed(c->rule_upd, c->auth, old_doc, new_doc, c->rule_sel, want_repr(c)))
-        rc = deny_row(c);
-    if (!rc && new_doc)
-        rc = db_changelog_append(w, c->coll, "UPDATE", id, old_doc, new_doc, c->now_ms);
-    return rc;
-}
-
-static int insert_one(rest_ctx *c, db_conn *w, json_t *doc, const char *src, bool *written, char id[MAX_ID_LEN + 1])
-{
-    bool given;
-    int rc = doc_id(c, doc, id, MAX_ID_LEN + 1, &given);
-    if (rc)
-        return rc;
-    *written = false;
-    if (c->pref.resolution != RES_NONE) {
-        char found[MAX_ID_LEN + 1];
-        rc = find_conflict(c, w, doc, id, found);
-        if (rc == BS_OK) {
-            if (c->pref.resolution == RES_IGNORE)
-                return BS_OK;
-            char *old = read_doc(c, w, found);
-            /* the stored row must be one the caller may update */
-            if (c->rules_on &&
-                (!c->rule_upd || !old || !rules_write_allowed(c->rule_upd, c->auth, old, old, NULL, false)))
-                return deny_row(c);
-            rc = update_row(c, w, found, old, doc, src, true);
-            if (!rc) {
-                snprintf(id, MAX_ID_LEN + 1, "%s", found);
-                *written = true;
-            }
-            return rc;
-        }
-        if (rc != BS_ENOTFOUND) {
-            set_err(c, 500, "PGRST000", "upsert lookup failed", sqlite3_errmsg(db_conn_handle(w)));
-            return rc;
-        }
-    }
-    const char *const *cols;
-    size_t ncols;
-    db_query_columns(c->q, &cols, &ncols);
-    buf sql = BUF_INIT;
-    db_binds b = {0};
-    rc = buf_puts(&sql, "INSERT INTO ");
-    if (!rc)
-        rc = db_ident_quote(&sql, c->coll);
-    if (!rc)
-        rc = buf_puts(&sql, "(data, id, created_at, updated_at) VALUES(json_set(");
-    if (!rc && ncols) {
-        rc = buf_puts(&sql, "'{}'");
-        if (!rc)
-            rc = build_pairs(c, &sql, &b, doc, src, true);
-        /* columns= may name id: keep the client's id value */
-        for (size_t i = 0; i < ncols && !rc && given; i++)
-            if (strcmp(cols[i], "id") == 0) {
-                rc = buf_puts(&sql, ", '$.id', ? -> ?");
-                if (!rc)
-                    rc = db_binds_text(c->a, &b, c->body, c->body_len);
-                if (!rc) {
-                    char *p = arena_alloc(c->a, strlen(src) + 8);
-                    if (!p)
-                        rc = BS_ENOMEM;
-                    else {
-                        snprintf(p, strlen(src) + 8, "%s.\"id\"", src);
-                        rc = db_binds_text(c->a, &b, p, strlen(p));
-                    }
-                }
-            }
-    } else if (!rc) {
-        rc = buf_puts(&sql, "? -> ?");
-        if (!rc)
-            rc = db_binds_text(c->a, &b, c->body, c->body_len);
-        if (!rc)
-            rc = db_binds_text(c->a, &b, src, strlen(src));
-    }
-    if (!rc && !given) {
-        rc = buf_puts(&sql, ", '$.id', ?");
-        if (!rc)
-            rc = db_binds_text(c->a, &b, id, strlen(id));
-    }
-    if (!rc)
-        rc = buf_puts(&sql, ", '$.created_at', ?, '$.updated_at', ?), ?, ?, ?) RETURNING data");
-    const char *vals[] = {c->now, c->now, id, c->now, c->now};
-    for (size_t i = 0; i < 5 && !rc; i++)
-        rc = db_binds_text(c->a, &b, vals[i], strlen(vals[i]));
-    sqlite3_stmt *st = rc ? NULL : prepare_bound(c, w, &sql, &b);
-    buf_free(&sql);
-    if (!st)
-        return rc ? rc : BS_EDB;
-    char *new_doc;
-    rc = step_returning(c, w, st, id, &new_doc);
-    if (!rc && new_doc && c->rules_on &&
-        !rules_write_allowed(c->rule_write, c->auth, NULL, new_doc, c->rule_sel, want_repr(c)))
-        rc = deny_row(c);
-    if (!rc && new_doc) {
-        rc = db_changelog_append(w, c->coll, "INSERT", id, NULL, new_doc, c->now_ms);
-        *written = true;
-    }
-    return rc;
-}
-
-static bool want_repr(rest_ctx *c) { return c->pref.ret == RET_REPR; }
-
-static int finish_repr(rest_ctx *c)
-{
-    if (!c->nrows)
-        return buf_puts(&c->out, "[]");
-    return buf_putc(&c->out, ']');
-}
-
-/* Writer callback for POST. */
-static int do_insert(db_conn *w, void *arg)
-{
-    rest_ctx *c = arg;
-    json_t *j = c->json;
-    size_t n = json_is_array(j) ? json_array_size(j) : 1;
-    int rc = BS_OK;
-    size_t nwritten = 0;
-    char id[MAX_ID_LEN + 1];
-    for (size_t i = 0; i < n && !rc; i++) {
-        json_t *doc = json_is_array(j) ? json_array_get(j, i) : j;
-        char src[32];
-        if (json_is_array(j))
-            snprintf(src, sizeof src, "$[%zu]", i);
-        else
-            snprintf(src, sizeof src, "$");
-        bool written = false;
-        rc = insert_one(c, w, doc, src, &written, id);
-        if (!rc && written)
-            nwritten++;
-        if (!rc && written && (want_repr(c) || c->pref.ret == RET_HEADERS))
-            rc = want_repr(c) ? append_repr(c, w, id) : BS_OK;
-        if (!rc && written && c->pref.ret == RET_HEADERS && i == 0) {
-            char *loc = arena_alloc(c->a, strlen(c->coll) + strlen(id) + 16);
-            if (loc) {
-                snprintf(loc, strlen(c->coll) + strlen(id) + 16, "/%s?id=eq.%s", c->coll, id);
-                c->location = loc;
-            }
-        }
-    }
-    if (!rc && !want_repr(c))
-        c->nrows = nwritten; /* for Content-Range with Prefer: count */
-    if (!rc && want_repr(c))
-        rc = finish_repr(c);
-    if (!rc && c->acc == ACC_OBJECT && want_repr(c) && c->nrows != 1) {
-        char d[64];
-        snprintf(d, sizeof d, "The result contains %zu rows", c->nrows);
-        set_err(c, 406, "PGRST116", "Cannot coerce the result to a single JSON object", d);
-        rc = BS_EINVAL;
-    }
-    if (rc && !c->err_status)
-        set_err(c, 500, "PGRST000", basalt_strerror(rc), NULL);
-    return rc;
-}
-
-typedef struct target {
-    const char *id;
-    const char *data;
-} target;
-
-/* Select the rows the filters reach (with order/limit when given). */
-static int select_targets(rest_ctx *c, db_conn *w, target **out, size_t *n)
-{
-    buf sql = BUF_INIT;
-    int rc = build_select(c, &sql, "id, data", true);
-    int64_t lim = db_query_limit(c->q);
-    if (!rc && lim >= 0)
-        rc = buf_printf(&sql, " LIMIT %lld", (long long)lim);
-    sqlite3_stmt *st = rc ? NULL : db_stmt(w, sql.data, sql.len, NULL);
-    buf_free(&sql);
-    if (!st) {
-        set_err(c, 500, "PGRST000", "could not prepare the filter", sqlite3_errmsg(db_conn_handle(w)));
-        return BS_EDB;
-    }
-    bind_all(st, &c->binds, 1);
-    size_t cap = 16;
-    target *v = arena_alloc(c->a, cap * sizeof *v);
-    *n = 0;
-    int step;
-    while (v && (step = sqlite3_step(st)) == SQLITE_ROW) {
-        if (*n == cap) {
-            target *nv = arena_alloc(c->a, cap * 2 * sizeof *nv);
-            if (!nv) {
-                v = NULL;
-                break;
-            }
-            memcpy(nv, v, cap * sizeof *v);
-            v = nv;
-            cap *= 2;
-        }
-        v[*n].id = arena_strdup(c->a, (const char *)sqlite3_column_text(st, 0));
-        v[*n].data = arena_strdup(c->a, (const char *)sqlite3_column_text(st, 1));
-        if (!v[*n].id || !v[*n].data)
-            v = NULL;
-        else
-            (*n)++;
-    }
-    db_stmt_done(st);
-    if (!v) {
-        set_err(c, 500, "PGRST000", "out of memory", NULL);
-        return BS_ENOMEM;
-    }
-    *out = v;
-    return BS_OK;
-}
-
-static int do_update(db_conn *w, void *arg)
-{
-    rest_ctx *c = arg;
-    target *t;
-    size_t n;
-    int rc = select_targets(c, w, &t, &n);
-    for (size_t i = 0; i < n && !rc; i++) {
-        rc = update_row(c, w, t[i].id, t[i].data, c->json, "$", false);
-        if (!rc && want_repr(c))
-            rc = append_repr(c, w, t[i].id);
-    }
-    if (!rc)
-        c->nrows = want_repr(c) ? c->nrows : n;
-    if (!rc && want_repr(c))
-        rc = finish_repr(c);
-    if (!rc && c->acc == ACC_OBJECT && want_repr(c) && n != 1) {
-        char d[64];
-        snprintf(d, sizeof d, "The result contains %zu rows", n);
-        set_err(c, 406, "PGRST116", "Cannot coerce the result to a single JSON object", d);
-        rc = BS_EINVAL;
-    }
-    if (rc && !c->err_status)
-        set_err(c, 500, "PGRST000", basalt_strerror(rc), NULL);
-    return rc;
-}
-
-static int do_delete(db_conn *w, void *arg)
-{
-    rest_ctx *c = arg;
-    target *t;
-    size_t n;
-    int rc = select_targets(c, w, &t, &n);
-    buf del = BUF_INIT;
-    if (!rc)
-        rc = buf_puts(&del, "DELETE FROM ");
-    if (!rc)
-        rc = db_ident_quote(&del, c->coll);
-    if (!rc)
-        rc = buf_puts(&del, " WHERE id = ?");
-    buf proj = BUF_INIT;
-    if (!rc)
-        rc = buf_printf(&proj, "SELECT %s FROM (SELECT ? AS data)", c->proj.data);
-    for (size_t i = 0; i < n && !rc; i++) {
-        if (want_repr(c) && c->rules_on && !rules_write_allowed(NULL, c->auth, t[i].data, NULL, c->rule_sel, true)) {
-            rc = deny_row(c);
-            break;
-        }
-        if (want_repr(c)) {
-            sqlite3_stmt *ps = db_stmt(w, proj.data, proj.len, NULL);
-            if (!ps) {
-                rc = BS_EDB;
-                break;
-            }
-            sqlite3_bind_text(ps, 1, t[i].data, -1, SQLITE_STATIC);
-            if (sqlite3_step(ps) == SQLITE_ROW) {
-                rc = buf_putc(&c->out, c->nrows ? ',' : '[');
-                if (!rc)
-                    rc = buf_append(&c->out, sqlite3_column_text(ps, 0), (size_t)sqlite3_column_bytes(ps, 0));
-                c->nrows++;
-            }
-            db_stmt_done(ps);
-        }
-        sqlite3_stmt *st = rc ? NULL : db_stmt(w, del.data, del.len, NULL);
-        if (!st) {
-            rc = rc ? rc : BS_EDB;
-            break;
-        }
-        sqlite3_bind_text(st, 1, t[i].id, -1, SQLITE_STATIC);
-        rc = sqlite3_step(st) == SQLITE_DONE ? BS_OK : BS_EDB;
-        db_stmt_done(st);
-        if (!rc)
-            rc = db_changelog_append(w, c->coll, "DELETE", t[i].id, t[i].data, NULL, c->now_ms);
-    }
-    buf_free(&del);
-    buf_free(&proj);
-    if (!rc)
-        c->nrows = want_repr(c) ? c->nrows : n;
-    if (!rc && want_repr(c))
-        rc = finish_repr(c);
-    if (!rc && c->acc == ACC_OBJECT && want_repr(c) && n != 1) {
-        char d[64];
-        snprintf(d, sizeof d, "The result contains %zu rows", n);
-        set_err(c, 406, "PGRST116", "Cannot coerce the result to a single JSON object", d);
-        rc = BS_EINVAL;
-    }
-    if (rc && !c->err_status)
-        set_err(c, 500, "PGRST000", basalt_strerror(rc), NULL);
-    return rc;
-}
-
-/* Parse and check the body of a write: an object, or (POST only) a
- * non-empty array of objects. */
-static int load_body(rest_ctx *c, bool allow_array)
-{
-    http_req *r = c->r;
-    int rc = http_body(r, &c->body, &c->body_len);
-    if (rc == BS_ETOOBIG) {
-        http_add_header(r, "Connection", "close");
-        char d[96];
-        snprintf(d, sizeof d, "The request body is larger than the limit of %zu bytes", http_app(r)->cfg->max_body);
-        set_err(c, 413, "PGRST413", "Payload Too Large", d);
-        return rc;
-    }
-    if (rc) {
-        set_err(c, 400, "PGRST102", "could not read the request body", NULL);
-        return rc;
-    }
-    /* depth-bounded, duplicate keys refused (http.h explains why) */
-    char d[256];
-    if (http_parse_json(c->body, c->body_len, JSON_DECODE_INT_AS_REAL, &c->json, d, sizeof d)) {
-        set_err(c, 400, "PGRST102", "Empty or invalid json", d);
-        return BS_EJSON;
-    }
-    if (json_is_object(c->json))
-        return BS_OK;
-    if (json_is_array(c->json) && allow_array) {
-        size_t i;
-        json_t *e;
-        if (json_array_size(c->json) > MAX_BULK_ROWS) {
-            set_err(c, 413, "PGRST413", "Payload Too Large", "at most 10000 documents per request");
-            return BS_ETOOBIG;
-        }
-        json_array_foreach(c->json, i, e)
-        {
-            if (!json_is_object(e)) {
-                char det[96];
-                snprintf(det, sizeof det, "element %zu of the array is not an object", i);
-                set_err(c, 400, "PGRST102", "All object keys must match", det);
-                return BS_EJSON;
-            }
-        }
-        return BS_OK;
-    }
-    set_err(c, 400, "PGRST102", allow_array ? "a document must be a JSON object or an array of objects"
-                                            : "the request body must be a JSON object",
-            NULL);
-    return BS_EJSON;
-}
-
-static int respond_write(rest_ctx *c, int ok_status)
-{
-    http_req *r = c->r;
-    char range[64];
-    if (c->pref.count) {
-        snprintf(range, sizeof range, "*/%zu", c->nrows);
-        http_add_header(r, "Content-Range", range);
-    }
-    if (c->pref.ret == RET_HEADERS && c->location)
-        http_add_header(r, "Location", c->location);
-    if (want_repr(c)) {
-        if (c->acc == ACC_OBJECT)
-            return http_send(r, ok_status == 201 ? 201 : 200, "application/vnd.pgrst.object+json; charset=utf-8",
-                             c->out.data + 1, c->out.len - 2);
-        return http_send(r, ok_status == 201 ? 201 : 200, "application/json; charset=utf-8", c->out.data, c->out.len);
-    }
-    return http_send(r, ok_status == 201 ? 201 : 204, NULL, NULL, 0);
-}
-
-static int handle_write(rest_ctx *c)
-{
-    http_req *r = c->r;
-    unsigned m = http_method(r);
-    db_write_fn fn = m == HTTP_POST ? do_insert : m == HTTP_PATCH ? do_update : do_delete;
-    if ((m == HTTP_PATCH || m == HTTP_DELETE) && !db_query_has_filters(c->q) &&
-        strcmp(((auth_claims *)http_claims(r))->role, "service_role") != 0)
-        return http_error(r, 400, "21000", m == HTTP_PATCH ? "UPDATE requires a WHERE clause" : "DELETE requires a WHERE clause",
-                          NULL, "Add a filter, e.g. ?id=eq.<id>");
-    if (m != HTTP_DELETE && load_body(c, m == HTTP_POST))
-        return send_err(c);
-    if (compile(c))
-        return send_err(c);
-    c->now_ms = time_now_ms();
-    time_iso_ms(c->now_ms, c->now);
-    int rc = db_write(http_app(r)->store, fn, c);
-    if (rc == BS_ESHUTDOWN)
-        return http_error(r, 503, "PGRST000", "the server is shutting down", NULL, NULL);
-    if (rc) {
-        if (!c->err_status)
-            set_err(c, 500, "PGRST000", basalt_strerror(rc), NULL);
-        return send_err(c);
-    }
-    return respond_write(c, m == HTTP_POST ? 201 : 204);
-}
-
 /* Take the rules this request needs from the cache.  An operation without
  * a rule is closed: 42501 "permission denied". */
 static int get_rule(rest_ctx *c, db_conn *conn, rules_op op, const rules_expr **out)
@@ -1015,9 +309,9 @@ static int get_rule(rest_ctx *c, db_conn *conn, rules_op op, const rules_expr **
     if (rc == BS_ENOTFOUND) {
         char msg[256];
         snprintf(msg, sizeof msg, "Could not find the table 'public.%.100s' in the schema cache", c->coll);
-        set_err(c, 404, "PGRST205", msg, NULL);
+        db_rest_set_err(c, 404, "PGRST205", msg, NULL);
     } else if (rc) {
-        set_err(c, 500, "PGRST000", "could not load the access rules", NULL);
+        db_rest_set_err(c, 500, "PGRST000", "could not load the access rules", NULL);
     }
     return rc;
 }
@@ -1036,7 +330,7 @@ static int load_rules(rest_ctx *c, db_conn *conn)
     if (!rule) {
         char msg[160];
         snprintf(msg, sizeof msg, "permission denied for table %s", c->coll);
-        set_err(c, c->deny_status, "42501", msg, NULL);
+        db_rest_set_err(c, c->deny_status, "42501", msg, NULL);
         return BS_EDENIED;
     }
     switch (op) {
@@ -1050,7 +344,9 @@ static int load_rules(rest_ctx *c, db_conn *conn)
     }
     if (!rc && op == RULES_INSERT && c->pref.resolution == RES_MERGE)
         rc = get_rule(c, conn, RULES_UPDATE, &c->rule_upd);
-    if (!rc && op != RULES_SELECT && c->pref.ret == RET_REPR)
+    /* rows handed back pass select; so do upserted rows, new and existing,
+     * as PostgreSQL checks SELECT policies for INSERT ... ON CONFLICT */
+    if (!rc && op != RULES_SELECT && (c->pref.ret == RET_REPR || (op == RULES_INSERT && c->pref.resolution != RES_NONE)))
         rc = get_rule(c, conn, RULES_SELECT, &c->rule_sel);
     return rc;
 }
@@ -1116,11 +412,11 @@ int db_rest_handle(http_req *r)
     if (c->rules_on && !(http_method(r) & (HTTP_GET | HTTP_HEAD | HTTP_POST | HTTP_PATCH | HTTP_DELETE)))
         rc = http_error(r, 405, "PGRST117", "Unsupported HTTP method", NULL, NULL);
     else if (c->rules_on && load_rules(c, conn))
-        rc = send_err(c);
+        rc = db_rest_send_err(c);
     else if (http_method(r) & (HTTP_GET | HTTP_HEAD))
         rc = handle_read(c);
     else if (http_method(r) & (HTTP_POST | HTTP_PATCH | HTTP_DELETE))
-        rc = handle_write(c);
+        rc = db_rest_write(c);
     else
         rc = http_error(r, 405, "PGRST117", "Unsupported HTTP method", NULL, NULL);
     rules_cache_put(c->rule_where);
@@ -1128,6 +424,7 @@ int db_rest_handle(http_req *r)
     rules_cache_put(c->rule_upd);
     rules_cache_put(c->rule_sel);
     json_decref(c->json);
+    buf_free(&c->cbody);
     buf_free(&c->where);
     buf_free(&c->proj);
     buf_free(&c->order);

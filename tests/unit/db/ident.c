@@ -148,7 +148,7 @@ TEST(path_rejects)
         "", "->a", "a->", "a->>", "a-->b", "a->->b", "a->>b->c", "a->>b->>c", "a>b", "a-b",
         "a->b'c", "a'->b", "a]->b", "a->b]", "a->[0]", "0", "0->a", "a->0x1", "a->1234567890",
         "a->-1", "a.b", "a ->b", "a-> b", "a->b ", " a", "a\n", "a->caf\xc3\xa9", "a->b;--",
-        "a->$", "a->*", "a->'b'", "a->\"b\"", "a->b)", "a,b", "a::text",
+        "a->$", "a->*", "a->'b'", "a->\"b", "a->\"b\"x", "\"a\"b", "a->b)", "a,b", "a::text", "\"a\\",
         "a->b->c->d->e->f->g->h->i->j->k->l->m->n->o->p->q", /* 17 segments */
         "abcdefghijklmnopqrstuvwxyzabcdefghijklmnopqrstuvwxyzabcdefghijkl->b",
         "a->abcdefghijklmnopqrstuvwxyzabcdefghijklmnopqrstuvwxyzabcdefghijkl",
@@ -213,5 +213,52 @@ TEST(emit_revalidates)
     buf_free(&b);
 }
 
+/* Quoted keys: decoded, never written as SQL text, and their bound path
+ * is the store's key spelling (jsondoc.h). */
+TEST(quoted_keys)
+{
+    static const struct {
+        const char *in;
+        const char *text; /* db_path_text */
+        bool plain;
+    } cases[] = {
+        {"\"a.b\"", "$.\"a.b\"", false},
+        {"\"a b\"->0->>\"c[1]\"", "$.\"a b\"[0].\"c[1]\"", false},
+        {"\"\"", "$.\"\"", false},
+        {"\"say \\\"hi\\\".\"", "$.say \\\"hi\\\"\\u002e", false},
+        {"\"a\\\\b\"", "$.\"a\\\\b\"", false},
+        {"\"caf\xc3\xa9\"", "$.\"caf\xc3\xa9\"", false},
+        {"\"it's\"", "$.\"it's\"", false},
+        {"\"0\"", "$.\"0\"", false},
+        {"a->\"0\"", "$.\"a\".\"0\"", false},
+        {"\"owner_id\"", "$.\"owner_id\"", true},
+        {"\"id\"->x", "$.\"id\".\"x\"", true},
+    };
+    arena a = ARENA_INIT;
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        db_path p;
+        if (db_path_parse(&a, cases[i].in, strlen(cases[i].in), &p) != BS_OK) {
+            TEST_FAIL_("refused %s", cases[i].in);
+        }
+        buf t = BUF_INIT, sql = BUF_INIT;
+        ASSERT_EQ_INT(db_path_text(&t, &p), BS_OK);
+        ASSERT_EQ_STR(buf_cstr(&t), cases[i].text);
+        ASSERT_EQ_INT(db_path_is_plain(&p), cases[i].plain);
+        /* only plain paths become SQL text */
+        ASSERT_EQ_INT(db_path_value_expr(&sql, &p), cases[i].plain ? BS_OK : BS_EINVAL);
+        ASSERT_EQ_INT(db_path_json_expr(&sql, &p), cases[i].plain ? BS_OK : BS_EINVAL);
+        ASSERT_EQ_INT(db_path_literal(&sql, &p), cases[i].plain ? BS_OK : BS_EINVAL);
+        if (!cases[i].plain)
+            ASSERT_EQ_STR(buf_cstr(&sql), "");
+        buf_free(&t);
+        buf_free(&sql);
+    }
+    db_path p;
+    ASSERT_EQ_INT(db_path_parse(&a, "\"a\\\"b\"", 6, &p), BS_OK);
+    ASSERT_EQ_STR(p.segs[0], "a\"b");
+    ASSERT_EQ_INT(db_path_parse(&a, "\"a\0b\"", 5, &p), BS_EPARSE);
+    arena_free(&a);
+}
+
 TEST_MAIN(T(collection_names), T(field_names), T(quote_collection), T(field_literal),
-          T(path_parse_and_emit), T(path_rejects), T(emit_revalidates))
+          T(path_parse_and_emit), T(path_rejects), T(emit_revalidates), T(quoted_keys))

@@ -20,7 +20,7 @@ typedef struct qres {
     int rc;      /* parse */
     int emit_rc; /* where/projection/order */
     buf where, proj, order;
-    db_binds binds;
+    db_binds binds, pbinds, obinds; /* where's, projection's, order's */
     char bstr[2048]; /* binds rendered: 5,'5',1.5 */
 } qres;
 
@@ -50,9 +50,9 @@ static void run(qres *r, const char *qs)
         return;
     r->emit_rc = db_query_where(r->q, &r->a, &r->where, &r->binds, &r->err);
     if (r->emit_rc == BS_OK)
-        r->emit_rc = db_query_projection(r->q, &r->proj, &r->err);
+        r->emit_rc = db_query_projection(r->q, &r->a, &r->proj, &r->pbinds, &r->err);
     if (r->emit_rc == BS_OK)
-        r->emit_rc = db_query_order(r->q, &r->order, &r->err);
+        r->emit_rc = db_query_order(r->q, &r->a, &r->order, &r->obinds, &r->err);
     size_t o = 0;
     for (size_t i = 0; i < r->binds.n && o < sizeof r->bstr - 64; i++) {
         const db_bind *b = &r->binds.v[i];
@@ -560,12 +560,69 @@ TEST(order_limit_names)
     db_query_columns(r.q, &names, &n);
     ASSERT_EQ_INT(n, 0);
     done(&r);
-    EXPECT_ERR("columns=\"a b\"", 400, "PGRST100", "failed to parse columns");
+    EXPECT_ERR("columns=a b", 400, "PGRST100", "failed to parse columns");
+    EXPECT_ERR("columns=\"a b", 400, "PGRST100", "failed to parse columns");
     EXPECT_ERR("columns=a;drop", 400, "PGRST100", "failed to parse columns");
     EXPECT_ERR("columns=", 400, "PGRST100", "failed to parse columns");
     EXPECT_ERR("columns=a,,b", 400, "PGRST100", "failed to parse columns");
     EXPECT_ERR("columns=a->b", 400, "PGRST100", "failed to parse columns");
     EXPECT_ERR("on_conflict=\"x\"y\"", 400, "PGRST100", "failed to parse on_conflict");
+    /* any name in quotes, PostgREST's way: a backslash takes the next byte */
+    run(&r, "columns=\"a b\",\"x,y\",\"q\\\"t\",\"b\\\\s\",\"\",\"caf\xc3\xa9\",\"a->b\"");
+    ASSERT_EQ_INT(r.rc, BS_OK);
+    db_query_columns(r.q, &names, &n);
+    ASSERT_EQ_INT(n, 7);
+    ASSERT_EQ_STR(names[0], "a b");
+    ASSERT_EQ_STR(names[1], "x,y");
+    ASSERT_EQ_STR(names[2], "q\"t");
+    ASSERT_EQ_STR(names[3], "b\\s");
+    ASSERT_EQ_STR(names[4], "");
+    ASSERT_EQ_STR(names[5], "caf\xc3\xa9");
+    ASSERT_EQ_STR(names[6], "a->b");
+    done(&r);
+}
+
+/* Quoted names reach SQL only as binds: filters, select, order. */
+TEST(quoted_names_are_bound)
+{
+    EXPECT_WHERE("\"a.b\"=eq.1", "json_extract(data, ?) IN (?, ?)", "'$.\"a.b\"',1,'1'");
+    EXPECT_WHERE("\"it's\"=eq.x", "json_extract(data, ?) = ?", "'$.\"it's\"','x'");
+    EXPECT_WHERE("\"q\\\"t.x\"=is.null", "json_extract(data, ?) IS NULL", "'$.q\\\"t\\u002ex'");
+    EXPECT_WHERE("meta->\"k.1\"->>x=eq.a", "json_extract(data, ?) = ?", "'$.\"meta\".\"k.1\".\"x\"','a'");
+    EXPECT_WHERE("\"id\"=eq.a", "id = ?", "'a'"); /* a quoted plain name is that name */
+    EXPECT_WHERE("or=(\"a,b\".eq.1,\"c.d\".is.true)", "(json_extract(data, ?) IN (?, ?) OR data -> ? IS 'true')",
+                 "'$.\"a,b\"',1,'1','$.\"c.d\"'");
+    EXPECT_WHERE("x->\"a,b\"=eq.1&or=(x->\"a,b\".eq.2)",
+                 "json_extract(data, ?) IN (?, ?) AND (json_extract(data, ?) IN (?, ?))",
+                 "'$.\"x\".\"a,b\"',1,'1','$.\"x\".\"a,b\"',2,'2'");
+    qres r;
+    run(&r, "select=\"a b\",al:\"x.y\"->>z,\"n\"::int&order=\"c.d\".desc,plain");
+    ASSERT_EQ_INT(r.rc, BS_OK);
+    ASSERT_EQ_INT(r.emit_rc, BS_OK);
+    ASSERT_EQ_STR(buf_cstr(&r.proj), "json_object(?, data -> ?, 'al', CASE json_type(data, ?) WHEN 'text' THEN "
+                                     "data ->> ? WHEN 'null' THEN NULL ELSE '' || (data -> ?) END, 'n', "
+                                     "CAST(json_extract(data, '$.n') AS INTEGER))");
+    ASSERT_EQ_INT(r.pbinds.n, 5);
+    ASSERT_EQ_STR(r.pbinds.v[0].s, "a b");
+    ASSERT_EQ_STR(r.pbinds.v[1].s, "$.\"a b\"");
+    ASSERT_EQ_STR(r.pbinds.v[2].s, "$.\"x.y\".\"z\"");
+    ASSERT_EQ_STR(buf_cstr(&r.order), "json_extract(data, ?) DESC NULLS FIRST, json_extract(data, '$.plain') ASC NULLS LAST");
+    ASSERT_EQ_INT(r.obinds.n, 1);
+    ASSERT_EQ_STR(r.obinds.v[0].s, "$.\"c.d\"");
+    done(&r);
+    /* with *, an added name is a json_set path: bound, and refused when it
+     * would need escaping */
+    run(&r, "select=*,\"a b\":x");
+    ASSERT_EQ_INT(r.rc, BS_OK);
+    ASSERT_EQ_STR(buf_cstr(&r.proj), "json_set(data, ?, data -> '$.x')");
+    ASSERT_EQ_STR(r.pbinds.v[0].s, "$.\"a b\"");
+    done(&r);
+    EXPECT_ERR("select=*,\"a\\\\b\"", 400, "PGRST100", "with *, an added entry's name");
+    EXPECT_ERR("select=*,\"a\\\"b\":x", 400, "PGRST100", "with *, an added entry's name");
+    EXPECT_ERR("select=\"a", 400, "PGRST100", "failed to parse select");
+    EXPECT_ERR("\"a=eq.1", 400, "PGRST100", "failed to parse filter column");
+    EXPECT_ERR("order=\"a.desc", 400, "PGRST100", "failed to parse order");
+    EXPECT_ERR("\"a\".b=eq.1", 400, "PGRST200", "Could not find a relationship");
 }
 
 TEST(binds_helpers)
@@ -639,11 +696,11 @@ static sqlite3 *open_db(void)
     return db;
 }
 
-static void bind_all(sqlite3_stmt *st, const db_binds *b)
+static int bind_all(sqlite3_stmt *st, const db_binds *b, int first)
 {
     for (size_t i = 0; i < b->n; i++) {
         const db_bind *v = &b->v[i];
-        int k = (int)i + 1;
+        int k = (int)i + first;
         switch (v->type) {
         case DB_BIND_INT: sqlite3_bind_int64(st, k, v->i); break;
         case DB_BIND_REAL: sqlite3_bind_double(st, k, v->r); break;
@@ -651,6 +708,7 @@ static void bind_all(sqlite3_stmt *st, const db_binds *b)
         default: sqlite3_bind_null(st, k); break;
         }
     }
+    return first + (int)b->n;
 }
 
 /* Run qs against the table; write the column of each row, joined by ",",
@@ -678,11 +736,16 @@ static int query_rows(sqlite3 *db, const char *qs, const char *what, char *out, 
         snprintf(out, cap, "prepare: %s in %s", sqlite3_errmsg(db), buf_cstr(&sql));
         goto out;
     }
-    if ((size_t)sqlite3_bind_parameter_count(st) != r.binds.n) {
-        snprintf(out, cap, "bind count %d != %zu", sqlite3_bind_parameter_count(st), r.binds.n);
+    bool use_proj = strcmp(what, "proj") == 0;
+    size_t nb = (use_proj ? r.pbinds.n : 0) + r.binds.n + (r.order.len ? r.obinds.n : 0);
+    if ((size_t)sqlite3_bind_parameter_count(st) != nb) {
+        snprintf(out, cap, "bind count %d != %zu", sqlite3_bind_parameter_count(st), nb);
         goto out;
     }
-    bind_all(st, &r.binds);
+    int next = bind_all(st, use_proj ? &r.pbinds : &(db_binds){0}, 1);
+    next = bind_all(st, &r.binds, next);
+    if (r.order.len)
+        bind_all(st, &r.obinds, next);
     size_t o = 0;
     int s;
     while ((s = sqlite3_step(st)) == SQLITE_ROW) {
@@ -1047,7 +1110,7 @@ static int plan_uses(sqlite3 *db, const char *qs, const char *needle, char *plan
     size_t o = 0;
     plan[0] = '\0';
     if (sqlite3_prepare_v2(db, buf_cstr(&sql), -1, &st, NULL) == SQLITE_OK) {
-        bind_all(st, &r.binds);
+        bind_all(st, &r.obinds, bind_all(st, &r.binds, 1));
         while (sqlite3_step(st) == SQLITE_ROW && o < cap)
             o += (size_t)snprintf(plan + o, cap - o, "%s; ", sqlite3_column_text(st, 3));
     } else {
@@ -1094,7 +1157,7 @@ TEST(sqlite_expression_index_is_used)
     sqlite3_close(db);
 }
 
-TEST_MAIN(T(where_eq_neq_typing), T(where_ordering_ops), T(where_like_ilike), T(where_is_in),
+TEST_MAIN(T(quoted_names_are_bound), T(where_eq_neq_typing), T(where_ordering_ops), T(where_like_ilike), T(where_is_in),
           T(where_json_ops), T(where_json_ops_depth), T(where_logic_trees), T(logic_tree_errors), T(filter_errors),
           T(embedded_resources), T(select_projection), T(order_limit_names), T(binds_helpers),
           T(sqlite_filters), T(sqlite_order), T(sqlite_projection), T(sqlite_worst_case_compiles),
