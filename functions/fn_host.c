@@ -16,10 +16,12 @@
 #include "core/jsonin.h"
 #include "core/log.h"
 #include "core/timeutil.h"
+#include "core/utf8.h"
 #include "core/uuid.h"
 #include "db/changelog.h"
 #include "db/collections.h"
 #include "db/ident.h"
+#include "db/jsondoc.h"
 #include "db/query.h"
 #include "db/store.h"
 #include "http/http.h"
@@ -248,18 +250,26 @@ static int w_update(db_conn *w, void *arg)
     char *old = read_data(w, o->canon, o->id, &rc);
     if (!old)
         return rc;
-    sqlite3_stmt *st = prep(w, "UPDATE ", o->canon,
-                            " SET data = json_set(json_patch(data, json(?1)), '$.id', json_extract(data, '$.id'), "
-                            "'$.created_at', created_at, '$.updated_at', ?2), updated_at = ?2, version = version + 1 "
-                            "WHERE id = ?3 RETURNING data");
+    /* json_patch matches keys by their spelling: both sides canonical
+     * (jsondoc.h), so equal keys are equal text at every depth */
+    buf base = BUF_INIT;
+    rc = db_jdoc_canon(&base, old, strlen(old), NULL);
+    sqlite3_stmt *st = rc ? NULL
+                          : prep(w, "UPDATE ", o->canon,
+                                 " SET data = json_set(json_patch(?4, ?1), '$.id', json_extract(?4, '$.id'), "
+                                 "'$.created_at', created_at, '$.updated_at', ?2), updated_at = ?2, "
+                                 "version = version + 1 WHERE id = ?3 RETURNING data");
     if (!st) {
+        buf_free(&base);
         free(old);
-        return BS_EDB;
+        return rc ? rc : BS_EDB;
     }
     sqlite3_bind_text(st, 1, o->json, -1, SQLITE_STATIC);
     sqlite3_bind_text(st, 2, o->now, -1, SQLITE_STATIC);
     sqlite3_bind_text(st, 3, o->id, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 4, base.data, (int)base.len, SQLITE_STATIC);
     rc = step_out(w, st, &o->out);
+    buf_free(&base);
     if (!rc && o->out)
         rc = db_changelog_append(w, o->canon, "UPDATE", o->id, old, o->out, o->now_ms);
     free(old);
@@ -323,6 +333,21 @@ static bool id_ok(const char *id)
     return id && *id && strlen(id) <= MAX_ID_LEN;
 }
 
+/* A plugin's document in canonical form (jsondoc.h: one spelling per key,
+ * so json_set / json_patch on it never write a key twice); NULL for text
+ * that is not UTF-8, not one JSON object, or that repeats a key.  free() it. */
+static char *canon_object(const char *json)
+{
+    buf b = BUF_INIT;
+    db_jdoc_info info;
+    size_t n = strlen(json);
+    if (!utf8_valid(json, n) || db_jdoc_canon(&b, json, n, &info) != BS_OK || b.data[0] != '{' || info.dup_keys) {
+        buf_free(&b);
+        return NULL;
+    }
+    return buf_steal(&b, NULL);
+}
+
 static int h_doc_insert(basalt_ctx *ctx, const char *coll, const char *json, char **out)
 {
     if (out)
@@ -336,9 +361,14 @@ static int h_doc_insert(basalt_ctx *ctx, const char *coll, const char *json, cha
         json_decref(j);
         return BASALT_EINVAL;
     }
+    char *cj = canon_object(json);
+    if (!cj) {
+        json_decref(j);
+        return BASALT_EINVAL;
+    }
     docop o;
     op_init(&o, coll);
-    o.json = json;
+    o.json = cj;
     json_t *id = json_object_get(j, "id");
     int rc = BASALT_OK;
     if (json_is_string(id) && id_ok(json_string_value(id))) {
@@ -353,9 +383,10 @@ static int h_doc_insert(basalt_ctx *ctx, const char *coll, const char *json, cha
         rc = BASALT_EIO;
     }
     json_decref(j);
-    if (rc)
-        return rc;
-    return run_op(ctx, w_insert, &o, out);
+    if (!rc)
+        rc = run_op(ctx, w_insert, &o, out);
+    free(cj);
+    return rc;
 }
 
 static int h_doc_update(basalt_ctx *ctx, const char *coll, const char *id, const char *patch, char **out)
@@ -364,17 +395,22 @@ static int h_doc_update(basalt_ctx *ctx, const char *coll, const char *id, const
         *out = NULL;
     if (!coll_ok(coll) || !id_ok(id) || !patch)
         return BASALT_EINVAL;
+    /* the one door for outside JSON first (depth, size), then one spelling
+     * per key */
     json_t *j = NULL;
     jsonin_parses(patch, JSONIN_ANY_SIZE, 0, &j, NULL, 0);
     bool ok = json_is_object(j);
     json_decref(j);
-    if (!ok)
+    char *cp = ok ? canon_object(patch) : NULL;
+    if (!cp)
         return BASALT_EINVAL;
     docop o;
     op_init(&o, coll);
     snprintf(o.id, sizeof o.id, "%s", id);
-    o.json = patch;
-    return run_op(ctx, w_update, &o, out);
+    o.json = cp;
+    int rc = run_op(ctx, w_update, &o, out);
+    free(cp);
+    return rc;
 }
 
 static int h_doc_delete(basalt_ctx *ctx, const char *coll, const char *id)

@@ -7,6 +7,9 @@
  *                                         {"rules":{op: text|null}} replaces the named
  *                                         ops' rules (null: closed again)
  *   DELETE /admin/v1/collections/NAME     204
+ *   GET    /admin/v1/collections/NAME/check[?after=ID&limit=N]
+ *                                         documents with duplicated or escaped
+ *                                         keys (db/doccheck.h), one page
  * Errors use the PostgREST shape, like the rest of the data API.
  */
 #include "admin/admin.h"
@@ -14,6 +17,7 @@
 #include "core/error.h"
 #include "core/timeutil.h"
 #include "db/collections.h"
+#include "db/doccheck.h"
 #include "db/store.h"
 #include "metrics.h"
 #include "functions/fn.h"
@@ -80,6 +84,86 @@ static int read_json(http_req *r, json_t **out)
     return BS_OK;
 }
 
+/* ---- GET /admin/v1/collections/NAME/check ---- */
+
+#define CHECK_LIMIT_DEFAULT 10000
+#define CHECK_LIMIT_MAX 100000
+#define CHECK_LIST_MAX 1000
+
+/* A kept key spelling (the inside of a JSON string) as the key itself. */
+static json_t *key_names(const char names[][DB_JDOC_NAME_MAX], size_t n)
+{
+    json_t *a = json_array();
+    for (size_t i = 0; a && i < n; i++) {
+        buf q = BUF_INIT;
+        json_error_t je;
+        json_t *k = NULL;
+        if (buf_printf(&q, "\"%s\"", names[i]) == BS_OK)
+            k = json_loadb(q.data, q.len, JSON_DECODE_ANY, &je);
+        if (!json_is_string(k)) { /* \u0000 or a lone surrogate: show the spelling */
+            json_decref(k);
+            k = json_string(names[i]);
+        }
+        json_array_append_new(a, k);
+        buf_free(&q);
+    }
+    return a;
+}
+
+static int check_found(void *arg, const char *id, const db_jdoc_info *info)
+{
+    json_t *docs = arg;
+    if (json_array_size(docs) >= CHECK_LIST_MAX)
+        return BS_OK;
+    json_t *d = info ? json_pack("{s:s?, s:o, s:o}", "id", id, "duplicate_keys",
+                                 key_names(info->dup_names, info->ndup_names), "escaped_keys",
+                                 key_names(info->respelled_names, info->nrespelled_names))
+                     : json_pack("{s:s?, s:b}", "id", id, "not_an_object", 1);
+    if (!d)
+        d = json_pack("{s:s}", "id", "?"); /* an id that is not UTF-8 */
+    return json_array_append_new(docs, d) == 0 ? BS_OK : BS_ENOMEM;
+}
+
+static int check_collection(http_req *r, const char *name)
+{
+    db_conn *c = db_reader(http_app(r)->store);
+    if (!c)
+        return http_error(r, 503, "PGRST000", "database unavailable", NULL, NULL);
+    const char *after = http_param(r, "after");
+    const char *ls = http_param(r, "limit");
+    long limit = CHECK_LIMIT_DEFAULT;
+    if (ls) {
+        char *end;
+        limit = strtol(ls, &end, 10);
+        if (!*ls || *end || limit < 1 || limit > CHECK_LIMIT_MAX)
+            return http_error(r, 400, "PGRST100", "\"limit\" must be an integer from 1 to 100000", NULL, NULL);
+    }
+    json_t *docs = json_array();
+    if (!docs)
+        return BS_ENOMEM;
+    db_doccheck_page page;
+    int rc = db_doccheck_scan(c, name, after, (size_t)limit, NULL, check_found, docs, &page);
+    if (rc == BS_ENOTFOUND) {
+        json_decref(docs);
+        return http_error(r, 404, "PGRST205", "collection not found", NULL, NULL);
+    }
+    if (rc) {
+        json_decref(docs);
+        return http_error(r, 500, "PGRST000", "could not check the collection", NULL, NULL);
+    }
+    json_t *out = json_pack("{s:s, s:I, s:b, s:o, s:I, s:o}", "collection", name, "scanned", (json_int_t)page.scanned,
+                            "complete", page.complete, "next",
+                            page.complete ? json_null() : json_string(page.last_id), "found",
+                            (json_int_t)page.found, "documents", docs);
+    char *text = out ? json_dumps(out, JSON_COMPACT) : NULL;
+    json_decref(out);
+    if (!text)
+        return http_error(r, 500, "PGRST000", "could not render the check", NULL, NULL);
+    rc = http_send_json(r, 200, text, strlen(text));
+    free(text);
+    return rc;
+}
+
 int admin_collections(http_req *r)
 {
     bs_app *app = http_app(r);
@@ -87,13 +171,20 @@ int admin_collections(http_req *r)
     const char *name = NULL;
     if (strncmp(sub, "collections", 11) != 0 || (sub[11] && sub[11] != '/'))
         return http_error(r, 404, "PGRST125", "Invalid path specified in request URL", NULL, NULL);
+    size_t nlen = sub[11] == '/' ? strlen(sub + 12) : 0;
+    bool check = nlen > 6 && strcmp(sub + 12 + nlen - 6, "/check") == 0;
+    if (check)
+        nlen -= 6;
     if (sub[11] == '/' && sub[12])
-        name = http_url_decode(http_arena(r), sub + 12, strlen(sub + 12), false);
+        name = http_url_decode(http_arena(r), sub + 12, nlen, false);
     if (sub[11] == '/' && !name)
         return http_error(r, 404, "PGRST205", "collection not found", NULL, NULL);
     unsigned m = http_method(r);
     coll_op o = {0};
     int rc;
+    if (check)
+        return m & (HTTP_GET | HTTP_HEAD) ? check_collection(r, name)
+                                          : http_error(r, 405, "PGRST117", "Unsupported HTTP method", NULL, NULL);
     if (m & (HTTP_GET | HTTP_HEAD)) {
         db_conn *c = db_reader(app->store);
         if (!c)

@@ -261,12 +261,23 @@ static int decode_key(walker *w, size_t a, size_t b)
     return rc;
 }
 
+/* Keep a canonical spelling, cut (when too long) only between whole
+ * escapes and whole UTF-8 sequences, so what is kept is still the inside
+ * of a valid JSON string. */
 static void keep_name(char names[DB_JDOC_NAMES][DB_JDOC_NAME_MAX], size_t *nnames, const char *p, size_t n)
 {
     if (*nnames >= DB_JDOC_NAMES)
         return;
-    if (n > DB_JDOC_NAME_MAX - 1)
-        n = DB_JDOC_NAME_MAX - 1;
+    size_t keep = 0;
+    while (keep < n) {
+        unsigned char c = (unsigned char)p[keep];
+        size_t step = c == '\\' ? (keep + 1 < n && p[keep + 1] == 'u' ? 6 : 2)
+                      : c >= 0xF0 ? 4 : c >= 0xE0 ? 3 : c >= 0xC0 ? 2 : 1;
+        if (keep + step > n || keep + step > DB_JDOC_NAME_MAX - 1)
+            break;
+        keep += step;
+    }
+    n = keep;
     memcpy(names[*nnames], p, n);
     names[*nnames][n] = '\0';
     (*nnames)++;

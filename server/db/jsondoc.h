@@ -51,8 +51,9 @@
 #define DB_JDOC_NAMES 8        /* duplicate / respelled key names kept in db_jdoc_info */
 #define DB_JDOC_NAME_MAX 64    /* bytes of each kept name (longer ones are cut) */
 
-/* What db_jdoc_canon saw.  Names are canonical spellings, NUL-terminated,
- * cut at DB_JDOC_NAME_MAX - 1 bytes. */
+/* What db_jdoc_canon saw.  Names are canonical spellings (so the inside
+ * of a JSON string, printable on one line), NUL-terminated, cut to at most
+ * DB_JDOC_NAME_MAX - 1 bytes between whole escapes / UTF-8 sequences. */
 typedef struct db_jdoc_info {
     size_t dup_keys;       /* keys that repeat an earlier key of the same object (any depth) */
     size_t respelled_keys; /* keys whose input spelling was not the canonical one */

@@ -15,6 +15,7 @@
 #include "db/store.h"
 #include "core/error.h"
 #include "core/log.h"
+#include "db/doccheck.h"
 #include "db/migrate.h"
 #include "db/query.h"
 #include "metrics.h"
@@ -66,6 +67,7 @@ struct db_store {
     db_conn *writer;
     pthread_t writer_thread;
     bool writer_started;
+    db_doccheck_bg *check;    /* the start-up document check, running or done */
 
     pthread_mutex_t lock;
     pthread_cond_t work_cond;
@@ -583,6 +585,8 @@ int db_open(const db_options *opt, db_store **out, buf *msg)
         else
             s->writer_started = true;
     }
+    if (!rc && db_doccheck_enabled() && db_doccheck_start(s, &s->check) != BS_OK)
+        log_warn("db: could not start the document check");
     if (rc) {
         db_close(s);
         return rc;
@@ -595,6 +599,7 @@ void db_close(db_store *s)
 {
     if (!s)
         return;
+    db_doccheck_stop(s->check); /* it reads through a reader closed below */
     pthread_mutex_lock(&s->lock);
     s->stopping = true;
     pthread_cond_broadcast(&s->work_cond);
