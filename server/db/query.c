@@ -21,8 +21,17 @@
  * cs/cd/ov operand is converted to JSON text at parse time.  Grammar
  * errors come out of the parser, never out of the compiler.
  *
- * Emission lives in query_sql.c (db_query_where / _projection / _order);
- * the tree both files share is in query_int.h.
+ * Files: this one parses filters and logic trees and dispatches the
+ * parameters; query_select.c parses select=, order=, limit/offset,
+ * columns= and on_conflict=; query_scan.c holds the scanners both use.
+ * Emission lives in query_sql.c (db_query_where / _projection / _order).
+ * The tree they share is in query_int.h.
+ *
+ * Names: a column or JSON key is a field name ([A-Za-z_][A-Za-z0-9_]*) or,
+ * as in PostgREST, any text in double quotes with a backslash taking the
+ * next byte as itself ("a.b", "say \"hi\"").  Quoted names are split
+ * around with quote-aware scanners (db_qp_scan_to, db_qp_next_item) and
+ * reach SQL only as bound JSON paths (ident.h).
  *
  * Limits, and why:
  *   - DB_QUERY_MAX_NODES counts leaves, groups and every element of a
@@ -41,7 +50,7 @@
  *     must stay in the "C" locale.
  *
  * Logic trees: items are split at top-level commas; (), [] and {} nest,
- * and a double quote opens a string only at the start of a value, so
+ * and a double quote opens a string only at the start of a value or name, so
  * `a.in.("x,y",z)`, `t.cs.{a,b}` and `m.cs.{"k":[1,2]}` need no extra
  * quoting, while any other value holding , ( ) [ ] { } must be quoted
  * (postgrest-js does this for in(); users do it by hand in or()).  Items
@@ -83,13 +92,7 @@
 #define XSTR(x) XSTR_(x)
 
 #define MAX_VALUES 5000   /* values in all in.(...) and {...} of one request */
-#define MAX_NAMES 1024    /* entries in columns= / on_conflict= */
 
-typedef struct pctx {
-    arena *a;
-    db_qerr *err;
-    db_query *q;
-} pctx;
 
 /* ------------------------------------------------------------------ */
 /* Binds and errors                                                    */
@@ -150,215 +153,16 @@ int db_qerr_set(db_qerr *err, int status, const char *code, const char *message,
     return BS_EPARSE;
 }
 
-/* Copy user text into an error message: printable ASCII only (the rest
- * becomes '?', so the message is always valid UTF-8 and single-line), cut
- * with "..." when long. */
-static const char *echo(char *dst, size_t cap, const char *s, size_t n)
-{
-    size_t o = 0;
-    bool cut = n > cap - 1;
-    size_t lim = cut ? cap - 4 : n;
-    for (size_t i = 0; i < lim; i++) {
-        unsigned char c = (unsigned char)s[i];
-        dst[o++] = (c >= 0x20 && c < 0x7f) ? (char)c : '?';
-    }
-    if (cut) {
-        memcpy(dst + o, "...", 3);
-        o += 3;
-    }
-    dst[o] = '\0';
-    return dst;
-}
-
-#define ECHO_CAP 72
-
-/* 400 with a formatted message and fixed details/hint. */
-static int perr(pctx *c, const char *code, const char *details, const char *hint,
-                const char *fmt, ...) __attribute__((format(printf, 5, 6)));
-static int perr(pctx *c, const char *code, const char *details, const char *hint,
-                const char *fmt, ...)
-{
-    char msg[256];
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(msg, sizeof msg, fmt, ap);
-    va_end(ap);
-    db_qerr_set(c->err, 400, code, msg, "%s", details ? details : "");
-    if (c->err)
-        c->err->hint = hint;
-    return BS_EPARSE;
-}
-
 int db_qerr_oom(db_qerr *err)
 {
     db_qerr_set(err, 500, "PGRST000", "out of memory", "%s", "");
     return BS_ENOMEM;
 }
 
-static const char PATH_DETAILS[] =
-    "A column is a field name ([A-Za-z_][A-Za-z0-9_]*, at most 63 characters) or any name in "
-    "double quotes (\"a.b\", with \\\" for a quote and \\\\ for a backslash), optionally "
-    "followed by ->key or ->index steps and one final ->>key or ->>index.";
-
-/* ------------------------------------------------------------------ */
-/* Small scanners                                                      */
-
-static bool slice_eq(const char *s, size_t n, const char *lit)
-{
-    size_t m = strlen(lit);
-    return n == m && memcmp(s, lit, m) == 0;
-}
-
-static bool slice_ieq(const char *s, size_t n, const char *lit)
-{
-    size_t m = strlen(lit);
-    if (n != m)
-        return false;
-    for (size_t i = 0; i < n; i++) {
-        unsigned char x = (unsigned char)s[i];
-        if (x >= 'A' && x <= 'Z')
-            x = (unsigned char)(x - 'A' + 'a');
-        if (x != (unsigned char)lit[i])
-            return false;
-    }
-    return true;
-}
-
-static bool starts_with(const char *s, size_t n, const char *lit)
-{
-    size_t m = strlen(lit);
-    return n >= m && memcmp(s, lit, m) == 0;
-}
-
-static bool is_space(char ch)
-{
-    return ch == ' ' || ch == '\t' || ch == '\n' || ch == '\r' || ch == '\f' || ch == '\v';
-}
-
-static void trim(const char **s, size_t *n)
-{
-    while (*n && is_space(**s)) {
-        (*s)++;
-        (*n)--;
-    }
-    while (*n && is_space((*s)[*n - 1]))
-        (*n)--;
-}
-
 bool db_query_path_is_text(const db_path *p)
 {
     return p->n == 1 && (strcmp(p->segs[0], "id") == 0 || strcmp(p->segs[0], "created_at") == 0 ||
                          strcmp(p->segs[0], "updated_at") == 0);
-}
-
-/* "..." wholly enclosing s[0..n)?  Backslash escapes the next byte. */
-static bool fully_quoted(const char *s, size_t n)
-{
-    if (n < 2 || s[0] != '"')
-        return false;
-    for (size_t i = 1; i < n; i++) {
-        if (s[i] == '\\') {
-            i++;
-        } else if (s[i] == '"') {
-            return i == n - 1;
-        }
-    }
-    return false;
-}
-
-/* Copy the inside of a quoted string (quotes excluded), resolving \x. */
-static char *unquote(arena *a, const char *s, size_t n, size_t *outn)
-{
-    char *d = arena_alloc(a, n + 1);
-    if (!d)
-        return NULL;
-    size_t o = 0;
-    for (size_t i = 0; i < n; i++) {
-        if (s[i] == '\\' && i + 1 < n)
-            i++;
-        d[o++] = s[i];
-    }
-    d[o] = '\0';
-    *outn = o;
-    return d;
-}
-
-/* Index of the first `ch` in s[0..n) outside double-quoted names (inside
- * them a backslash escapes the next byte), or n.  *ok is false when a
- * quote is left open. */
-static size_t scan_to(const char *s, size_t n, char ch, bool *ok)
-{
-    bool in_q = false;
-    *ok = true;
-    for (size_t i = 0; i < n; i++) {
-        if (in_q) {
-            if (s[i] == '\\')
-                i++;
-            else if (s[i] == '"')
-                in_q = false;
-        } else if (s[i] == '"') {
-            in_q = true;
-        } else if (s[i] == ch) {
-            return i;
-        }
-    }
-    *ok = !in_q;
-    return n;
-}
-
-/* s[0..n) holds `ch` outside quoted names, or an open quote. */
-static bool has_unquoted(const char *s, size_t n, char ch)
-{
-    bool ok;
-    return scan_to(s, n, ch, &ok) < n || !ok;
-}
-
-/* Find the next top-level item of a comma list, starting at *pos: commas
- * inside (), [], {} or "..." do not split.  A quote opens a string only at
- * the start of a value or name (after '.', '(', ',' or "->") or inside
- * brackets, so an
- * unquoted value may contain a stray '"'.  Returns false on unbalanced
- * input. */
-static bool next_item(const char *s, size_t n, size_t *pos, const char **item, size_t *len)
-{
-    size_t i = *pos, start = i;
-    int depth = 0, brackets = 0;
-    bool in_q = false;
-    for (; i < n; i++) {
-        char ch = s[i];
-        if (in_q) {
-            if (ch == '\\' && i + 1 < n)
-                i++;
-            else if (ch == '"')
-                in_q = false;
-            continue;
-        }
-        if (ch == '"') {
-            char prev = i > 0 ? s[i - 1] : ',';
-            bool arrow = prev == '>' && i >= 2 && s[i - 2] == '-'; /* a->"quoted key" */
-            if (brackets > 0 || i == start || prev == '.' || prev == '(' || prev == ',' || arrow)
-                in_q = true;
-        } else if (ch == '(') {
-            depth++;
-        } else if (ch == ')') {
-            if (--depth < 0)
-                return false;
-        } else if (ch == '{' || ch == '[') {
-            depth++;
-            brackets++;
-        } else if (ch == '}' || ch == ']') {
-            if (--depth < 0 || --brackets < 0)
-                return false;
-        } else if (ch == ',' && depth == 0) {
-            break;
-        }
-    }
-    if (in_q || depth != 0)
-        return false;
-    *item = s + start;
-    *len = i - start;
-    *pos = i < n ? i + 1 : n + 1; /* n + 1: no more items */
-    return true;
 }
 
 /* ------------------------------------------------------------------ */
@@ -423,7 +227,7 @@ static int type_value(arena *a, const char *s, size_t n, tval *out)
 {
     tval t = {.k = V_TEXT, .s = s, .n = n};
     bool integral;
-    if (slice_eq(s, n, "true") || slice_eq(s, n, "false")) {
+    if (db_qp_slice_eq(s, n, "true") || db_qp_slice_eq(s, n, "false")) {
         t.k = V_BOOL;
         t.i = s[0] == 't';
     } else if (number_syntax(s, n, &integral)) {
@@ -468,7 +272,7 @@ static int parse_list(pctx *c, const char *s, size_t n, char open, char close, e
     s++;
     n -= 2;
     if (arr) {
-        trim(&s, &n);
+        db_qp_trim(&s, &n);
     }
     if (n == 0)
         return BS_OK;
@@ -481,7 +285,7 @@ static int parse_list(pctx *c, const char *s, size_t n, char open, char close, e
     size_t k = 0, i = 0;
     while (true) {
         if (arr)
-            while (i < n && is_space(s[i]))
+            while (i < n && db_qp_is_space(s[i]))
                 i++;
         elem e = {0};
         if (i < n && s[i] == '"') {
@@ -492,13 +296,13 @@ static int parse_list(pctx *c, const char *s, size_t n, char open, char close, e
                 *why = "unterminated double quote";
                 return BS_EPARSE;
             }
-            e.s = unquote(c->a, s + i + 1, j - i - 1, &e.n);
+            e.s = db_qp_unquote(c->a, s + i + 1, j - i - 1, &e.n);
             if (!e.s)
                 return BS_ENOMEM;
             e.quoted = true;
             i = j + 1;
             if (arr)
-                while (i < n && is_space(s[i]))
+                while (i < n && db_qp_is_space(s[i]))
                     i++;
             if (i < n && s[i] != ',') {
                 *why = "a quoted value must be followed by a comma or the end of the list";
@@ -511,7 +315,7 @@ static int parse_list(pctx *c, const char *s, size_t n, char open, char close, e
             const char *p = s + i;
             size_t len = j - i;
             if (arr) {
-                trim(&p, &len);
+                db_qp_trim(&p, &len);
                 if (memchr(p, '{', len) || memchr(p, '}', len)) {
                     *why = "nested arrays are not supported";
                     return BS_EPARSE;
@@ -655,7 +459,7 @@ static int operand_json(pctx *c, const char *s, size_t n, tval *out, const char 
         rc = type_value(c->a, v[i].s, v[i].n, &t);
         if (rc != BS_OK)
             break;
-        if (!v[i].quoted && slice_ieq(v[i].s, v[i].n, "null"))
+        if (!v[i].quoted && db_qp_slice_ieq(v[i].s, v[i].n, "null"))
             rc = buf_puts(&b, "null");
         else if (!v[i].quoted && t.k == V_INT)
             rc = buf_printf(&b, "%lld", (long long)t.i);
@@ -700,7 +504,7 @@ static const char OPS_DETAILS[] =
 static fnode *new_node(pctx *c, int *rc)
 {
     if (++c->q->nodes > DB_QUERY_MAX_NODES) {
-        *rc = perr(c, "PGRST100", "", NULL, "too many filter conditions (at most %d)",
+        *rc = db_qp_perr(c, "PGRST100", "", NULL, "too many filter conditions (at most %d)",
                    DB_QUERY_MAX_NODES);
         return NULL;
     }
@@ -725,7 +529,7 @@ static int parse_condition(pctx *c, const db_path *path, const char *col, size_t
     f->path = *path;
     const char *full = s;
     size_t fulln = n;
-    if (starts_with(s, n, "not.")) {
+    if (db_qp_starts_with(s, n, "not.")) {
         f->neg = true;
         s += 4;
         n -= 4;
@@ -742,23 +546,23 @@ static int parse_condition(pctx *c, const db_path *path, const char *col, size_t
         while (j < n && s[j] != ')')
             j++;
         if (j >= n)
-            return perr(c, "PGRST100", OPS_DETAILS, NULL,
+            return db_qp_perr(c, "PGRST100", OPS_DETAILS, NULL,
                         "failed to parse filter (%s) on \"%s\": unterminated \"(\"",
-                        echo(ev, sizeof ev, full, fulln), echo(ec, sizeof ec, col, coln));
+                        db_qp_echo(ev, sizeof ev, full, fulln), db_qp_echo(ec, sizeof ec, col, coln));
         mod = s + i + 1;
         modl = j - i - 1;
         i = j + 1;
     }
     if (opl == 0 || i >= n || s[i] != '.')
-        return perr(c, "PGRST100", OPS_DETAILS, NULL,
+        return db_qp_perr(c, "PGRST100", OPS_DETAILS, NULL,
                     "failed to parse filter (%s) on \"%s\": expected operator.value",
-                    echo(ev, sizeof ev, full, fulln), echo(ec, sizeof ec, col, coln));
+                    db_qp_echo(ev, sizeof ev, full, fulln), db_qp_echo(ec, sizeof ec, col, coln));
     const char *val = s + i + 1;
     size_t vn = n - i - 1;
 
     bool known = false;
     for (size_t k = 0; k < sizeof OPS / sizeof OPS[0]; k++) {
-        if (slice_eq(opn, opl, OPS[k].name)) {
+        if (db_qp_slice_eq(opn, opl, OPS[k].name)) {
             f->op = OPS[k].op;
             known = true;
             break;
@@ -766,32 +570,32 @@ static int parse_condition(pctx *c, const db_path *path, const char *col, size_t
     }
     if (!known) {
         for (size_t k = 0; k < sizeof UNSUPPORTED_OPS / sizeof UNSUPPORTED_OPS[0]; k++) {
-            if (slice_eq(opn, opl, UNSUPPORTED_OPS[k]))
-                return perr(c, "PGRST100",
+            if (db_qp_slice_eq(opn, opl, UNSUPPORTED_OPS[k]))
+                return db_qp_perr(c, "PGRST100",
                             "Basalt stores JSON documents in SQLite: full-text search, regular "
                             "expressions and range operators are not available.",
                             NULL, "operator \"%s\" is not supported (filter on \"%s\")",
-                            echo(eo, sizeof eo, opn, opl), echo(ec, sizeof ec, col, coln));
+                            db_qp_echo(eo, sizeof eo, opn, opl), db_qp_echo(ec, sizeof ec, col, coln));
         }
-        return perr(c, "PGRST100", OPS_DETAILS, NULL,
+        return db_qp_perr(c, "PGRST100", OPS_DETAILS, NULL,
                     "failed to parse filter (%s) on \"%s\": unknown operator \"%s\"",
-                    echo(ev, sizeof ev, full, fulln), echo(ec, sizeof ec, col, coln),
-                    echo(eo, sizeof eo, opn, opl));
+                    db_qp_echo(ev, sizeof ev, full, fulln), db_qp_echo(ec, sizeof ec, col, coln),
+                    db_qp_echo(eo, sizeof eo, opn, opl));
     }
     if (mod) {
         bool quantifiable = f->op <= OP_ILIKE;
-        if (quantifiable && slice_eq(mod, modl, "any"))
+        if (quantifiable && db_qp_slice_eq(mod, modl, "any"))
             f->q = Q_ANY;
-        else if (quantifiable && slice_eq(mod, modl, "all"))
+        else if (quantifiable && db_qp_slice_eq(mod, modl, "all"))
             f->q = Q_ALL;
         else
-            return perr(c, "PGRST100", OPS_DETAILS, NULL,
+            return db_qp_perr(c, "PGRST100", OPS_DETAILS, NULL,
                         "failed to parse filter (%s) on \"%s\": unknown modifier \"(%s)\"",
-                        echo(ev, sizeof ev, full, fulln), echo(ec, sizeof ec, col, coln),
-                        echo(eo, sizeof eo, mod, modl));
+                        db_qp_echo(ev, sizeof ev, full, fulln), db_qp_echo(ec, sizeof ec, col, coln),
+                        db_qp_echo(eo, sizeof eo, mod, modl));
     }
-    if (in_tree && f->op != OP_IN && fully_quoted(val, vn)) {
-        val = unquote(c->a, val + 1, vn - 2, &vn);
+    if (in_tree && f->op != OP_IN && db_qp_fully_quoted(val, vn)) {
+        val = db_qp_unquote(c->a, val + 1, vn - 2, &vn);
         if (!val)
             return db_qerr_oom(c->err);
     }
@@ -802,11 +606,11 @@ static int parse_condition(pctx *c, const db_path *path, const char *col, size_t
     switch (f->op) {
     case OP_IS:
         f->nvals = 0;
-        if (slice_ieq(val, vn, "null") || slice_ieq(val, vn, "unknown"))
+        if (db_qp_slice_ieq(val, vn, "null") || db_qp_slice_ieq(val, vn, "unknown"))
             f->is = IS_NULL;
-        else if (slice_ieq(val, vn, "true"))
+        else if (db_qp_slice_ieq(val, vn, "true"))
             f->is = IS_TRUE;
-        else if (slice_ieq(val, vn, "false"))
+        else if (db_qp_slice_ieq(val, vn, "false"))
             f->is = IS_FALSE;
         else
             why = "is. takes null, true, false or unknown";
@@ -823,9 +627,9 @@ static int parse_condition(pctx *c, const db_path *path, const char *col, size_t
         f->nvals = 1;
         rc = operand_json(c, val, vn, &f->vals[0], &why);
         if (rc == BS_EPARSE)
-            return perr(c, "22P02", "Use {a,b} or a JSON array or object.", NULL,
+            return db_qp_perr(c, "22P02", "Use {a,b} or a JSON array or object.", NULL,
                         "failed to parse filter (%s) on \"%s\": %s",
-                        echo(ev, sizeof ev, full, fulln), echo(ec, sizeof ec, col, coln), why);
+                        db_qp_echo(ev, sizeof ev, full, fulln), db_qp_echo(ec, sizeof ec, col, coln), why);
         break;
     default:
         if (f->q != Q_ONE) {
@@ -845,17 +649,17 @@ static int parse_condition(pctx *c, const db_path *path, const char *col, size_t
     if (rc == BS_ENOMEM)
         return db_qerr_oom(c->err);
     if (why)
-        return perr(c, "PGRST100", "", NULL, "failed to parse filter (%s) on \"%s\": %s",
-                    echo(ev, sizeof ev, full, fulln), echo(ec, sizeof ec, col, coln), why);
+        return db_qp_perr(c, "PGRST100", "", NULL, "failed to parse filter (%s) on \"%s\": %s",
+                    db_qp_echo(ev, sizeof ev, full, fulln), db_qp_echo(ec, sizeof ec, col, coln), why);
     if (el) {
         if (f->op == OP_IN && (c->q->values += nel) > MAX_VALUES)
-            return perr(c, "PGRST100", "", NULL, "too many values in this request (at most %d)",
+            return db_qp_perr(c, "PGRST100", "", NULL, "too many values in this request (at most %d)",
                         MAX_VALUES);
         if (f->q != Q_ONE) {
             /* every element is a condition of its own in the SQL */
             c->q->nodes += nel;
             if (c->q->nodes > DB_QUERY_MAX_NODES)
-                return perr(c, "PGRST100", "", NULL, "too many filter conditions (at most %d)",
+                return db_qp_perr(c, "PGRST100", "", NULL, "too many filter conditions (at most %d)",
                             DB_QUERY_MAX_NODES);
         }
         f->vals = arena_alloc(c->a, (nel ? nel : 1) * sizeof *f->vals);
@@ -892,30 +696,30 @@ static int parse_tree_item(pctx *c, const char *s, size_t n, int depth, fnode **
     bool neg = false;
     const char *t = s;
     size_t tn = n;
-    if (starts_with(t, tn, "not.") &&
-        (starts_with(t + 4, tn - 4, "and(") || starts_with(t + 4, tn - 4, "or("))) {
+    if (db_qp_starts_with(t, tn, "not.") &&
+        (db_qp_starts_with(t + 4, tn - 4, "and(") || db_qp_starts_with(t + 4, tn - 4, "or("))) {
         neg = true;
         t += 4;
         tn -= 4;
     }
-    if (starts_with(t, tn, "and("))
+    if (db_qp_starts_with(t, tn, "and("))
         return parse_tree(c, false, neg, t + 3, tn - 3, depth + 1, out);
-    if (starts_with(t, tn, "or("))
+    if (db_qp_starts_with(t, tn, "or("))
         return parse_tree(c, true, neg, t + 2, tn - 2, depth + 1, out);
     bool qok;
-    size_t coln = scan_to(s, n, '.', &qok);
+    size_t coln = db_qp_scan_to(s, n, '.', &qok);
     if (coln == n)
-        return perr(c, "PGRST100", "Each condition is column.operator.value, and(...) or or(...).",
-                    NULL, "failed to parse logic tree item (%s)", echo(ev, sizeof ev, s, n));
+        return db_qp_perr(c, "PGRST100", "Each condition is column.operator.value, and(...) or or(...).",
+                    NULL, "failed to parse logic tree item (%s)", db_qp_echo(ev, sizeof ev, s, n));
     const char *dot = s + coln;
     db_path path;
     int rc = db_path_parse(c->a, s, coln, &path);
     if (rc == BS_ENOMEM)
         return db_qerr_oom(c->err);
     if (rc != BS_OK)
-        return perr(c, "PGRST100", PATH_DETAILS, NULL,
+        return db_qp_perr(c, "PGRST100", DB_QP_PATH_DETAILS, NULL,
                     "failed to parse logic tree item (%s): invalid column",
-                    echo(ev, sizeof ev, s, n));
+                    db_qp_echo(ev, sizeof ev, s, n));
     return parse_condition(c, &path, s, coln, dot + 1, n - coln - 1, true, out);
 }
 
@@ -925,33 +729,33 @@ static int parse_tree(pctx *c, bool is_or, bool neg, const char *s, size_t n, in
 {
     char ev[ECHO_CAP];
     if (depth > DB_QUERY_MAX_DEPTH)
-        return perr(c, "PGRST100", "", NULL, "logic tree nested too deeply (at most %d levels)",
+        return db_qp_perr(c, "PGRST100", "", NULL, "logic tree nested too deeply (at most %d levels)",
                     DB_QUERY_MAX_DEPTH);
     if (n < 2 || s[0] != '(' || s[n - 1] != ')')
-        return perr(c, "PGRST100", "Logic trees look like or=(a.eq.1,b.gt.2,and(c.eq.3,d.lt.4)).",
+        return db_qp_perr(c, "PGRST100", "Logic trees look like or=(a.eq.1,b.gt.2,and(c.eq.3,d.lt.4)).",
                     NULL, "failed to parse logic tree (%s): expected (...)",
-                    echo(ev, sizeof ev, s, n));
+                    db_qp_echo(ev, sizeof ev, s, n));
     const char *in = s + 1;
     size_t inn = n - 2;
     if (inn == 0)
-        return perr(c, "PGRST100", "", NULL, "failed to parse logic tree (%s): empty",
-                    echo(ev, sizeof ev, s, n));
+        return db_qp_perr(c, "PGRST100", "", NULL, "failed to parse logic tree (%s): empty",
+                    db_qp_echo(ev, sizeof ev, s, n));
     /* count the items, checking balance */
     size_t count = 0, pos = 0;
     const char *it;
     size_t itn;
     while (pos <= inn) {
-        if (!next_item(in, inn, &pos, &it, &itn))
-            return perr(c, "PGRST100", "Values containing , ( or ) must be double-quoted.", NULL,
+        if (!db_qp_next_item(in, inn, &pos, &it, &itn))
+            return db_qp_perr(c, "PGRST100", "Values containing , ( or ) must be double-quoted.", NULL,
                         "failed to parse logic tree (%s): unbalanced parentheses or quotes",
-                        echo(ev, sizeof ev, s, n));
-        trim(&it, &itn);
+                        db_qp_echo(ev, sizeof ev, s, n));
+        db_qp_trim(&it, &itn);
         if (itn == 0)
-            return perr(c, "PGRST100", "", NULL,
+            return db_qp_perr(c, "PGRST100", "", NULL,
                         "failed to parse logic tree (%s): empty condition",
-                        echo(ev, sizeof ev, s, n));
+                        db_qp_echo(ev, sizeof ev, s, n));
         if (++count > DB_QUERY_MAX_NODES)
-            return perr(c, "PGRST100", "", NULL, "too many filter conditions (at most %d)",
+            return db_qp_perr(c, "PGRST100", "", NULL, "too many filter conditions (at most %d)",
                         DB_QUERY_MAX_NODES);
     }
     int rc = BS_OK;
@@ -965,341 +769,14 @@ static int parse_tree(pctx *c, bool is_or, bool neg, const char *s, size_t n, in
         return db_qerr_oom(c->err);
     pos = 0;
     while (pos <= inn && g->nkids < count) {
-        next_item(in, inn, &pos, &it, &itn);
-        trim(&it, &itn); /* "a.eq.1, b.eq.2" is a common way to write it */
+        db_qp_next_item(in, inn, &pos, &it, &itn);
+        db_qp_trim(&it, &itn); /* "a.eq.1, b.eq.2" is a common way to write it */
         rc = parse_tree_item(c, it, itn, depth, &g->kids[g->nkids]);
         if (rc != BS_OK)
             return rc;
         g->nkids++;
     }
     *out = g;
-    return BS_OK;
-}
-
-/* ------------------------------------------------------------------ */
-/* select, order, limit, names                                         */
-
-static const struct {
-    const char *name;
-    cast_kind cast;
-} CASTS[] = {
-    {"text", CAST_TEXT},    {"int", CAST_INT},    {"integer", CAST_INT}, {"bigint", CAST_INT},
-    {"float", CAST_REAL},   {"real", CAST_REAL},  {"numeric", CAST_REAL}, {"double", CAST_REAL},
-    {"bool", CAST_NONE},    {"boolean", CAST_NONE}, {"json", CAST_NONE},  {"jsonb", CAST_NONE},
-};
-
-/* Name of the output key for a path: the last key segment. */
-static const char *path_name(const db_path *p)
-{
-    for (size_t i = p->n; i > 0; i--) {
-        if (!p->is_index[i - 1])
-            return p->segs[i - 1];
-    }
-    return p->segs[0];
-}
-
-/* One name (a field, or anything double-quoted): BS_OK and the decoded
- * name in *out, BS_EPARSE, BS_ENOMEM. */
-static int parse_name(pctx *c, const char *s, size_t n, const char **out)
-{
-    db_path p;
-    int rc = db_path_parse(c->a, s, n, &p);
-    if (rc == BS_OK && (p.n != 1 || p.is_index[0]))
-        rc = BS_EPARSE;
-    if (rc == BS_OK)
-        *out = p.segs[0];
-    return rc;
-}
-
-/* An embedded resource or an aggregate: [alias:][...]name[!hint](...). */
-static int select_embed_err(pctx *c, const char *s, size_t n, bool paren)
-{
-    char ev[ECHO_CAP];
-    bool ok;
-    const char *r = s;
-    size_t rn = paren ? scan_to(s, n, '(', &ok) : n;
-    for (size_t i = 0; i < rn; i++) {
-        if (r[i] == ':' && (i + 1 >= rn || r[i + 1] != ':')) {
-            r += i + 1;
-            rn -= i + 1;
-            break;
-        }
-    }
-    if (starts_with(r, rn, "...")) {
-        r += 3;
-        rn -= 3;
-    }
-    const char *bang = memchr(r, '!', rn);
-    if (bang)
-        rn = (size_t)(bang - r);
-    if (paren && (slice_eq(r, rn, "count") || memchr(r, '.', rn)))
-        return perr(c, "PGRST123", "", NULL, "Use of aggregate functions is not allowed");
-    return perr(c, "PGRST200",
-                "Searched for a foreign key relationship in the schema cache, but no matches were found.",
-                "Basalt collections are JSON documents without relationships: store the related "
-                "data inside the document or query the other collection separately.",
-                "Could not find a relationship between the collection and '%s' in the schema cache",
-                echo(ev, sizeof ev, r, rn));
-}
-
-/* "::type" at the end of a select item (outside quoted names). */
-static int select_cast(pctx *c, const char *s, size_t *n, cast_kind *cast)
-{
-    char ev[ECHO_CAP];
-    bool ok;
-    size_t at = 0;
-    for (;;) {
-        size_t k = scan_to(s + at, *n - at, ':', &ok) + at;
-        if (k + 1 >= *n)
-            return BS_OK;
-        if (s[k + 1] != ':') {
-            at = k + 1;
-            continue;
-        }
-        const char *cn = s + k + 2;
-        size_t cl = *n - k - 2;
-        for (size_t i = 0; i < sizeof CASTS / sizeof CASTS[0]; i++) {
-            if (slice_ieq(cn, cl, CASTS[i].name)) {
-                *cast = CASTS[i].cast;
-                *n = k;
-                return BS_OK;
-            }
-        }
-        return perr(c, "PGRST100",
-                    "Casts: text, int, integer, bigint, float, real, numeric, double, bool, boolean, json, jsonb.",
-                    NULL, "failed to parse select parameter (%s): unknown cast type", echo(ev, sizeof ev, s, *n));
-    }
-}
-
-static int parse_select_item(pctx *c, const char *s, size_t n)
-{
-    char ev[ECHO_CAP];
-    db_query *q = c->q;
-    if (slice_eq(s, n, "*")) {
-        q->star = true;
-        return BS_OK;
-    }
-    bool paren = has_unquoted(s, n, '(');
-    if (paren || starts_with(s, n, "..."))
-        return select_embed_err(c, s, n, paren);
-    if (q->nsel >= DB_QUERY_MAX_SELECT)
-        return perr(c, "PGRST100", "", NULL, "too many entries in select (at most %d)",
-                    DB_QUERY_MAX_SELECT);
-    sel_item it = {0};
-    /* alias: a single ':' (not part of "::") outside quoted names */
-    bool ok;
-    size_t k = scan_to(s, n, ':', &ok);
-    if (k < n && !(k + 1 < n && s[k + 1] == ':')) {
-        int rc = parse_name(c, s, k, &it.name);
-        if (rc == BS_ENOMEM)
-            return db_qerr_oom(c->err);
-        if (rc != BS_OK)
-            return perr(c, "PGRST100", PATH_DETAILS, NULL,
-                        "failed to parse select parameter (%s): invalid alias", echo(ev, sizeof ev, s, n));
-        s += k + 1;
-        n -= k + 1;
-    }
-    int rc = select_cast(c, s, &n, &it.cast);
-    if (rc != BS_OK)
-        return rc;
-    rc = db_path_parse(c->a, s, n, &it.path);
-    if (rc == BS_ENOMEM)
-        return db_qerr_oom(c->err);
-    if (rc != BS_OK)
-        return perr(c, "PGRST100", PATH_DETAILS, NULL, "failed to parse select parameter (%s)",
-                    echo(ev, sizeof ev, s, n));
-    if (!it.name)
-        it.name = path_name(&it.path);
-    /* one key per output name: a later entry replaces an earlier one */
-    for (size_t i = 0; i < q->nsel; i++) {
-        if (strcmp(q->sel[i].name, it.name) == 0) {
-            q->sel[i] = it;
-            return BS_OK;
-        }
-    }
-    q->sel[q->nsel++] = it;
-    return BS_OK;
-}
-
-static int parse_select(pctx *c, const char *v)
-{
-    db_query *q = c->q;
-    size_t n = strlen(v);
-    /* drop whitespace outside double quotes, as postgrest-js does */
-    char *s = arena_alloc(c->a, n + 1);
-    if (!s)
-        return db_qerr_oom(c->err);
-    size_t m = 0;
-    bool in_q = false;
-    for (size_t i = 0; i < n; i++) {
-        if (in_q && v[i] == '\\' && i + 1 < n) {
-            s[m++] = v[i++];
-        } else if (v[i] == '"') {
-            in_q = !in_q;
-        }
-        if (in_q || !is_space(v[i]))
-            s[m++] = v[i];
-    }
-    s[m] = '\0';
-    q->star = false;
-    q->nsel = 0;
-    if (!q->sel) {
-        q->sel = arena_alloc(c->a, DB_QUERY_MAX_SELECT * sizeof *q->sel);
-        if (!q->sel)
-            return db_qerr_oom(c->err);
-    }
-    if (m == 0) {
-        q->star = true;
-        q->has_select = false;
-        return BS_OK;
-    }
-    size_t pos = 0;
-    while (pos <= m) {
-        const char *it;
-        size_t itn;
-        char ev[ECHO_CAP];
-        if (!next_item(s, m, &pos, &it, &itn))
-            return perr(c, "PGRST100", "", NULL,
-                        "failed to parse select parameter (%s): unbalanced parentheses or quotes",
-                        echo(ev, sizeof ev, s, m));
-        if (itn == 0)
-            return perr(c, "PGRST100", "", NULL,
-                        "failed to parse select parameter (%s): empty entry",
-                        echo(ev, sizeof ev, s, m));
-        int rc = parse_select_item(c, it, itn);
-        if (rc != BS_OK)
-            return rc;
-    }
-    q->has_select = q->nsel > 0;
-    /* With *, entries are added to the stored document by json_set, which
-     * writes a new key's name escaped once more: names that need escaping
-     * are only possible without * (json_object), so refuse them here. */
-    for (size_t i = 0; q->star && i < q->nsel; i++) {
-        for (const char *p = q->sel[i].name; *p; p++) {
-            if (*p == '"' || *p == '\\' || (unsigned char)*p < 0x20) {
-                char ev[ECHO_CAP];
-                return perr(c, "PGRST100", "List the fields instead of *, or give the entry an alias.", NULL,
-                            "failed to parse select parameter (%s): with *, an added entry's name may not "
-                            "contain '\"', '\\' or control characters",
-                            echo(ev, sizeof ev, s, m));
-            }
-        }
-    }
-    return BS_OK;
-}
-
-static int parse_order(pctx *c, const char *v)
-{
-    char ev[ECHO_CAP];
-    db_query *q = c->q;
-    size_t n = strlen(v);
-    if (!q->ord) {
-        q->ord = arena_alloc(c->a, DB_QUERY_MAX_ORDER * sizeof *q->ord);
-        if (!q->ord)
-            return db_qerr_oom(c->err);
-    }
-    size_t pos = 0;
-    while (pos <= n) {
-        bool ok;
-        size_t end = pos + scan_to(v + pos, n - pos, ',', &ok);
-        const char *it = v + pos;
-        size_t itn = end - pos;
-        pos = end + 1;
-        trim(&it, &itn);
-        if (itn == 0)
-            return perr(c, "PGRST100", "", NULL, "failed to parse order (%s): empty entry",
-                        echo(ev, sizeof ev, v, n));
-        if (q->nord >= DB_QUERY_MAX_ORDER)
-            return perr(c, "PGRST100", "", NULL, "too many entries in order (at most %d)",
-                        DB_QUERY_MAX_ORDER);
-        ord_item o = {0};
-        size_t pl = scan_to(it, itn, '.', &ok);
-        const char *dot = pl < itn ? it + pl : NULL;
-        int rc = db_path_parse(c->a, it, pl, &o.path);
-        if (rc == BS_ENOMEM)
-            return db_qerr_oom(c->err);
-        if (rc != BS_OK)
-            return perr(c, "PGRST100", PATH_DETAILS, NULL, "failed to parse order (%s)",
-                        echo(ev, sizeof ev, it, itn));
-        const char *r = dot ? dot + 1 : NULL;
-        size_t rn = dot ? itn - pl - 1 : 0;
-        bool dir_seen = false;
-        while (r) {
-            const char *d2 = memchr(r, '.', rn);
-            size_t wl = d2 ? (size_t)(d2 - r) : rn;
-            if (!dir_seen && !o.nulls && slice_eq(r, wl, "asc")) {
-                dir_seen = true;
-            } else if (!dir_seen && !o.nulls && slice_eq(r, wl, "desc")) {
-                dir_seen = true;
-                o.desc = true;
-            } else if (!o.nulls && slice_eq(r, wl, "nullsfirst")) {
-                o.nulls = 1;
-            } else if (!o.nulls && slice_eq(r, wl, "nullslast")) {
-                o.nulls = 2;
-            } else {
-                return perr(c, "PGRST100",
-                            "Order entries are column[.asc|.desc][.nullsfirst|.nullslast].", NULL,
-                            "failed to parse order (%s)", echo(ev, sizeof ev, it, itn));
-            }
-            if (!d2)
-                break;
-            rn -= wl + 1;
-            r = d2 + 1;
-        }
-        q->ord[q->nord++] = o;
-    }
-    return BS_OK;
-}
-
-static int parse_count(pctx *c, const char *key, const char *v, int64_t *out)
-{
-    size_t n = strlen(v);
-    int64_t x = 0;
-    if (n == 0 || n > 18)
-        goto bad;
-    for (size_t i = 0; i < n; i++) {
-        if (v[i] < '0' || v[i] > '9')
-            goto bad;
-        x = x * 10 + (v[i] - '0');
-    }
-    *out = x;
-    return BS_OK;
-bad:;
-    char ev[ECHO_CAP];
-    return perr(c, "PGRST100", "", NULL, "\"%s\" must be a non-negative integer, got \"%s\"", key,
-                echo(ev, sizeof ev, v, n));
-}
-
-/* columns= / on_conflict=: a,b or "a","b" (any name in quotes). */
-static int parse_names(pctx *c, const char *key, const char *v, const char ***out, size_t *count)
-{
-    char ev[ECHO_CAP];
-    size_t n = strlen(v), cap = 1;
-    for (size_t i = 0; i < n; i++)
-        cap += v[i] == ',';
-    if (cap > MAX_NAMES)
-        return perr(c, "PGRST100", "", NULL, "too many names in %s (at most %d)", key, MAX_NAMES);
-    const char **names = arena_alloc(c->a, cap * sizeof *names);
-    if (!names)
-        return db_qerr_oom(c->err);
-    size_t k = 0, pos = 0;
-    while (pos <= n) {
-        bool ok;
-        size_t end = pos + scan_to(v + pos, n - pos, ',', &ok);
-        const char *it = v + pos;
-        size_t itn = end - pos;
-        pos = end + 1;
-        trim(&it, &itn);
-        int rc = ok ? parse_name(c, it, itn, &names[k]) : BS_EPARSE;
-        if (rc == BS_ENOMEM)
-            return db_qerr_oom(c->err);
-        if (rc != BS_OK)
-            return perr(c, "PGRST100", PATH_DETAILS, NULL, "failed to parse %s (%s): invalid name",
-                        key, echo(ev, sizeof ev, v, n));
-        k++;
-    }
-    *out = names;
-    *count = k;
     return BS_OK;
 }
 
@@ -1315,17 +792,33 @@ static int parse_param(pctx *c, const char *key, const char *val)
     db_query *q = c->q;
     size_t kn = strlen(key);
     if (strcmp(key, "select") == 0)
-        return parse_select(c, val);
+        return db_qp_parse_select(c, val);
     if (strcmp(key, "order") == 0)
-        return parse_order(c, val);
+        return db_qp_parse_order(c, val);
     if (strcmp(key, "limit") == 0)
-        return parse_count(c, "limit", val, &q->limit);
+        return db_qp_parse_count(c, "limit", val, &q->limit);
     if (strcmp(key, "offset") == 0)
-        return parse_count(c, "offset", val, &q->offset);
-    if (strcmp(key, "columns") == 0)
-        return parse_names(c, "columns", val, &q->columns, &q->ncolumns);
+        return db_qp_parse_count(c, "offset", val, &q->offset);
+    if (strcmp(key, "columns") == 0) {
+        /* a columns= that does not parse may still be postgrest-js's
+         * unescaped "k1","k2" list of the body's keys: the write path
+         * decides with the body in hand (db_query_columns_raw) */
+        q->columns_raw = arena_strdup(c->a, val);
+        if (!q->columns_raw)
+            return db_qerr_oom(c->err);
+        q->columns_bad = false;
+        int rc = db_qp_parse_names(c, "columns", val, &q->columns, &q->ncolumns);
+        if (rc == BS_EPARSE) {
+            q->columns_bad = true;
+            q->columns_err = *c->err;
+            q->columns = NULL;
+            q->ncolumns = 0;
+            rc = BS_OK;
+        }
+        return rc;
+    }
     if (strcmp(key, "on_conflict") == 0)
-        return parse_names(c, "on_conflict", val, &q->conflict, &q->nconflict);
+        return db_qp_parse_names(c, "on_conflict", val, &q->conflict, &q->nconflict);
     bool is_or = strcmp(key, "or") == 0 || strcmp(key, "not.or") == 0;
     bool is_and = strcmp(key, "and") == 0 || strcmp(key, "not.and") == 0;
     if (is_or || is_and) {
@@ -1334,24 +827,24 @@ static int parse_param(pctx *c, const char *key, const char *val)
         return rc == BS_OK ? push_filter(c, f) : rc;
     }
     if (kn == 0)
-        return perr(c, "PGRST100", "", NULL, "empty query parameter name");
+        return db_qp_perr(c, "PGRST100", "", NULL, "empty query parameter name");
     bool qok;
-    size_t dpos = scan_to(key, kn, '.', &qok);
+    size_t dpos = db_qp_scan_to(key, kn, '.', &qok);
     const char *dot = dpos < kn ? key + dpos : NULL;
     if (dot)
-        return perr(c, "PGRST200", "Filters, order and limit on embedded resources need a "
+        return db_qp_perr(c, "PGRST200", "Filters, order and limit on embedded resources need a "
                     "relationship, and collections have none.",
                     NULL,
                     "Could not find a relationship between the collection and '%s' in the "
                     "schema cache",
-                    echo(ek, sizeof ek, key, (size_t)(dot - key)));
+                    db_qp_echo(ek, sizeof ek, key, (size_t)(dot - key)));
     db_path path;
     int rc = db_path_parse(c->a, key, kn, &path);
     if (rc == BS_ENOMEM)
         return db_qerr_oom(c->err);
     if (rc != BS_OK)
-        return perr(c, "PGRST100", PATH_DETAILS, NULL, "failed to parse filter column \"%s\"",
-                    echo(ek, sizeof ek, key, kn));
+        return db_qp_perr(c, "PGRST100", DB_QP_PATH_DETAILS, NULL, "failed to parse filter column \"%s\"",
+                    db_qp_echo(ek, sizeof ek, key, kn));
     fnode *f;
     rc = parse_condition(c, &path, key, kn, val, strlen(val), false, &f);
     return rc == BS_OK ? push_filter(c, f) : rc;

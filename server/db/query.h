@@ -129,9 +129,15 @@ int db_path_literal_bound(buf *sql, arena *a, db_binds *binds, const db_path *p)
 int64_t db_query_limit(const db_query *q);
 int64_t db_query_offset(const db_query *q);
 
-/* columns= of an insert: names in order (validated top-level field names),
- * or n=0 when absent. */
+/* columns= of an insert: names in order (decoded top-level field names),
+ * or n=0 when absent or when it did not parse. */
 void db_query_columns(const db_query *q, const char *const **names, size_t *n);
+/* columns= as given (NULL when absent), and *err the parse error when it
+ * did not parse (else NULL).  postgrest-js sends the body's keys as
+ * "k1","k2" without escaping, which PostgREST's grammar reads differently
+ * for keys holding '"' or '\': the write path compares this text with the
+ * body's keys before it trusts the parse (or reports *err). */
+const char *db_query_columns_raw(const db_query *q, const db_qerr **err);
 /* on_conflict= of an upsert, same shape. */
 void db_query_on_conflict(const db_query *q, const char *const **names, size_t *n);
 /* True when the request has at least one filter (PATCH/DELETE guard). */

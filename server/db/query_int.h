@@ -74,9 +74,53 @@ struct db_query {
     int64_t limit, offset;
     const char **columns;
     size_t ncolumns;
+    const char *columns_raw; /* columns= as given (NULL: absent) */
+    bool columns_bad;        /* it did not parse: columns_err says why */
+    db_qerr columns_err;
     const char **conflict;
     size_t nconflict;
 };
+
+/* ------------------------------------------------------------------ */
+/* Parser state and the helpers its files share (query_scan.c)         */
+
+typedef struct pctx {
+    arena *a;
+    db_qerr *err;
+    db_query *q;
+} pctx;
+
+#define ECHO_CAP 72
+
+/* What a column may be, for error details. */
+extern const char DB_QP_PATH_DETAILS[];
+/* User text for an error message: printable ASCII only ('?' for the
+ * rest), cut with "..." to fit cap. */
+const char *db_qp_echo(char *dst, size_t cap, const char *s, size_t n);
+/* 400 with a formatted message and fixed details/hint; BS_EPARSE. */
+int db_qp_perr(pctx *c, const char *code, const char *details, const char *hint, const char *fmt, ...)
+    __attribute__((format(printf, 5, 6)));
+bool db_qp_slice_eq(const char *s, size_t n, const char *lit);
+bool db_qp_slice_ieq(const char *s, size_t n, const char *lit);
+bool db_qp_starts_with(const char *s, size_t n, const char *lit);
+bool db_qp_is_space(char ch);
+void db_qp_trim(const char **s, size_t *n);
+/* "..." wholly enclosing s[0..n)?  Backslash escapes the next byte. */
+bool db_qp_fully_quoted(const char *s, size_t n);
+/* The inside of a quoted string, \x resolved, into the arena. */
+char *db_qp_unquote(arena *a, const char *s, size_t n, size_t *outn);
+/* Index of the first ch outside double-quoted names, or n; *ok false when
+ * a quote is left open. */
+size_t db_qp_scan_to(const char *s, size_t n, char ch, bool *ok);
+bool db_qp_has_unquoted(const char *s, size_t n, char ch);
+/* The next top-level item of a comma list (see query_scan.c). */
+bool db_qp_next_item(const char *s, size_t n, size_t *pos, const char **item, size_t *len);
+
+/* query_select.c */
+int db_qp_parse_select(pctx *c, const char *v);
+int db_qp_parse_order(pctx *c, const char *v);
+int db_qp_parse_count(pctx *c, const char *key, const char *v, int64_t *out);
+int db_qp_parse_names(pctx *c, const char *key, const char *v, const char ***out, size_t *count);
 
 /* The store's own columns (id, created_at, updated_at) are text. */
 bool db_query_path_is_text(const db_path *p);

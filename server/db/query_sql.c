@@ -445,6 +445,12 @@ void db_query_columns(const db_query *q, const char *const **names, size_t *n)
     *n = q ? q->ncolumns : 0;
 }
 
+const char *db_query_columns_raw(const db_query *q, const db_qerr **err)
+{
+    *err = q && q->columns_bad ? &q->columns_err : NULL;
+    return q ? q->columns_raw : NULL;
+}
+
 void db_query_on_conflict(const db_query *q, const char *const **names, size_t *n)
 {
     *names = q ? q->conflict : NULL;

@@ -53,8 +53,9 @@ typedef struct rest_ctx {
     buf cbody;          /* the body, canonical (jsondoc.h): documents are built from it */
     db_jspan *objs;     /* its objects: the body, or each element of the array */
     size_t nobjs;
-    db_jspan *colkeys;  /* columns= names in canonical spelling (once per request) */
-    bool colkeys_done;
+    bool use_columns;   /* columns= given: only colkeys are taken from the body */
+    db_jspan *colkeys;  /* their canonical spellings */
+    size_t ncolkeys;
     /* results */
     buf out;            /* JSON array of representation rows */
     size_t nrows;

@@ -71,50 +71,107 @@ static bool is_system_key(db_jspan k)
 
 /* ---- documents ---- */
 
-static int column_keys(rest_ctx *c)
+static int push_key(rest_ctx *c, buf *k, const char *name, size_t n, size_t cap)
 {
+    buf_reset(k);
+    int rc = db_jdoc_key(k, name, n);
+    char *p = rc == BS_OK ? arena_strndup(c->a, k->data ? k->data : "", k->len) : NULL;
+    if (rc == BS_OK && !p)
+        rc = BS_ENOMEM;
+    if (rc == BS_OK && c->ncolkeys < cap)
+        c->colkeys[c->ncolkeys++] = (db_jspan){p, k->len};
+    return rc;
+}
+
+/* postgrest-js sends an array's keys as columns="k1","k2",... without
+ * escaping.  When columns= is exactly that text for this body's keys
+ * (first seen first), those keys are what it names, whatever PostgREST's
+ * grammar would read in it (a key holding '\' or '"' reads differently
+ * or not at all).  True and colkeys filled in that case. */
+static bool columns_from_body(rest_ctx *c, const char *raw, int *rc)
+{
+    size_t cap = 0, i;
+    json_t *o, *seen = json_object();
+    buf naive = BUF_INIT, k = BUF_INIT;
+    bool match = false;
+    *rc = seen ? BS_OK : BS_ENOMEM;
+    json_t *rows = json_is_array(c->json) ? c->json : NULL;
+    for (i = 0; !*rc && i < (rows ? json_array_size(rows) : 1); i++) {
+        const char *key;
+        json_t *v;
+        o = rows ? json_array_get(rows, i) : c->json;
+        json_object_foreach(o, key, v)
+        {
+            if (json_object_get(seen, key))
+                continue;
+            json_object_set_new(seen, key, json_true());
+            *rc = buf_printf(&naive, "%s\"%s\"", cap++ ? "," : "", key);
+            if (*rc)
+                break;
+        }
+    }
+    if (!*rc && naive.len == strlen(raw) && memcmp(naive.data, raw, naive.len) == 0) {
+        match = true;
+        c->colkeys = arena_alloc(c->a, (cap ? cap : 1) * sizeof *c->colkeys);
+        *rc = c->colkeys ? BS_OK : BS_ENOMEM;
+        const char *key;
+        void *it;
+        json_object_foreach_safe(seen, it, key, o) /* insertion order: first seen first */
+        {
+            if (!*rc)
+                *rc = push_key(c, &k, key, strlen(key), cap);
+        }
+    }
+    json_decref(seen);
+    buf_free(&naive);
+    buf_free(&k);
+    return match;
+}
+
+/* Settle which keys columns= names (see db_query_columns_raw). */
+static int resolve_columns(rest_ctx *c)
+{
+    const db_qerr *perr;
+    const char *raw = db_query_columns_raw(c->q, &perr);
+    c->use_columns = raw != NULL;
+    if (!raw)
+        return BS_OK;
+    int rc;
+    if (columns_from_body(c, raw, &rc) || rc)
+        return rc;
+    if (perr) {
+        db_rest_set_err(c, perr->status, perr->code, perr->message, perr->details);
+        return BS_EPARSE;
+    }
     const char *const *cols;
     size_t ncols;
     db_query_columns(c->q, &cols, &ncols);
-    if (c->colkeys_done || !ncols)
-        return BS_OK;
-    c->colkeys = arena_alloc(c->a, ncols * sizeof *c->colkeys);
+    c->colkeys = arena_alloc(c->a, (ncols ? ncols : 1) * sizeof *c->colkeys);
     if (!c->colkeys)
         return BS_ENOMEM;
     buf k = BUF_INIT;
-    int rc = BS_OK;
-    for (size_t i = 0; i < ncols && rc == BS_OK; i++) {
-        buf_reset(&k);
-        rc = db_jdoc_key(&k, cols[i], strlen(cols[i]));
-        char *p = rc == BS_OK ? arena_strndup(c->a, k.data ? k.data : "", k.len) : NULL;
-        if (rc == BS_OK && !p)
-            rc = BS_ENOMEM;
-        c->colkeys[i] = (db_jspan){p, k.len};
-    }
+    for (size_t i = 0; i < ncols && !rc; i++)
+        rc = push_key(c, &k, cols[i], strlen(cols[i]), ncols);
     buf_free(&k);
-    c->colkeys_done = rc == BS_OK;
     return rc;
 }
 
 int db_rest_body_members(rest_ctx *c, size_t i, db_jmember **out, size_t *n)
 {
-    const char *const *cols;
-    size_t ncols;
-    db_query_columns(c->q, &cols, &ncols);
     db_jmember *m;
     size_t nm;
     int rc = db_jdoc_members(c->a, c->objs[i].p, c->objs[i].n, &m, &nm);
-    if (rc != BS_OK || !ncols) {
+    if (rc != BS_OK || !c->use_columns) {
         *out = m;
         *n = nm;
         return rc;
     }
     db_jindex ix;
-    db_jmember *sel = arena_alloc(c->a, ncols * sizeof *sel);
-    if ((rc = column_keys(c)) == BS_OK && (rc = db_jdoc_index(c->a, m, nm, &ix)) == BS_OK && !sel)
+    db_jmember *sel = arena_alloc(c->a, (c->ncolkeys ? c->ncolkeys : 1) * sizeof *sel);
+    if ((rc = db_jdoc_index(c->a, m, nm, &ix)) == BS_OK && !sel)
         rc = BS_ENOMEM;
     size_t k = 0;
-    for (size_t j = 0; j < ncols && rc == BS_OK; j++) {
+    for (size_t j = 0; j < c->ncolkeys && rc == BS_OK; j++) {
         const db_jmember *f = db_jdoc_find(&ix, c->colkeys[j].p, c->colkeys[j].n);
         if (f)
             sel[k++] = *f;
@@ -597,10 +654,12 @@ static int load_body(rest_ctx *c, bool allow_array)
         return BS_EJSON;
     }
     rc = body_objects(c);
+    if (rc && rc != BS_ENOMEM)
+        db_rest_set_err(c, 400, "PGRST102", "Empty or invalid json", "the body is not JSON (RFC 8259)");
+    if (!rc)
+        rc = resolve_columns(c);
     if (rc == BS_ENOMEM)
         db_rest_set_err(c, 500, "PGRST000", "out of memory", NULL);
-    else if (rc)
-        db_rest_set_err(c, 400, "PGRST102", "Empty or invalid json", "the body is not JSON (RFC 8259)");
     return rc;
 }
 
