@@ -356,9 +356,9 @@ static void note_dup(walker *w, kspan k)
 static int check_dups(walker *w, size_t first)
 {
     size_t k = w->nkeys - first;
-    const kspan *v = w->keys + first;
     if (!w->info || k < 2)
         return BS_OK;
+    const kspan *v = w->keys + first;
     if (k <= 16) {
         for (size_t x = 1; x < k; x++)
             for (size_t y = 0; y < x; y++)

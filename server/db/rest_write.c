@@ -480,6 +480,7 @@ typedef struct target {
 /* Select the rows the filters reach (with order/limit when given). */
 static int select_targets(rest_ctx *c, db_conn *w, target **out, size_t *n)
 {
+    *n = 0;
     buf sql = BUF_INIT;
     int rc = db_rest_select_sql(c, &sql, "id, data", true);
     int64_t lim = db_query_limit(c->q);
@@ -526,8 +527,8 @@ static int select_targets(rest_ctx *c, db_conn *w, target **out, size_t *n)
 static int do_update(db_conn *w, void *arg)
 {
     rest_ctx *c = arg;
-    target *t;
-    size_t n, nset;
+    target *t = NULL;
+    size_t n = 0, nset;
     db_jmember *set;
     int rc = db_rest_update_set(c, 0, &set, &nset);
     if (!rc)
@@ -564,8 +565,8 @@ static int delete_repr(rest_ctx *c, db_conn *w, const buf *proj, const target *t
 static int do_delete(db_conn *w, void *arg)
 {
     rest_ctx *c = arg;
-    target *t;
-    size_t n;
+    target *t = NULL;
+    size_t n = 0;
     int rc = select_targets(c, w, &t, &n);
     buf proj = BUF_INIT;
     if (!rc)
