@@ -27,11 +27,23 @@ static const char HEX[] = "0123456789abcdef";
 /* ------------------------------------------------------------------ */
 /* Key spelling                                                        */
 
-/* ED A0..BF 80..BF: a UTF-16 surrogate in WTF-8. */
-static bool is_wtf8_surrogate(const unsigned char *k, size_t i, size_t n)
+/* ED lo..hi 80..BF: a UTF-16 surrogate in WTF-8 (high: A0..AF, low:
+ * B0..BF). */
+static bool wtf8_at(const unsigned char *k, size_t i, size_t n, unsigned char lo, unsigned char hi)
 {
-    return i + 2 < n && k[i] == 0xED && k[i + 1] >= 0xA0 && k[i + 1] <= 0xBF && k[i + 2] >= 0x80 &&
-           k[i + 2] <= 0xBF;
+    return i + 2 < n && k[i] == 0xED && k[i + 1] >= lo && k[i + 1] <= hi && k[i + 2] >= 0x80 && k[i + 2] <= 0xBF;
+}
+
+/* A surrogate to write as \udxxx: a lone one.  A high one followed by a
+ * low one stays raw bytes, both of them: escaped, the two would read back
+ * as the pair's one character, which is another key. */
+static bool lone_surrogate(const unsigned char *k, size_t i, size_t n)
+{
+    if (wtf8_at(k, i, n, 0xA0, 0xAF))
+        return !wtf8_at(k, i + 3, n, 0xB0, 0xBF);
+    if (wtf8_at(k, i, n, 0xB0, 0xBF))
+        return !(i >= 3 && wtf8_at(k, i - 3, n, 0xA0, 0xAF));
+    return false;
 }
 
 /* The escape for the byte(s) at k[i], written to e (length returned; 0
@@ -53,7 +65,7 @@ static size_t escape_at(const unsigned char *k, size_t i, size_t n, bool has_quo
     }
     if (c < 0x20 || (has_quote && (c == '.' || c == '[')))
         cp = c;
-    else if (is_wtf8_surrogate(k, i, n))
+    else if (lone_surrogate(k, i, n))
         cp = 0xD000u | ((unsigned)(k[i + 1] & 0x3F) << 6) | (unsigned)(k[i + 2] & 0x3F), *used = 3;
     else
         return 0;

@@ -28,7 +28,10 @@
  *   - an escaped UTF-16 surrogate without its partner has no UTF-8 form:
  *     it is kept as \udxxx (lowercase).  Decoded key bytes use the 3-byte
  *     "WTF-8" form ED A0..BF xx for it, as SQLite's own decoder does, and
- *     db_jdoc_key writes those bytes back as \udxxx.
+ *     db_jdoc_key writes those bytes back as \udxxx, unless a high one is
+ *     directly followed by a low one: escaped, that pair would read back as
+ *     one character, so both stay raw bytes (SQLite keeps raw bytes as
+ *     they are).
  *
  * Limits: nesting deeper than DB_JDOC_MAX_DEPTH (SQLite's own limit) is
  * refused.  UTF-8 is not validated here (bodies are validated by jansson

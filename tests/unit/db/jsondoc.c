@@ -35,6 +35,11 @@ TEST(canon_keys_every_escape_class)
         {"{\"\\uD83D\\uDE00x\":1}", "{\"\xf0\x9f\x98\x80x\":1}"},
         {"{\"\\uD800\":1}", "{\"\\ud800\":1}"},
         {"{\"\\uDC00\\uD800\":1}", "{\"\\udc00\\ud800\":1}"},
+        /* a lone high escape before the raw bytes of a low one: escaped, the
+         * two would pair up on the next read, so both stay raw (found by
+         * the fuzzer) */
+        {"{\"\\ud800\xed\xba\xba\":1}", "{\"\xed\xa0\x80\xed\xba\xba\":1}"},
+        {"{\"\xed\xa0\x80x\xed\xba\xba\":1}", "{\"\\ud800x\\udeba\":1}"},
         {"{\"a\\\"b\":1}", "{\"a\\\"b\":1}"},
         {"{\"a\\\"b.c[0]\":1}", "{\"a\\\"b\\u002ec\\u005b0]\":1}"},
         {"{\"a.b[0]$*\":1}", "{\"a.b[0]$*\":1}"},
