@@ -130,8 +130,10 @@ static void *bg_main(void *arg)
     db_doccheck_bg *bg = arg;
     db_conn *c = db_reader(bg->s);
     char **names = c ? list_collections(c) : NULL;
-    if (!names)
+    if (!names) {
+        db_reader_release();
         return NULL;
+    }
     int64_t t0 = time_now_ms();
     size_t docs = 0, found = 0, colls = 0;
     for (char **n = names; *n && !atomic_load(&bg->stop); n++) {
@@ -161,6 +163,7 @@ static void *bg_main(void *arg)
     for (char **n = names; *n; n++)
         free(*n);
     free(names);
+    db_reader_release(); /* back to the pool: this thread ends here */
     return NULL;
 }
 
