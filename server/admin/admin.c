@@ -98,7 +98,7 @@ static json_t *key_names(const char names[][DB_JDOC_NAME_MAX], size_t n)
         buf q = BUF_INIT;
         json_error_t je;
         json_t *k = NULL;
-        if (buf_printf(&q, "\"%s\"", names[i]) == BS_OK)
+        if (buf_printf(&q, "\"%s\"", names[i]) == BS_OK) /* one string, no nesting: plain jansson */
             k = json_loadb(q.data, q.len, JSON_DECODE_ANY, &je);
         if (!json_is_string(k)) { /* \u0000 or a lone surrogate: show the spelling */
             json_decref(k);

@@ -343,7 +343,7 @@ int db_coll_unique_match(db_conn *c, const char *name, const char *const *names,
     if (sqlite3_step(st) == SQLITE_ROW) {
         const char *t = (const char *)sqlite3_column_text(st, 0);
         json_error_t je;
-        ix = t ? json_loads(t, 0, &je) : NULL;
+        ix = t ? json_loads(t, 0, &je) : NULL; /* written by build_indexes' caller: plain jansson */
     }
     db_stmt_done(st);
     int rc = BS_ENOTFOUND;

@@ -218,6 +218,7 @@ static int doc_id(rest_ctx *c, const db_jmember *m, size_t n, char out[REST_MAX_
     if (!*given)
         return uuid_v7(out);
     json_error_t je;
+    /* plain jansson: a value of the body jsonin already admitted */
     json_t *id = json_loadb(idm->val.p, idm->val.n, JSON_DECODE_ANY | JSON_DECODE_INT_AS_REAL, &je);
     int rc = BS_EINVAL;
     if (json_is_string(id)) {
