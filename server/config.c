@@ -38,6 +38,7 @@ static const opt opts[] = {
     {"--trusted-proxies", "BASALT_TRUSTED_PROXIES", "reverse proxies (CIDR,...) whose X-Forwarded-For names the client", OPT_STR, OFF(trusted_proxies), 0, 0, false},
     {"--request-timeout", "BASALT_REQUEST_TIMEOUT", "seconds to send a request's headers, and the longest silence inside a body or response (10)", OPT_INT, OFF(request_timeout_s), 1, 3600, false},
     {"--keep-alive-timeout", "BASALT_KEEP_ALIVE_TIMEOUT", "seconds an idle keep-alive connection is kept (5)", OPT_INT, OFF(keep_alive_timeout_s), 1, 3600, false},
+    {"--doc-check", "BASALT_DOC_CHECK", "at start, scan every document in the background for duplicated keys and log them: on or off", OPT_BOOL, OFF(doc_check), 0, 0, false},
     {"--shutdown-timeout", "BASALT_SHUTDOWN_TIMEOUT", "seconds to drain on SIGTERM before exiting anyway (30)", OPT_INT, OFF(shutdown_timeout_s), 1, 86400, false},
     {"--writer-batch", "BASALT_WRITER_BATCH", "most write requests in one transaction", OPT_INT, OFF(writer_batch), 1, 100000, false},
     {"--change-retention", "BASALT_CHANGE_RETENTION", "seconds the change log is kept", OPT_I64, OFF(change_retention_s), 60, INT64_C(1) << 40, false},
@@ -180,6 +181,7 @@ int cfg_load(bs_config *c, int argc, char **argv, int first, bool *help)
     c->request_timeout_s = 10;
     c->keep_alive_timeout_s = 5;
     c->shutdown_timeout_s = 30;
+    c->doc_check = true;
     c->writer_batch = 512;
     c->change_retention_s = 86400;
     c->log_level = LOG_INFO;

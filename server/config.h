@@ -26,6 +26,7 @@ typedef struct bs_config {
     int request_timeout_s;       /* --request-timeout: headers, and silence in a body (10) */
     int keep_alive_timeout_s;    /* --keep-alive-timeout: idle between requests (5) */
     int shutdown_timeout_s;      /* --shutdown-timeout: drain before exiting anyway (30) */
+    bool doc_check;              /* --doc-check on|off: scan documents for duplicate keys at start (on) */
     int writer_batch;            /* --writer-batch, BASALT_WRITER_BATCH (512) */
     int64_t change_retention_s;  /* --change-retention SECONDS (86400) */
     int log_level;               /* --log-level error|warn|info|debug (info) */

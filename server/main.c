@@ -156,11 +156,15 @@ static int open_jwt(bs_app *app, const bs_config *cfg, bool serve, char *source,
     return load_keys(app, cfg, serve);
 }
 
-static int open_store(bs_app *app, const bs_config *cfg)
+static int open_store(bs_app *app, const bs_config *cfg, bool serve)
 {
     char path[4096];
     snprintf(path, sizeof path, "%s/basalt.db", cfg->data_dir);
-    db_options o = {.path = path, .app_migrations = cfg->migrations_dir, .durability_full = cfg->durability_full, .writer_batch = cfg->writer_batch};
+    db_options o = {.path = path,
+                    .app_migrations = cfg->migrations_dir,
+                    .durability_full = cfg->durability_full,
+                    .writer_batch = cfg->writer_batch,
+                    .doc_check = serve && cfg->doc_check};
     buf msg = BUF_INIT;
     int rc = db_open(&o, &app->store, &msg);
     if (rc)
@@ -268,7 +272,7 @@ static int cmd_serve(int argc, char **argv)
         rc = datadir_lock(cfg.data_dir, &lock_fd);
     if (!rc) {
         datadir_secure(cfg.data_dir);
-        rc = open_store(&app, &cfg);
+        rc = open_store(&app, &cfg, true);
     }
     if (!rc)
         rc = open_jwt(&app, &cfg, true, secret_source, sizeof secret_source);
@@ -430,7 +434,7 @@ static int cmd_migrate(int argc, char **argv)
     memset(&app, 0, sizeof app);
     rc = datadir_ensure(cfg.data_dir);
     if (!rc)
-        rc = open_store(&app, &cfg);
+        rc = open_store(&app, &cfg, false);
     db_close(app.store);
     if (!rc)
         printf("migrations are up to date\n");

@@ -138,7 +138,6 @@ static int open_store(const bs_config *cfg, db_store **out)
     snprintf(path, sizeof path, "%s/basalt.db", cfg->data_dir);
     db_options o = {.path = path, .app_migrations = cfg->migrations_dir, .durability_full = cfg->durability_full, .writer_batch = cfg->writer_batch};
     buf msg = BUF_INIT;
-    db_doccheck_enable(false); /* a short-lived tool: no start-up document check */
     int rc = db_open(&o, out, &msg);
     if (rc)
         fprintf(stderr, "basalt: cannot open the store: %s\n", msg.len ? buf_cstr(&msg) : basalt_strerror(rc));

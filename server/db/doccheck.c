@@ -64,11 +64,6 @@ int db_doccheck_scan(db_conn *c, const char *name, const char *after, size_t lim
 
 /* ---- the start-up check ---- */
 
-static atomic_bool g_enabled = true;
-
-void db_doccheck_enable(bool on) { atomic_store(&g_enabled, on); }
-bool db_doccheck_enabled(void) { return atomic_load(&g_enabled); }
-
 struct db_doccheck_bg {
     db_store *s;
     pthread_t thread;

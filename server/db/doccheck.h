@@ -53,12 +53,9 @@ int db_doccheck_scan(db_conn *c, const char *name, const char *after, size_t lim
 #define DB_DOCCHECK_PAGE 1000
 #define DB_DOCCHECK_LOG_MAX 20
 typedef struct db_doccheck_bg db_doccheck_bg;
+/* db_open starts it when db_options.doc_check is set (the server; not the
+ * short-lived tools). */
 int db_doccheck_start(db_store *s, db_doccheck_bg **out);
 void db_doccheck_stop(db_doccheck_bg *bg);
-
-/* Process-wide: does db_open start the check (default yes)?  Short-lived
- * tools turn it off before db_open.  Main thread, before any db_open. */
-void db_doccheck_enable(bool on);
-bool db_doccheck_enabled(void);
 
 #endif

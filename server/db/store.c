@@ -585,7 +585,7 @@ int db_open(const db_options *opt, db_store **out, buf *msg)
         else
             s->writer_started = true;
     }
-    if (!rc && db_doccheck_enabled() && db_doccheck_start(s, &s->check) != BS_OK)
+    if (!rc && s->opt.doc_check && db_doccheck_start(s, &s->check) != BS_OK)
         log_warn("db: could not start the document check");
     if (rc) {
         db_close(s);

@@ -42,13 +42,13 @@ typedef struct db_options {
     bool durability_full;
     int writer_batch;
     int max_idle_readers;        /* 0: DB_DEFAULT_IDLE_READERS */
+    bool doc_check;              /* start the background document check (doccheck.h) */
 } db_options;
 
 #define DB_DEFAULT_IDLE_READERS 64
 
 /* Open (creating if needed) and migrate the database, start the writer,
- * and the background document check (doccheck.h) unless it was turned off
- * with db_doccheck_enable(false).
+ * and the background document check (doccheck.h) when opt->doc_check.
  * On BS_ECHANGED an applied migration's file changed: msg says which.
  * msg (may be NULL) receives a human-readable reason on failure. */
 int db_open(const db_options *opt, db_store **out, buf *msg);

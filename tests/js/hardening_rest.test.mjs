@@ -245,6 +245,19 @@ describe('documents that already hold duplicate keys', () => {
     assert.doesNotMatch(l, /document "d5"/);
   });
 
+  test('--doc-check off skips the start-up scan (very large databases); the endpoint still answers', async () => {
+    const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'basalt-nocheck-'));
+    const quiet = await startServer({ dataDir, args: ['--migrations-dir', migDir, '--doc-check', 'off'] });
+    try {
+      await sleep(800);
+      assert.doesNotMatch(quiet.logs(), /db check/);
+      const r = await admin(quiet, 'GET', '/collections/legacy/check');
+      assert.equal(r.body.found, 4, r.text);
+    } finally {
+      await quiet.stop({ expectExit0: true, removeDataDir: true });
+    }
+  });
+
   test('GET /admin/v1/collections/NAME/check lists them, page by page', async () => {
     let r = await admin(server, 'GET', '/collections/legacy/check');
     assert.equal(r.status, 200, r.text);

@@ -346,10 +346,6 @@ static int patch_fn(db_conn *w, void *arg)
 
 static void setup(void)
 {
-    /* the start-up document check (doccheck.h) borrows a pooled reader
-     * early, with the schema of that moment: these tests watch the pool
-     * and query plans, so they keep it out */
-    db_doccheck_enable(false);
     snprintf(g_dir, sizeof g_dir, "/tmp/basalt-store-test-XXXXXX");
     if (!mkdtemp(g_dir))
         abort();
