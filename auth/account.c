@@ -4,7 +4,8 @@
  * revoked, or whose user was deleted, gets 403 session_not_found.
  */
 #include "auth/auth_int.h"
-#include "auth/password.h"
+#include "app/app.h"
+#include "core/password.h"
 #include "core/error.h"
 #include "core/log.h"
 #include "core/timeutil.h"

@@ -8,7 +8,8 @@
  * `password_hash`; it is verified at sign-in and upgraded to scrypt then.
  */
 #include "auth/auth_int.h"
-#include "auth/password.h"
+#include "app/app.h"
+#include "core/password.h"
 #include "core/error.h"
 #include "core/log.h"
 #include "core/timeutil.h"

@@ -9,12 +9,12 @@
  * /logout, service_role for /admin).
  */
 #include "auth/auth_int.h"
-#include "auth/password.h"
+#include "app/app.h"
+#include "core/password.h"
 #include "core/error.h"
 #include "core/jsonin.h"
 #include "core/log.h"
 #include "core/timeutil.h"
-#include "db/query.h"
 
 #include <stdio.h>
 #include <stdlib.h>

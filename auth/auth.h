@@ -13,7 +13,7 @@
 #ifndef BS_AUTH_AUTH_H
 #define BS_AUTH_AUTH_H
 
-#include "app.h"
+#include "app/app.h"
 #include "http/http.h"
 
 typedef struct auth_service auth_service;

@@ -25,11 +25,11 @@
 
 #include <jansson.h>
 
-#include "app.h"
+#include "app/app.h"
 #include "auth/auth.h"
-#include "auth/crypto.h"
-#include "auth/jwt.h"
-#include "auth/ratelimit.h"
+#include "core/crypto.h"
+#include "core/jwt.h"
+#include "core/ratelimit.h"
 #include "core/uuid.h"
 #include "db/store.h"
 #include "http/http.h"

@@ -14,7 +14,8 @@
  * "token_hash" (hex SHA-256, what /verify takes as token_hash).
  */
 #include "auth/auth_int.h"
-#include "auth/password.h"
+#include "app/app.h"
+#include "core/password.h"
 #include "core/error.h"
 #include "core/log.h"
 #include "core/timeutil.h"

@@ -15,7 +15,7 @@
 #ifndef FN_H
 #define FN_H
 
-#include "app.h"
+#include "app/app.h"
 #include "core/buf.h"
 #include "http/http.h"
 

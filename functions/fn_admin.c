@@ -17,13 +17,14 @@
  * valid (stopped) registry even after fn_stop.
  */
 #include "fn.h"
+#include "app/app.h"
 #include "fn_int.h"
 #include "fn_manifest.h"
 #include "core/error.h"
 #include "core/jsonin.h"
 #include "core/log.h"
 #include "core/timeutil.h"
-#include "db/query.h"
+#include "rest/query.h"
 #include "db/store.h"
 
 #include <stdio.h>
@@ -450,7 +451,7 @@ static int invoke_fn(http_req *r, fn_registry *reg, fn_entry *e)
 
 static int logs_fn(http_req *r, fn_entry *e)
 {
-    const db_param *p;
+    const http_qparam *p;
     size_t n;
     long limit = 100;
     if (http_params(r, &p, &n) == BS_OK)
@@ -486,7 +487,7 @@ static int dlq_handle(http_req *r, fn_registry *reg, const char *rest)
     if (!*rest) {
         if (!(m & (HTTP_GET | HTTP_HEAD)))
             return http_error(r, 405, "PGRST117", "Unsupported HTTP method", NULL, NULL);
-        const db_param *p;
+        const http_qparam *p;
         size_t n;
         const char *function = NULL;
         if (http_params(r, &p, &n) == BS_OK)

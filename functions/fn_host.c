@@ -11,7 +11,7 @@
  */
 #include "fn_int.h"
 #include "fn_manifest.h"
-#include "auth/jwt.h"
+#include "core/jwt.h"
 #include "core/error.h"
 #include "core/jsonin.h"
 #include "core/log.h"
@@ -19,10 +19,10 @@
 #include "core/utf8.h"
 #include "core/uuid.h"
 #include "db/changelog.h"
-#include "db/collections.h"
+#include "rest/collections.h"
 #include "db/ident.h"
 #include "db/jsondoc.h"
-#include "db/query.h"
+#include "rest/query.h"
 #include "db/store.h"
 #include "http/http.h"
 #include "storage/st_service.h"
@@ -201,8 +201,8 @@ static int w_insert(db_conn *w, void *arg)
 {
     docop *o = arg;
     int rc = BS_OK;
-    if (db_coll_lookup(w, o->coll, o->canon) != BS_OK) {
-        rc = db_coll_create(w, o->coll, NULL, &o->msg);
+    if (rest_coll_lookup(w, o->coll, o->canon) != BS_OK) {
+        rc = rest_coll_create(w, o->coll, NULL, &o->msg);
         if (rc)
             return rc;
         snprintf(o->canon, sizeof o->canon, "%s", o->coll);
@@ -244,7 +244,7 @@ static char *read_data(db_conn *c, const char *coll, const char *id, int *rc)
 static int w_update(db_conn *w, void *arg)
 {
     docop *o = arg;
-    if (db_coll_lookup(w, o->coll, o->canon) != BS_OK)
+    if (rest_coll_lookup(w, o->coll, o->canon) != BS_OK)
         return BS_ENOTFOUND;
     int rc;
     char *old = read_data(w, o->canon, o->id, &rc);
@@ -279,7 +279,7 @@ static int w_update(db_conn *w, void *arg)
 static int w_delete(db_conn *w, void *arg)
 {
     docop *o = arg;
-    if (db_coll_lookup(w, o->coll, o->canon) != BS_OK)
+    if (rest_coll_lookup(w, o->coll, o->canon) != BS_OK)
         return BS_ENOTFOUND;
     int rc;
     char *old = read_data(w, o->canon, o->id, &rc);
@@ -433,34 +433,20 @@ static int h_doc_get(basalt_ctx *ctx, const char *coll, const char *id, char **o
     if (!c)
         return BASALT_EIO;
     char canon[64];
-    if (db_coll_lookup(c, coll, canon) != BS_OK)
+    if (rest_coll_lookup(c, coll, canon) != BS_OK)
         return BASALT_ENOTFOUND;
     int rc;
     *out = read_data(c, canon, id, &rc);
     return map_rc(rc);
 }
 
-static void bind_all(sqlite3_stmt *st, const db_binds *b)
-{
-    for (size_t i = 0; i < b->n; i++) {
-        const db_bind *v = &b->v[i];
-        int idx = (int)i + 1;
-        switch (v->type) {
-        case DB_BIND_NULL: sqlite3_bind_null(st, idx); break;
-        case DB_BIND_INT: sqlite3_bind_int64(st, idx, v->i); break;
-        case DB_BIND_REAL: sqlite3_bind_double(st, idx, v->r); break;
-        case DB_BIND_TEXT: sqlite3_bind_text(st, idx, v->s, (int)v->n, SQLITE_STATIC); break;
-        }
-    }
-}
-
 /* Split a query string into decoded parameters. */
-static int split_query(arena *a, const char *q, db_param **out, size_t *n)
+static int split_query(arena *a, const char *q, http_qparam **out, size_t *n)
 {
     size_t cap = 1;
     for (const char *p = q; *p; p++)
         cap += *p == '&';
-    db_param *v = arena_alloc(a, cap * sizeof *v);
+    http_qparam *v = arena_alloc(a, cap * sizeof *v);
     if (!v)
         return BS_ENOMEM;
     size_t count = 0;
@@ -494,26 +480,26 @@ static int h_doc_query(basalt_ctx *ctx, const char *coll, const char *query, cha
     if (!c || !p)
         return BASALT_EIO;
     char canon[64];
-    if (db_coll_lookup(c, coll, canon) != BS_OK)
+    if (rest_coll_lookup(c, coll, canon) != BS_OK)
         return BASALT_ENOTFOUND;
     arena a = ARENA_INIT;
-    db_param *params = NULL;
+    http_qparam *params = NULL;
     size_t np = 0;
-    db_qerr e;
+    rest_qerr e;
     memset(&e, 0, sizeof e);
-    db_query *q = NULL;
+    rest_query *q = NULL;
     buf where = BUF_INIT, proj = BUF_INIT, order = BUF_INIT, sql = BUF_INIT, res = BUF_INIT;
     db_binds binds = {0};
     int rc = split_query(&a, query ? query : "", &params, &np);
     if (!rc)
-        rc = db_query_parse(&a, params, np, &q, &e);
+        rc = rest_query_parse(&a, params, np, &q, &e);
     /* in the order their text appears in the SELECT: one list of binds */
     if (!rc)
-        rc = db_query_projection(q, &a, &proj, &binds, &e);
+        rc = rest_query_projection(q, &a, &proj, &binds, &e);
     if (!rc)
-        rc = db_query_where(q, &a, &where, &binds, &e);
+        rc = rest_query_where(q, &a, &where, &binds, &e);
     if (!rc)
-        rc = db_query_order(q, &a, &order, &binds, &e);
+        rc = rest_query_order(q, &a, &order, &binds, &e);
     if (rc) {
         if (e.message[0])
             h_log(ctx, BASALT_LOG_WARN, "doc_query: %s %s", e.message, e.details);
@@ -536,8 +522,8 @@ static int h_doc_query(basalt_ctx *ctx, const char *coll, const char *query, cha
         rc = BS_EDB;
         goto out;
     }
-    bind_all(st, &binds);
-    int64_t lim = db_query_limit(q), off = db_query_offset(q), max = p->reg->app->cfg->max_rows;
+    db_binds_apply(st, &binds, 1);
+    int64_t lim = rest_query_limit(q), off = rest_query_offset(q), max = p->reg->app->cfg->max_rows;
     sqlite3_bind_int64(st, (int)binds.n + 1, lim < 0 || lim > max ? max : lim);
     sqlite3_bind_int64(st, (int)binds.n + 2, off < 0 ? 0 : off);
     rc = buf_putc(&res, '[');

@@ -13,11 +13,11 @@
  */
 #include "fn.h"
 #include "fn_int.h"
-#include "auth/jwt.h"
+#include "core/jwt.h"
 #include "core/error.h"
 #include "core/jsonin.h"
 #include "core/log.h"
-#include "db/query.h"
+#include "rest/query.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -246,7 +246,7 @@ static int put_scalar(buf *b, const char *s, size_t n)
  * everything else a string. */
 static int query_args(http_req *r, buf *out)
 {
-    const db_param *p;
+    const http_qparam *p;
     size_t n;
     if (http_params(r, &p, &n))
         return BS_EPARSE;

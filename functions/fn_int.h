@@ -26,7 +26,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#include "app.h"
+#include "app/app.h"
 #include "basalt/function.h"
 #include "core/arena.h"
 #include "core/buf.h"

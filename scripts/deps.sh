@@ -5,10 +5,11 @@
 #   scripts/deps.sh test     also what the tests need (node, npm, clang, chromium, wrk)
 set -euo pipefail
 
+# python3 runs the layer check of every build (scripts/check_layers.py).
 # libev-dev comes with libwebsockets-dev (its event-lib plugin); named here
 # because bench/realtime/rt_load links it directly.
 pkgs=(build-essential cmake pkg-config libcivetweb-dev libsqlite3-dev libjwt-dev
-      libjansson-dev libssl-dev libwebsockets-dev libev-dev libjpeg-dev)
+      libjansson-dev libssl-dev libwebsockets-dev libev-dev libjpeg-dev python3)
 if [ "${1:-}" = "test" ] || [ "${1:-}" = "bench" ]; then
   pkgs+=(clang libclang-rt-14-dev curl wrk sqlite3 chromium python3 jq)
   command -v node >/dev/null 2>&1 || pkgs+=(nodejs)

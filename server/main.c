@@ -6,19 +6,22 @@
  * (civetweb joins its workers), drain the writer queue, checkpoint and
  * close SQLite, exit 0.
  */
-#include "app.h"
-#include "auth/jwt.h"
+#include "app/app.h"
+#include "core/jwt.h"
 #include "auth/auth.h"
-#include "config.h"
+#include "app/config.h"
 #include "core/buf.h"
 #include "core/error.h"
 #include "core/log.h"
 #include "core/timeutil.h"
-#include "datadir.h"
+#include "app/datadir.h"
 #include "db/changelog.h"
 #include "db/store.h"
 #include "http/http.h"
-#include "http/ws.h"
+#include "rest/collections.h"
+#include "rest/doccheck.h"
+#include "rest/query.h"
+#include "routes.h"
 #include "realtime/rt_engine.h"
 #include "storage/st_service.h"
 #include "rules/cache.h"
@@ -156,7 +159,15 @@ static int open_jwt(bs_app *app, const bs_config *cfg, bool serve, char *source,
     return load_keys(app, cfg, serve);
 }
 
-static int open_store(bs_app *app, const bs_config *cfg, bool serve)
+/* The SQL functions of the layers above the store: the JSON operators of
+ * the query compiler on every connection; for app migrations, collection
+ * and bucket definitions. */
+static const db_sqlfns sqlfns[] = {
+    {rest_query_register_functions, rest_coll_register_functions},
+    {NULL, st_register_functions},
+};
+
+static int open_store(bs_app *app, const bs_config *cfg)
 {
     char path[4096];
     snprintf(path, sizeof path, "%s/basalt.db", cfg->data_dir);
@@ -164,7 +175,8 @@ static int open_store(bs_app *app, const bs_config *cfg, bool serve)
                     .app_migrations = cfg->migrations_dir,
                     .durability_full = cfg->durability_full,
                     .writer_batch = cfg->writer_batch,
-                    .doc_check = serve && cfg->doc_check};
+                    .sqlfns = sqlfns,
+                    .nsqlfns = sizeof sqlfns / sizeof sqlfns[0]};
     buf msg = BUF_INIT;
     int rc = db_open(&o, &app->store, &msg);
     if (rc)
@@ -266,14 +278,17 @@ static int cmd_serve(int argc, char **argv)
     pthread_t maint;
     bool maint_started = false;
     int lock_fd = -1;
+    rest_doccheck_bg *doccheck = NULL;
     char secret_source[4200];
     rc = datadir_ensure(cfg.data_dir);
     if (!rc)
         rc = datadir_lock(cfg.data_dir, &lock_fd);
     if (!rc) {
         datadir_secure(cfg.data_dir);
-        rc = open_store(&app, &cfg, true);
+        rc = open_store(&app, &cfg);
     }
+    if (!rc && cfg.doc_check && rest_doccheck_start(app.store, &doccheck) != BS_OK)
+        log_warn("db: could not start the document check");
     if (!rc)
         rc = open_jwt(&app, &cfg, true, secret_source, sizeof secret_source);
     /* Subsystems start here, each on one line, before the listener:
@@ -302,9 +317,24 @@ static int cmd_serve(int argc, char **argv)
     if (!rc)
         rc = rt_engine_start(&app, &app.rt);
     if (!rc) {
-        rc = http_start(&app, &http);
+        http_options ho = {.listen_addr = cfg.listen_addr,
+                           .port = cfg.port,
+                           .threads = cfg.threads,
+                           .max_body = cfg.max_body,
+                           .request_timeout_s = cfg.request_timeout_s,
+                           .keep_alive_timeout_s = cfg.keep_alive_timeout_s,
+                           .max_conns_per_ip = cfg.max_conns_per_ip,
+                           .trusted_proxies = cfg.trusted_proxies,
+                           .main_websockets = cfg.main_websockets,
+                           .jwt = app.jwt,
+                           .routes = bs_routes,
+                           .nroutes = bs_nroutes,
+                           .work_done = db_reader_release,
+                           .app = &app};
+        rc = http_start(&ho, &http);
         app.http = http;
-        if (!rc) ws_attach(http, app.rt);
+        if (!rc)
+            rt_civet_attach(app.rt, http);
         if (rc)
             fprintf(stderr, "basalt: cannot listen on %s:%d (is the port in use?)\n", cfg.listen_addr, cfg.port);
     }
@@ -364,6 +394,7 @@ static int cmd_serve(int argc, char **argv)
         pthread_mutex_unlock(&maint_lock);
         pthread_join(maint, NULL);
     }
+    rest_doccheck_stop(doccheck); /* it reads through the store */
     db_close(app.store);
     auth_jwt_free(app.jwt);
     datadir_unlock(lock_fd);
@@ -434,11 +465,44 @@ static int cmd_migrate(int argc, char **argv)
     memset(&app, 0, sizeof app);
     rc = datadir_ensure(cfg.data_dir);
     if (!rc)
-        rc = open_store(&app, &cfg, false);
+        rc = open_store(&app, &cfg);
     db_close(app.store);
     if (!rc)
         printf("migrations are up to date\n");
     cfg_free(&cfg);
+    return rc ? 1 : 0;
+}
+
+/* `basalt routes`: the route table the server runs with, with each route's
+ * access level, so who may call what is audited from the binary itself. */
+static int cmd_routes(int argc, char **argv)
+{
+    bool json = argc > 2 && strcmp(argv[2], "--json") == 0;
+    if (argc > 2 + json) {
+        fprintf(stderr, "usage: basalt routes [--json]\n"
+                        "Prints every route: methods, path (a trailing / is a prefix), access, error shape.\n");
+        return 2;
+    }
+    buf out = BUF_INIT;
+    int rc = json ? buf_putc(&out, '[') : BS_OK;
+    for (size_t i = 0; i < bs_nroutes && !rc; i++) {
+        const http_route *r = &bs_routes[i];
+        buf m = BUF_INIT;
+        rc = http_methods_names(r->methods, &m);
+        if (!rc && json)
+            rc = buf_printf(&out, "%s{\"methods\":\"%s\",\"path\":\"%s\",\"access\":\"%s\",\"errors\":\"%s\"}",
+                            i ? "," : "", buf_cstr(&m), r->path, http_access_name(r->access),
+                            http_style_name(r->style));
+        else if (!rc)
+            rc = buf_printf(&out, "%-32s %-36s %-13s %s\n", buf_cstr(&m), r->path, http_access_name(r->access),
+                            http_style_name(r->style));
+        buf_free(&m);
+    }
+    if (!rc && json)
+        rc = buf_puts(&out, "]\n");
+    if (!rc)
+        fwrite(out.data, 1, out.len, stdout);
+    buf_free(&out);
     return rc ? 1 : 0;
 }
 
@@ -448,7 +512,10 @@ static void usage(void)
                     "commands:\n"
                     "  serve     run the server (basalt serve --help)\n"
                     "  keys      print the API keys (basalt keys --help)\n"
-                    "  migrate   apply pending migrations and exit\n"
+                    "  migrate   apply pending migrations and exit (basalt migrate --help)\n"
+                    "  routes    print every route with who may call it ([--json])\n"
+                    "  admin     console accounts (basalt admin --help)\n"
+                    "  fn        scaffold a function plugin (basalt fn --help)\n"
                     "  version   print the version\n");
 }
 
@@ -476,6 +543,8 @@ int main(int argc, char **argv)
         return cmd_keys(argc, argv);
     if (strcmp(cmd, "migrate") == 0)
         return cmd_migrate(argc, argv);
+    if (strcmp(cmd, "routes") == 0)
+        return cmd_routes(argc, argv);
     if (strcmp(cmd, "fn") == 0) { int fn_cli_main(int c, char **v); return fn_cli_main(argc, argv); }
     if (strcmp(cmd, "admin") == 0) { int console_admin_main(int, char **); return console_admin_main(argc, argv); }
     if (strcmp(cmd, "version") == 0 || strcmp(cmd, "--version") == 0) {

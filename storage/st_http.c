@@ -21,13 +21,13 @@
  *   object/B                 DELETE         remove {"prefixes":[...]}
  */
 #include "core/utf8.h"
+#include "app/app.h"
 #include "storage/st_int.h"
 #include "storage/st_bucket.h"
 #include "core/error.h"
 #include "core/jsonin.h"
 #include "core/log.h"
 #include "core/timeutil.h"
-#include "db/query.h"
 
 #include <stdarg.h>
 #include <stdio.h>

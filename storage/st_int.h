@@ -19,8 +19,8 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#include "app.h"
-#include "auth/jwt.h"
+#include "app/app.h"
+#include "core/jwt.h"
 #include "core/arena.h"
 #include "core/buf.h"
 #include "db/store.h"

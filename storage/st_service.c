@@ -16,6 +16,7 @@
  * restart and no object is visible without its bytes.
  */
 #include "storage/st_int.h"
+#include "app/app.h"
 #include "core/error.h"
 #include "core/log.h"
 #include "core/uuid.h"

@@ -19,7 +19,7 @@
 #ifndef BS_ST_SERVICE_H
 #define BS_ST_SERVICE_H
 
-#include "app.h"
+#include "app/app.h"
 #include "db/store.h"
 #include "core/buf.h"
 #include "http/http.h"

@@ -13,13 +13,14 @@
  * Errors use the PostgREST shape, like the rest of the data API.
  */
 #include "admin/admin.h"
-#include "auth/jwt.h"
+#include "app/app.h"
+#include "core/jwt.h"
 #include "core/error.h"
 #include "core/timeutil.h"
-#include "db/collections.h"
-#include "db/doccheck.h"
+#include "rest/collections.h"
+#include "rest/doccheck.h"
 #include "db/store.h"
-#include "metrics.h"
+#include "core/metrics.h"
 #include "functions/fn.h"
 #include "realtime/rt_engine.h"
 #include "rules/cache.h"
@@ -43,14 +44,14 @@ static int run_op(db_conn *w, void *arg)
     coll_op *o = arg;
     int rc = BS_OK;
     switch (o->op) {
-    case OP_CREATE: return db_coll_create(w, o->name, o->spec, &o->msg);
+    case OP_CREATE: return rest_coll_create(w, o->name, o->spec, &o->msg);
     case OP_PATCH:
         if (json_object_get(o->spec, "indexes"))
-            rc = db_coll_set_indexes(w, o->name, json_object_get(o->spec, "indexes"), &o->msg);
+            rc = rest_coll_set_indexes(w, o->name, json_object_get(o->spec, "indexes"), &o->msg);
         if (!rc && json_object_get(o->spec, "rules"))
-            rc = db_coll_set_rules(w, o->name, json_object_get(o->spec, "rules"), &o->msg, &o->details);
+            rc = rest_coll_set_rules(w, o->name, json_object_get(o->spec, "rules"), &o->msg, &o->details);
         return rc;
-    case OP_DROP: return db_coll_drop(w, o->name, &o->msg);
+    case OP_DROP: return rest_coll_drop(w, o->name, &o->msg);
     }
     return BS_EINVAL;
 }
@@ -141,8 +142,8 @@ static int check_collection(http_req *r, const char *name)
     json_t *docs = json_array();
     if (!docs)
         return BS_ENOMEM;
-    db_doccheck_page page;
-    int rc = db_doccheck_scan(c, name, after, (size_t)limit, NULL, check_found, docs, &page);
+    rest_doccheck_page page;
+    int rc = rest_doccheck_scan(c, name, after, (size_t)limit, NULL, check_found, docs, &page);
     if (rc == BS_ENOTFOUND) {
         json_decref(docs);
         return http_error(r, 404, "PGRST205", "collection not found", NULL, NULL);
@@ -190,7 +191,7 @@ int admin_collections(http_req *r)
         if (!c)
             return http_error(r, 503, "PGRST000", "database unavailable", NULL, NULL);
         buf out = BUF_INIT;
-        rc = name ? db_coll_get_json(c, name, &out) : db_coll_list_json(c, &out);
+        rc = name ? rest_coll_get_json(c, name, &out) : rest_coll_list_json(c, &out);
         if (rc == BS_ENOTFOUND)
             rc = http_error(r, 404, "PGRST205", "collection not found", NULL, NULL);
         else if (rc)
@@ -251,7 +252,7 @@ int admin_collections(http_req *r)
     } else {
         db_conn *c = db_reader(app->store);
         buf out = BUF_INIT;
-        if (c && db_coll_get_json(c, o.name, &out) == BS_OK)
+        if (c && rest_coll_get_json(c, o.name, &out) == BS_OK)
             rc = http_send_json(r, o.op == OP_CREATE ? 201 : 200, out.data, out.len);
         else
             rc = http_error(r, 500, "PGRST000", "collection written but not readable", NULL, NULL);

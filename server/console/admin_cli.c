@@ -10,14 +10,13 @@
  * applied), so an admin can be made before the first `serve`.  Passwords
  * are hashed with auth/password.h (scrypt, PHC string).
  */
-#include "auth/password.h"
-#include "config.h"
+#include "core/password.h"
+#include "app/config.h"
 #include "console/console.h"
 #include "core/buf.h"
 #include "core/error.h"
 #include "core/timeutil.h"
 #include "core/uuid.h"
-#include "db/doccheck.h"
 #include "db/store.h"
 
 #include <ctype.h>

@@ -17,14 +17,15 @@
  * subsystem that is not built or not migrated reads 0.  Every SQL text here
  * is a constant; nothing from the request reaches SQL except bound values.
  */
-#include "auth/jwt.h"
-#include "auth/password.h"
+#include "core/jwt.h"
+#include "app/app.h"
+#include "core/password.h"
 #include "console/console.h"
 #include "core/error.h"
 #include "core/log.h"
 #include "core/timeutil.h"
 #include "db/store.h"
-#include "metrics.h"
+#include "core/metrics.h"
 #include "realtime/rt_engine.h"
 
 #include <ctype.h>

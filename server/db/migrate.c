@@ -3,9 +3,7 @@
 #include "core/error.h"
 #include "core/log.h"
 #include "core/timeutil.h"
-#include "db/collections.h"
 #include "db/store.h"
-#include "storage/st_service.h"
 
 #include <dirent.h>
 #include <openssl/evp.h>
@@ -174,7 +172,7 @@ static int migrate_dir(db_conn *w, const char *dir, buf *msg)
     return rc;
 }
 
-int db_migrate(db_conn *w, const char *app_dir, buf *msg)
+int db_migrate(db_conn *w, const char *app_dir, const db_sqlfns *fns, size_t nfns, buf *msg)
 {
     if (db_exec(w,
                 "CREATE TABLE IF NOT EXISTS _basalt_migrations(scope TEXT NOT NULL, name TEXT NOT NULL, "
@@ -186,8 +184,9 @@ int db_migrate(db_conn *w, const char *app_dir, buf *msg)
         n++;
     int rc = db_migrate_list(w, "system", db_system_migrations, n, msg);
     if (rc == BS_OK && app_dir) {
-        rc = db_coll_register_functions(w);
-        rc = rc ? rc : st_register_functions(w);
+        for (size_t i = 0; i < nfns && rc == BS_OK; i++)
+            if (fns[i].for_migrations)
+                rc = fns[i].for_migrations(w);
         if (rc == BS_OK)
             rc = migrate_dir(w, app_dir, msg);
     }

@@ -30,8 +30,10 @@ typedef struct db_migration {
 extern const db_migration db_system_migrations[];
 
 struct db_conn;
-/* Apply pending system migrations, then those in app_dir (may be NULL). */
-int db_migrate(struct db_conn *w, const char *app_dir, buf *msg);
+struct db_sqlfns;
+/* Apply pending system migrations, then those in app_dir (may be NULL),
+ * after registering the for_migrations functions of fns[0..nfns). */
+int db_migrate(struct db_conn *w, const char *app_dir, const struct db_sqlfns *fns, size_t nfns, buf *msg);
 /* Apply one list under a scope ("system" or "app"); exposed for tests. */
 int db_migrate_list(struct db_conn *w, const char *scope, const db_migration *list, size_t n, buf *msg);
 

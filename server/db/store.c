@@ -15,10 +15,8 @@
 #include "db/store.h"
 #include "core/error.h"
 #include "core/log.h"
-#include "db/doccheck.h"
 #include "db/migrate.h"
-#include "db/query.h"
-#include "metrics.h"
+#include "core/metrics.h"
 
 #include <errno.h>
 #include <pthread.h>
@@ -67,7 +65,6 @@ struct db_store {
     db_conn *writer;
     pthread_t writer_thread;
     bool writer_started;
-    db_doccheck_bg *check;    /* the start-up document check, running or done */
 
     pthread_mutex_t lock;
     pthread_cond_t work_cond;
@@ -122,7 +119,7 @@ static void conn_close(db_conn *c)
     free(c);
 }
 
-static int conn_open(const char *path, bool writer, bool full, db_conn **out, buf *msg)
+static int conn_open(const db_options *o, const char *path, bool writer, bool full, db_conn **out, buf *msg)
 {
     *out = NULL;
     db_conn *c = calloc(1, sizeof *c);
@@ -153,12 +150,13 @@ static int conn_open(const char *path, bool writer, bool full, db_conn **out, bu
         conn_close(c);
         return BS_EDB;
     }
-    if (db_query_register_functions(c->db) != BS_OK) {
-        if (msg)
-            buf_printf(msg, "cannot register SQL functions on %s", path);
-        conn_close(c);
-        return BS_EDB;
-    }
+    for (size_t i = 0; i < o->nsqlfns; i++)
+        if (o->sqlfns[i].on_connection && o->sqlfns[i].on_connection(c->db) != BS_OK) {
+            if (msg)
+                buf_printf(msg, "cannot register SQL functions on %s", path);
+            conn_close(c);
+            return BS_EDB;
+        }
     *out = c;
     return BS_OK;
 }
@@ -501,7 +499,7 @@ db_conn *db_reader(db_store *s)
     pthread_mutex_unlock(&s->readers_lock);
     if (!c) {
         buf msg = BUF_INIT;
-        if (conn_open(s->path, false, s->opt.durability_full, &c, &msg) != BS_OK) {
+        if (conn_open(&s->opt, s->path, false, s->opt.durability_full, &c, &msg) != BS_OK) {
             log_error("reader: %s", buf_cstr(&msg));
             buf_free(&msg);
             return NULL;
@@ -564,10 +562,10 @@ int db_open(const db_options *opt, db_store **out, buf *msg)
     pthread_mutex_init(&s->readers_lock, NULL);
     int rc = s->path ? BS_OK : BS_ENOMEM;
     if (!rc)
-        rc = conn_open(s->path, true, opt->durability_full, &s->writer, msg);
+        rc = conn_open(&s->opt, s->path, true, opt->durability_full, &s->writer, msg);
     if (!rc) {
         s->writer->store = s;
-        rc = db_migrate(s->writer, opt->app_migrations, msg);
+        rc = db_migrate(s->writer, opt->app_migrations, opt->sqlfns, opt->nsqlfns, msg);
     }
     if (!rc) {
         sqlite3_stmt *st = db_stmt(s->writer, "SELECT coalesce(max(seq),0) FROM _basalt_changes", 49, msg);
@@ -585,8 +583,6 @@ int db_open(const db_options *opt, db_store **out, buf *msg)
         else
             s->writer_started = true;
     }
-    if (!rc && s->opt.doc_check && db_doccheck_start(s, &s->check) != BS_OK)
-        log_warn("db: could not start the document check");
     if (rc) {
         db_close(s);
         return rc;
@@ -599,7 +595,6 @@ void db_close(db_store *s)
 {
     if (!s)
         return;
-    db_doccheck_stop(s->check); /* it reads through a reader closed below */
     pthread_mutex_lock(&s->lock);
     s->stopping = true;
     pthread_cond_broadcast(&s->work_cond);

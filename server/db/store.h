@@ -42,13 +42,24 @@ typedef struct db_options {
     bool durability_full;
     int writer_batch;
     int max_idle_readers;        /* 0: DB_DEFAULT_IDLE_READERS */
-    bool doc_check;              /* start the background document check (doccheck.h) */
+    const struct db_sqlfns *sqlfns; /* SQL functions of the layers above (borrowed) */
+    size_t nsqlfns;
 } db_options;
+
+/* The SQL functions a module above the store adds to SQLite: the store
+ * knows none of them itself.  on_connection runs on every connection as it
+ * opens (readers and the writer); for_migrations on the writer just before
+ * app migrations run (the functions those may call, such as
+ * basalt_create_collection).  Either may be NULL; BS_OK or an error that
+ * fails the open. */
+typedef struct db_sqlfns {
+    int (*on_connection)(sqlite3 *db);
+    int (*for_migrations)(struct db_conn *w);
+} db_sqlfns;
 
 #define DB_DEFAULT_IDLE_READERS 64
 
-/* Open (creating if needed) and migrate the database, start the writer,
- * and the background document check (doccheck.h) when opt->doc_check.
+/* Open (creating if needed) and migrate the database, start the writer.
  * On BS_ECHANGED an applied migration's file changed: msg says which.
  * msg (may be NULL) receives a human-readable reason on failure. */
 int db_open(const db_options *opt, db_store **out, buf *msg);

@@ -11,15 +11,13 @@
  */
 #include "http/http.h"
 #include "http/http_int.h"
-#include "auth/jwt.h"
+#include "core/jwt.h"
 #include "core/error.h"
 #include "core/jsonin.h"
 #include "core/log.h"
 #include "core/timeutil.h"
 #include "core/utf8.h"
-#include "db/query.h"
-#include "db/store.h"
-#include "metrics.h"
+#include "core/metrics.h"
 
 #include <civetweb.h>
 #include <jansson.h>
@@ -54,7 +52,7 @@ struct http_req {
     buf body;
     int64_t body_got;        /* body bytes read so far (http_body or http_read) */
     const char *client;      /* http_remote_addr, once worked out */
-    const db_param *params;
+    const http_qparam *params;
     size_t nparams;
     bool params_done;
 };
@@ -101,6 +99,38 @@ static const char *status_text(int s)
     case 504: return "Gateway Timeout";
     default: return "Status";
     }
+}
+
+const char *http_access_name(http_access a)
+{
+    switch (a) {
+    case HTTP_PUBLIC: return "public";
+    case HTTP_APIKEY: return "apikey";
+    case HTTP_SERVICE: return "service_role";
+    }
+    return "?";
+}
+
+const char *http_style_name(http_err_style s)
+{
+    switch (s) {
+    case HTTP_ERR_PGRST: return "postgrest";
+    case HTTP_ERR_GOTRUE: return "gotrue";
+    case HTTP_ERR_STORAGE: return "storage";
+    }
+    return "?";
+}
+
+int http_methods_names(unsigned m, buf *out)
+{
+    int rc = BS_OK;
+    bool first = true;
+    for (size_t i = 0; i < sizeof methods / sizeof methods[0] && !rc; i++)
+        if (m & methods[i].bit) {
+            rc = buf_printf(out, "%s%s", first ? "" : ",", methods[i].name);
+            first = false;
+        }
+    return rc;
 }
 
 unsigned http_method(const http_req *r) { return r->method; }
@@ -153,7 +183,7 @@ static long body_read(http_req *r, void *dst, size_t len)
 int http_body(http_req *r, const char **data, size_t *len)
 {
     if (!r->body_read) {
-        size_t max = r->app->cfg->max_body;
+        size_t max = r->srv->o.max_body;
         long long cl = r->ri->content_length;
         if (cl > 0 && (unsigned long long)cl > max)
             return BS_ETOOBIG;
@@ -192,7 +222,7 @@ int http_body_json(http_req *r, size_t flags, json_t **out, char *msg, size_t ms
     *out = NULL;
     int rc = http_body(r, &data, &len);
     if (rc == BS_ETOOBIG) {
-        snprintf(msg, msgsz, "the request body is larger than the limit of %zu bytes", r->app->cfg->max_body);
+        snprintf(msg, msgsz, "the request body is larger than the limit of %zu bytes", r->srv->o.max_body);
         return rc;
     }
     if (rc) {
@@ -277,12 +307,12 @@ char *http_url_decode(arena *a, const char *s, size_t n, bool form)
     return out;
 }
 
-int http_params(http_req *r, const db_param **out, size_t *n)
+int http_params(http_req *r, const http_qparam **out, size_t *n)
 {
     if (!r->params_done) {
         const char *q = http_query(r);
         size_t count = 0, cap = 0;
-        db_param *v = NULL;
+        http_qparam *v = NULL;
         while (*q) {
             const char *amp = strchr(q, '&');
             size_t len = amp ? (size_t)(amp - q) : strlen(q);
@@ -291,7 +321,7 @@ int http_params(http_req *r, const db_param **out, size_t *n)
                 size_t kl = eq ? (size_t)(eq - q) : len;
                 if (count == cap) {
                     size_t nc = cap ? cap * 2 : 16;
-                    db_param *nv = arena_alloc(&r->arena, nc * sizeof *nv);
+                    http_qparam *nv = arena_alloc(&r->arena, nc * sizeof *nv);
                     if (!nv)
                         return BS_ENOMEM;
                     if (count)
@@ -445,10 +475,10 @@ int http_error(http_req *r, int status, const char *code, const char *message, c
 
 /* ---- dispatch ---- */
 
-static const http_route *match_route(const char *path, const char **sub)
+static const http_route *match_route(const http_server *srv, const char *path, const char **sub)
 {
-    for (size_t i = 0; i < http_nroutes; i++) {
-        const http_route *rt = &http_routes[i];
+    for (size_t i = 0; i < srv->o.nroutes; i++) {
+        const http_route *rt = &srv->o.routes[i];
         size_t n = strlen(rt->path);
         if (rt->path[n - 1] == '/') {
             if (strncmp(path, rt->path, n) == 0) {
@@ -470,7 +500,7 @@ static const http_route *match_route(const char *path, const char **sub)
 
 const char *http_param(http_req *r, const char *key)
 {
-    const db_param *p;
+    const http_qparam *p;
     size_t n;
     if (http_params(r, &p, &n) != BS_OK)
         return NULL;
@@ -629,7 +659,7 @@ static bool check_access(http_req *r)
     }
     auth_claims *kc = NULL;
     if (key) {
-        int rc = auth_jwt_verify(r->app->jwt, key, now, &kc);
+        int rc = auth_jwt_verify(r->srv->o.jwt, key, now, &kc);
         if (rc) {
             http_add_header(r, "WWW-Authenticate", "Bearer error=\"invalid_token\"");
             http_error(r, 401, gotrue ? "bad_jwt" : (rc == BS_EEXPIRED ? "PGRST303" : "PGRST301"),
@@ -642,7 +672,7 @@ static bool check_access(http_req *r)
         r->claims = kc;
     } else if (tok) {
         auth_claims *tc = NULL;
-        int rc = auth_jwt_verify(r->app->jwt, tok, now, &tc);
+        int rc = auth_jwt_verify(r->srv->o.jwt, tok, now, &tc);
         auth_claims_release(kc);
         if (rc) {
             http_add_header(r, "WWW-Authenticate",
@@ -675,7 +705,7 @@ static int on_request(struct mg_connection *conn, void *cbdata)
     r.conn = conn;
     r.ri = mg_get_request_info(conn);
     r.srv = srv;
-    r.app = srv->app;
+    r.app = srv->o.app;
     /* a watch left on by the last request's unread body ends here: civetweb
      * has finished discarding it */
     r.watch = http_watch_self(srv->watch);
@@ -690,7 +720,7 @@ static int on_request(struct mg_connection *conn, void *cbdata)
     const char *raw = r.ri->local_uri_raw ? r.ri->local_uri_raw : r.ri->local_uri;
     const char *rsub = "";
     r.raw_path = raw ? raw : "/";
-    r.route = match_route(r.raw_path, &rsub);
+    r.route = match_route(srv, r.raw_path, &rsub);
     r.raw_subpath = rsub;
     r.path = http_path_decode(&r.arena, r.raw_path, strlen(r.raw_path));
     bool bad_path = !r.path;
@@ -754,7 +784,7 @@ static int on_request(struct mg_connection *conn, void *cbdata)
         watch_body(&r);
     else if (r.body_watched)
         http_watch_end(r.watch);
-    db_reader_release(); /* the worker may wait idle for a long time: lend its reader out */
+    http_work_done(srv); /* the worker may wait idle for a long time: lend its reader out */
     int status = r.status ? r.status : 500;
     metrics_http(group, status, time_mono_ns() - t0);
     log_debug("%s %s -> %d", r.ri->request_method, path, status);
@@ -812,20 +842,19 @@ static void server_free(http_server *s)
     free(s);
 }
 
-int http_start(bs_app *app, http_server **out)
+int http_start(const http_options *o, http_server **out)
 {
     *out = NULL;
-    const bs_config *cfg = app->cfg;
     http_server *s = calloc(1, sizeof *s);
     if (!s)
         return BS_ENOMEM;
-    s->app = app;
+    s->o = *o;
     char err[160];
-    int rc = net_cidr_list_parse(cfg->trusted_proxies, &s->trusted, err, sizeof err);
+    int rc = net_cidr_list_parse(o->trusted_proxies, &s->trusted, err, sizeof err);
     if (!rc)
-        rc = net_conncap_new(cfg->max_conns_per_ip, &s->trusted, &s->cap);
+        rc = net_conncap_new(o->max_conns_per_ip, &s->trusted, &s->cap);
     if (!rc)
-        rc = http_watch_start(cfg->threads + 1, cfg->request_timeout_s, &s->watch);
+        rc = http_watch_start(o->threads + 1, o->request_timeout_s, &s->watch);
     if (rc) {
         server_free(s);
         return rc;
@@ -834,13 +863,13 @@ int http_start(bs_app *app, http_server **out)
         log_warn("the connection gate is not in effect (civetweb linked statically?): "
                  "--max-connections-per-ip is off and workers keep civetweb's stack size");
     char ports[160], threads[16], req_to[16], ka_to[16];
-    if (strchr(cfg->listen_addr, ':'))
-        snprintf(ports, sizeof ports, "[%s]:%d", cfg->listen_addr, cfg->port);
+    if (strchr(o->listen_addr, ':'))
+        snprintf(ports, sizeof ports, "[%s]:%d", o->listen_addr, o->port);
     else
-        snprintf(ports, sizeof ports, "%s:%d", cfg->listen_addr, cfg->port);
-    snprintf(threads, sizeof threads, "%d", cfg->threads);
-    snprintf(req_to, sizeof req_to, "%d", cfg->request_timeout_s * 1000);
-    snprintf(ka_to, sizeof ka_to, "%d", cfg->keep_alive_timeout_s * 1000);
+        snprintf(ports, sizeof ports, "%s:%d", o->listen_addr, o->port);
+    snprintf(threads, sizeof threads, "%d", o->threads);
+    snprintf(req_to, sizeof req_to, "%d", o->request_timeout_s * 1000);
+    snprintf(ka_to, sizeof ka_to, "%d", o->keep_alive_timeout_s * 1000);
     const char *options[] = {"listening_ports", ports,
                              "num_threads", threads,
                              "enable_keep_alive", "yes",

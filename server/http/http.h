@@ -20,14 +20,19 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "app.h"
 #include "core/arena.h"
 #include "core/buf.h"
 
 struct auth_claims;
-struct db_param;
 
 typedef struct http_req http_req;
+
+/* One decoded query parameter (form-decoding already done: '+' is a space,
+ * %XX decoded).  Keys may repeat; order is the request's order. */
+typedef struct http_qparam {
+    const char *key;
+    const char *val;
+} http_qparam;
 
 enum {
     HTTP_GET = 1 << 0,
@@ -65,14 +70,38 @@ typedef struct http_route {
     http_handler fn;
 } http_route;
 
-/* The route table (routes.c): the one place that says who may call what. */
-extern const http_route http_routes[];
-extern const size_t http_nroutes;
+/* Names for `basalt routes`: "public", "apikey", "service_role"; "postgrest",
+ * "gotrue", "storage".  http_methods_names writes "GET,HEAD,..." to out. */
+const char *http_access_name(http_access a);
+const char *http_style_name(http_err_style s);
+int http_methods_names(unsigned methods, buf *out);
 
 typedef struct http_server http_server;
+typedef struct bs_app bs_app;   /* app/app.h: handed to handlers, opaque here */
+struct auth_jwt;
 
-/* Start listening with cfg's port/threads; handlers get `app`.
- * BS_EIO when the port cannot be bound.
+typedef struct http_options {
+    const char *listen_addr;
+    int port;
+    int threads;                 /* workers: connections served at once */
+    size_t max_body;             /* http_body's limit */
+    int request_timeout_s;       /* headers; silence inside a body or response */
+    int keep_alive_timeout_s;    /* idle between requests */
+    int max_conns_per_ip;        /* 0: no cap */
+    const char *trusted_proxies; /* CIDR list (NULL: none) */
+    int main_websockets;         /* WebSockets allowed on this port */
+    struct auth_jwt *jwt;        /* verifies apikeys and tokens at the gate */
+    const http_route *routes;    /* first match wins; borrowed until stop */
+    size_t nroutes;
+    /* After every request and WebSocket message, on its worker thread (the
+     * store lends its read connection back).  May be NULL. */
+    void (*work_done)(void);
+    bs_app *app;                 /* what http_app() gives handlers */
+} http_options;
+
+/* Start listening; handlers get o->app.  o is copied (its strings and
+ * tables are borrowed until http_stop).  BS_EIO when the port cannot be
+ * bound, BS_EINVAL for a bad trusted_proxies list.
  *
  * Connections: each open connection holds one of cfg->threads workers,
  * idle or not, so the front bounds how long a client may hold one: the
@@ -82,7 +111,7 @@ typedef struct http_server http_server;
  * --max-connections-per-ip connections (refused at accept with 429;
  * addresses in --trusted-proxies are exempt).  Worker stacks are
  * HTTP_WORKER_STACK bytes. */
-int http_start(bs_app *app, http_server **out);
+int http_start(const http_options *o, http_server **out);
 /* Drain and stop: new requests get 503 + Connection: close, in-flight ones
  * get up to timeout_s seconds to answer, then civetweb stops and joins its
  * workers, and s is freed.  Returns false, leaving civetweb running and s
@@ -153,7 +182,7 @@ int64_t http_content_length(const http_req *r);
 
 /* Form-decoded query parameters in request order, from the arena.
  * BS_EPARSE for a NUL byte (%00) or invalid UTF-8 after decoding. */
-int http_params(http_req *r, const struct db_param **out, size_t *n);
+int http_params(http_req *r, const struct http_qparam **out, size_t *n);
 /* The first value of query parameter `key`, or NULL. */
 const char *http_param(http_req *r, const char *key);
 /* The token of "Authorization: Bearer <token>", or NULL. */

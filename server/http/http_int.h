@@ -32,13 +32,13 @@ bool http_watch_was_cut(http_watch *s);
 
 struct http_server {
     struct mg_context *ctx;
-    bs_app *app;
+    http_options o;            /* as given to http_start */
     net_conncap *cap;          /* per-address connection slots (gate.c) */
     net_cidr_list trusted;     /* --trusted-proxies */
     atomic_int inflight;       /* requests inside on_request */
     atomic_bool draining;      /* stop has begun: answer 503 */
     atomic_int ws_active;      /* main-port WebSockets (ws.c) */
-    struct rt_engine *rt;      /* ws.c: where WebSockets go (ws_attach) */
+    const struct http_ws_handler *ws; /* ws.c: who takes the WebSockets (http_ws_attach) */
     http_watchers *watch;      /* watch.c */
 };
 
@@ -55,5 +55,12 @@ void http_gate_closed(const char *remote_addr, int remote_port);
 int http_gate_fd(const char *remote_addr, int remote_port);
 bool http_gate_check(void);
 void http_gate_start_threads(size_t min_stack);
+
+/* The end of a unit of work on a worker (a request, a WebSocket message). */
+static inline void http_work_done(const http_server *s)
+{
+    if (s->o.work_done)
+        s->o.work_done();
+}
 
 #endif

@@ -1,14 +1,12 @@
 /* ws.c - see ws.h.
  *
- * Per connection: the ready handler opens the rt_conn and starts the
- * sender; the data handler reassembles fragmented messages and hands
- * complete ones to rt_conn_recv; the close handler detaches the rt_conn
- * (which wakes the sender), joins the sender and drops the reference.  A
- * close requested by the engine (bad apikey, send queue full) is sent as a
- * close frame with code and reason; civetweb ends the connection when the
- * client answers it.
+ * Per connection: the ready handler asks the handler for the connection's
+ * state; the data handler reassembles fragmented messages and hands
+ * complete ones to the handler; the close handler tells it the connection
+ * ended.  A close the handler asks for is sent as a close frame with code
+ * and reason; civetweb ends the connection when the client answers it.
  *
- * Message size.  Inbound messages are limited to RT_MAX_FRAME (1 MiB),
+ * Message size.  Inbound messages are limited to max_message (1 MiB for realtime),
  * single frames and fragmented messages alike, text and binary; a larger
  * one gets close 1009 "message too big" and the connection ends.  civetweb
  * 1.15 gives no hook before it buffers a frame: its read_websocket() reads
@@ -20,9 +18,9 @@
  * loop (ready, data and close handlers and read_websocket all run on it),
  * and this file's recv() (civetweb calls recv() for plain sockets; the
  * main port has no TLS) adds up the bytes received since the data handler
- * last ran.  Past RT_MAX_FRAME + WS_READ_SLACK the close frame goes out and
+ * last ran.  Past max_message + WS_READ_SLACK the close frame goes out and
  * recv fails, which ends civetweb's read loop and frees its buffer.  The
- * bound for one message on the main port is thus RT_MAX_FRAME + WS_READ_SLACK
+ * bound for one message on the main port is thus max_message + WS_READ_SLACK
  * bytes of payload, plus civetweb's request buffer (max_request_size, 64 KiB)
  * that may already hold the start of the frame: malloc'ed pages that were
  * never written are not resident.  Only the connection's own read loop is
@@ -33,9 +31,8 @@
 #include "http/http_int.h"
 #include "core/buf.h"
 #include "core/log.h"
+#include "core/error.h"
 #include "core/timeutil.h"
-#include "db/store.h"
-#include "realtime/rt_engine.h"
 
 #include <errno.h>
 #include <poll.h>
@@ -47,30 +44,27 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
-#define WS_PATH "/realtime/v1/websocket"
-#define SENDER_STACK (128 * 1024)
 /* What the reader may receive beyond one whole message before the next
  * on_data: a frame header and one read of civetweb's request buffer
  * (64 KiB) that may run into the following frame. */
 #define WS_READ_SLACK ((64u << 10) + 64u)
-#define TOO_BIG_REASON "message too big (limit 1 MiB)"
+#define CLOSE_REASON_MAX 123   /* a close frame's payload is at most 125 bytes */
 #define WS_DRAIN_MS 5000
 
-typedef struct ws_conn {
+struct http_ws {
     struct mg_connection *mc;
     http_server *srv;
-    rt_conn *rc;
-    pthread_t sender;
-    bool sender_started;
-    pthread_mutex_t wmu;    /* close_sent: the sender and the reader both may close */
+    const http_ws_handler *h;
+    void *state;            /* the handler's */
+    pthread_mutex_t wmu;    /* writes and close_sent: any thread may send or close */
     bool close_sent;
+    bool broken;            /* a write failed: drop what follows */
     buf frag;
     int frag_op;
     size_t unread;          /* bytes civetweb's reader received since on_data last ran */
     bool refused;           /* too big: recv fails from now on */
-} ws_conn;
-
-static const rt_transport ws_transport = {"civetweb", NULL};
+};
+typedef struct http_ws ws_conn;
 
 /* The connection whose read loop runs on this thread (see the top). */
 static _Thread_local ws_conn *reading;
@@ -82,10 +76,10 @@ static void send_close(ws_conn *w, int code, const char *reason)
 {
     pthread_mutex_lock(&w->wmu);
     if (!w->close_sent) {
-        char body[2 + RT_CLOSE_REASON_MAX];
+        char body[2 + CLOSE_REASON_MAX];
         size_t rl = strlen(reason);
-        if (rl > RT_CLOSE_REASON_MAX - 1)
-            rl = RT_CLOSE_REASON_MAX - 1;
+        if (rl > CLOSE_REASON_MAX)
+            rl = CLOSE_REASON_MAX;
         body[0] = (char)(code >> 8);
         body[1] = (char)(code & 0xff);
         memcpy(body + 2, reason, rl);
@@ -95,14 +89,14 @@ static void send_close(ws_conn *w, int code, const char *reason)
     pthread_mutex_unlock(&w->wmu);
 }
 
-/* The message is over the limit: tell the engine (it drops the queue and
- * ignores what follows) and the client (close 1009).  The next recv of the
- * read loop drains and fails (see recv). */
+/* The message is over the limit: tell the handler (it stops sending) and
+ * the client (close 1009).  The next recv of the read loop drains and
+ * fails (see recv). */
 static void too_big(ws_conn *w)
 {
     w->refused = true;
-    rt_conn_close_request(w->rc, 1009, TOO_BIG_REASON);
-    send_close(w, 1009, TOO_BIG_REASON);
+    w->h->too_big(w->state);
+    send_close(w, 1009, w->h->too_big_reason);
 }
 
 /* The closing handshake after a refusal (RFC 6455 7.1.1): our close frame is
@@ -147,7 +141,7 @@ __attribute__((visibility("default"))) ssize_t recv(int fd, void *b, size_t n, i
     ssize_t r = syscall(SYS_recvfrom, fd, b, n, flags, NULL, NULL);
     if (w && r > 0) {
         w->unread += (size_t)r;
-        if (w->unread > RT_MAX_FRAME + WS_READ_SLACK) {
+        if (w->unread > w->h->max_message + WS_READ_SLACK) {
             too_big(w);
             drain(fd);
             reading = &refuse_all;
@@ -158,30 +152,24 @@ __attribute__((visibility("default"))) ssize_t recv(int fd, void *b, size_t n, i
     return r;
 }
 
-static void *sender_main(void *arg)
+int http_ws_send(http_ws *w, bool binary, const void *data, size_t len)
 {
-    ws_conn *w = arg;
-    bool broken = false;
-    for (;;) {
-        rt_msg *m;
-        int code;
-        char reason[RT_CLOSE_REASON_MAX];
-        int r = rt_conn_pop(w->rc, true, &m, &code, reason);
-        if (r == RT_POP_DETACHED)
-            break;
-        if (r == RT_POP_MSG) {
-            pthread_mutex_lock(&w->wmu);
-            if (!broken && !w->close_sent &&
-                mg_websocket_write(w->mc, m->binary ? MG_WEBSOCKET_OPCODE_BINARY : MG_WEBSOCKET_OPCODE_TEXT,
-                                   (const char *)m->data, m->len) <= 0)
-                broken = true; /* keep draining until the close handler detaches */
-            pthread_mutex_unlock(&w->wmu);
-            rt_msg_release(m);
-        } else if (r == RT_POP_CLOSE && !broken) {
-            send_close(w, code, reason);
-        }
+    int rc = BS_OK;
+    pthread_mutex_lock(&w->wmu);
+    if (w->broken || w->close_sent)
+        rc = BS_EIO;
+    else if (mg_websocket_write(w->mc, binary ? MG_WEBSOCKET_OPCODE_BINARY : MG_WEBSOCKET_OPCODE_TEXT,
+                                (const char *)data, len) <= 0) {
+        w->broken = true;
+        rc = BS_EIO;
     }
-    return NULL;
+    pthread_mutex_unlock(&w->wmu);
+    return rc;
+}
+
+void http_ws_close(http_ws *w, int code, const char *reason)
+{
+    send_close(w, code, reason);
 }
 
 /* Each WebSocket here holds a civetweb worker for its whole life, so the
@@ -195,7 +183,7 @@ static void *sender_main(void *arg)
 static int on_connect(const struct mg_connection *cmc, void *cbdata)
 {
     http_server *srv = cbdata;
-    int max = srv->app->cfg->main_websockets;
+    int max = srv->o.main_websockets;
     if (atomic_load(&srv->ws_active) < max)
         return 0;
     static const char body[] = "{\"code\":\"PGRST000\",\"details\":null,\"hint\":\"connect to the realtime "
@@ -225,30 +213,21 @@ static void on_ready(struct mg_connection *mc, void *cbdata)
     const struct mg_request_info *ri = mg_get_request_info(mc);
     w->mc = mc;
     w->srv = srv;
+    w->h = srv->ws;
     pthread_mutex_init(&w->wmu, NULL);
-    w->rc = rt_conn_open(srv->rt, ri->query_string ? ri->query_string : "", &ws_transport, w);
-    if (!w->rc) {
-        pthread_mutex_destroy(&w->wmu);
-        free(w);
-        return;
-    }
-    pthread_attr_t at;
-    pthread_attr_init(&at);
-    pthread_attr_setstacksize(&at, SENDER_STACK);
-    w->sender_started = pthread_create(&w->sender, &at, sender_main, w) == 0;
-    pthread_attr_destroy(&at);
-    if (!w->sender_started) {
-        log_warn("realtime: cannot start a sender thread; dropping the WebSocket");
-        rt_conn_closed(w->rc);
-        rt_conn_release(w->rc);
-        pthread_mutex_destroy(&w->wmu);
-        free(w);
-        return;
-    }
+    /* set before open: the handler may send from another thread at once */
     mg_set_user_connection_data(mc, w);
+    w->state = w->h->open(w->h->ctx, w, ri->query_string ? ri->query_string : "");
+    if (!w->state) {
+        mg_set_user_connection_data(mc, NULL);
+        pthread_mutex_destroy(&w->wmu);
+        free(w);
+        http_work_done(srv);
+        return;
+    }
     atomic_fetch_add(&srv->ws_active, 1);
     reading = w;
-    db_reader_release(); /* this worker now waits on the socket for as long as the client stays */
+    http_work_done(srv); /* this worker now waits on the socket for as long as the client stays */
 }
 
 /* One frame from civetweb (reading is cleared while it runs). */
@@ -272,20 +251,20 @@ static int frame(ws_conn *w, int bits, char *data, size_t len)
     case MG_WEBSOCKET_OPCODE_CONTINUATION:
         if (!w->frag_op)
             return 0;
-        if (w->frag.len + len > RT_MAX_FRAME) {
+        if (w->frag.len + len > w->h->max_message) {
             buf_free(&w->frag);
             too_big(w);
             return 0;
         }
         if (fin && !w->frag.len) { /* the usual case: one unfragmented frame */
-            rt_conn_recv(w->rc, w->frag_op == MG_WEBSOCKET_OPCODE_BINARY, data, len);
+            w->h->message(w->state, w->frag_op == MG_WEBSOCKET_OPCODE_BINARY, data, len);
             w->frag_op = 0;
             return 1;
         }
         if (buf_append(&w->frag, data, len))
             return 0;
         if (fin) {
-            rt_conn_recv(w->rc, w->frag_op == MG_WEBSOCKET_OPCODE_BINARY, w->frag.data, w->frag.len);
+            w->h->message(w->state, w->frag_op == MG_WEBSOCKET_OPCODE_BINARY, w->frag.data, w->frag.len);
             w->frag_op = 0;
             buf_free(&w->frag);
         }
@@ -305,9 +284,8 @@ static int on_data(struct mg_connection *mc, int bits, char *data, size_t len, v
         return (bits & 0x0f) != MG_WEBSOCKET_OPCODE_CONNECTION_CLOSE;
     reading = NULL;
     int keep = frame(w, bits, data, len);
-    /* whatever the engine did with it, the message ends its unit of work:
-     * the read connection it may have taken goes back to the pool */
-    db_reader_release();
+    /* whatever the handler did with it, the message ends its unit of work */
+    http_work_done(w->srv);
     w->unread = 0;
     reading = w;
     /* after a refusal keep the loop: its next recv drains, then fails */
@@ -321,20 +299,17 @@ static void on_close(const struct mg_connection *mc, void *cbdata)
     ws_conn *w = mg_get_user_connection_data(mc);
     if (!w)
         return;
-    rt_conn_closed(w->rc);
-    if (w->sender_started)
-        pthread_join(w->sender, NULL);
-    rt_conn_release(w->rc);
+    w->h->closed(w->state);
     buf_free(&w->frag);
     pthread_mutex_destroy(&w->wmu);
     atomic_fetch_sub(&w->srv->ws_active, 1);
     free(w);
 }
 
-void ws_attach(http_server *s, struct rt_engine *rt)
+void http_ws_attach(http_server *s, const http_ws_handler *h)
 {
-    if (!s || !rt)
+    if (!s || !h)
         return;
-    s->rt = rt;
-    mg_set_websocket_handler(s->ctx, WS_PATH, on_connect, on_ready, on_data, on_close, s);
+    s->ws = h;
+    mg_set_websocket_handler(s->ctx, h->path, on_connect, on_ready, on_data, on_close, s);
 }

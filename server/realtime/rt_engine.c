@@ -10,6 +10,7 @@
  * dispatcher or grow memory without bound.
  */
 #include "realtime/rt_int.h"
+#include "app/app.h"
 #include "core/error.h"
 #include "core/jsonin.h"
 #include "core/log.h"

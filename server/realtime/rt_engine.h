@@ -27,7 +27,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 
-#include "app.h"
+#include "app/app.h"
 #include <jansson.h>
 
 #include "core/buf.h"
@@ -38,6 +38,7 @@
 #define RT_QUEUE_MAX_MSGS 16384       /* per-connection queued messages */
 #define RT_JOIN_RATE 25               /* joins per second per connection (burst 2x) */
 #define RT_CLOSE_REASON_MAX 124
+#define RT_TOO_BIG_REASON "message too big (limit 1 MiB)"
 
 typedef struct rt_engine rt_engine;
 typedef struct rt_conn rt_conn;
@@ -57,6 +58,10 @@ int rt_engine_start(bs_app *app, rt_engine **out);
 /* Stop the lws listener and the dispatcher, free everything.  Call after
  * the HTTP server stopped (its WebSockets are closed by then).  NULL-safe. */
 void rt_engine_stop(rt_engine *e);
+/* Take the main port's WebSockets at /realtime/v1/websocket (main thread,
+ * right after http_start; no-op when either is NULL). */
+struct http_server;
+void rt_civet_attach(rt_engine *e, struct http_server *s);
 
 /* A new WebSocket.  query: the raw query string ("apikey=...&vsn=2.0.0").
  * Never NULL except on ENOMEM: when the key does not verify or the engine

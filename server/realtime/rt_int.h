@@ -14,7 +14,9 @@
 #include <pthread.h>
 #include <stdint.h>
 
-#include "auth/jwt.h"
+#include "core/jwt.h"
+#include "app/app.h"
+#include "http/ws.h"
 #include "realtime/rt_engine.h"
 #include "realtime/rt_filter.h"
 #include "realtime/rt_frame.h"
@@ -104,6 +106,7 @@ struct rt_conn {
 
 struct rt_engine {
     bs_app *app;
+    http_ws_handler civet;  /* the main port's WebSockets (rt_civet.c) */
     pthread_mutex_t lock;
     rt_map topics;          /* name -> rt_topic* (public channels) */
     rt_map ptopics;         /* name -> rt_topic* (private channels) */

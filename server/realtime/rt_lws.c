@@ -197,7 +197,7 @@ static int cb(struct lws *wsi, enum lws_callback_reasons reason, void *user, voi
              * still sends); until then the rest is dropped, never kept. */
             buf_free(&p->rx);
             p->refused = true;
-            rt_conn_close_request(p->c, 1009, "message too big (limit 1 MiB)");
+            rt_conn_close_request(p->c, 1009, RT_TOO_BIG_REASON);
             return 0;
         }
         if (buf_append(&p->rx, in, len))

@@ -1,7 +1,8 @@
 /* rt_rest.c - see rt_rest.h. */
 #include "realtime/rt_rest.h"
+#include "app/app.h"
 #include "core/error.h"
-#include "auth/jwt.h"
+#include "core/jwt.h"
 #include "core/jsonin.h"
 #include "realtime/rt_engine.h"
 

@@ -6,10 +6,9 @@
  * (invalidate) only drops the cache's own references.
  */
 #include "rules/cache.h"
-#include "auth/jwt.h"
+#include "core/jwt.h"
 #include "core/error.h"
 #include "core/log.h"
-#include "db/collections.h"
 #include "db/ident.h"
 #include "db/store.h"
 #include <stdio.h>
@@ -233,9 +232,14 @@ int rules_cache_collection(rules_cache *c, struct db_conn *conn, const char *col
     if (e)
         memcpy(canon, e->canon, 64);
     pthread_mutex_unlock(&c->mu);
-    if (!e) /* invalidated meanwhile: ask the database */
-        return db_coll_lookup(conn, collection, canon);
-    return BS_OK;
+    if (e)
+        return BS_OK;
+    /* invalidated meanwhile: ask the database, keep nothing */
+    rc = load(conn, collection, &e);
+    if (rc == BS_OK)
+        memcpy(canon, e->canon, 64);
+    entry_free(e);
+    return rc;
 }
 
 void rules_cache_invalidate(rules_cache *c, const char *collection)

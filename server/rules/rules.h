@@ -31,7 +31,9 @@
 
 #include "core/arena.h"
 #include "core/buf.h"
-#include "db/query.h"
+#include "core/arena.h"
+#include "core/buf.h"
+#include "db/binds.h"
 
 #define RULES_MAX_DEPTH 32
 #define RULES_MAX_LEN 4096

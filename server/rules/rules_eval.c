@@ -11,7 +11,7 @@
  * fan-out can call rules_eval per event and subscriber.
  */
 #include "rules/rules_int.h"
-#include "auth/jwt.h"
+#include "core/jwt.h"
 
 #include <stddef.h>
 #include <stdio.h>

@@ -18,7 +18,7 @@
  * The auth_jwt and its cache live for the whole run (reachable, so not a
  * leak); `now` is fixed so runs are reproducible.
  */
-#include "auth/jwt.h"
+#include "core/jwt.h"
 #include "core/error.h"
 #include "fuzz_json.h"
 

@@ -21,7 +21,7 @@
 #include "core/arena.h"
 #include "core/buf.h"
 #include "core/error.h"
-#include "db/query.h"
+#include "rest/query.h"
 #include "fuzz_json.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
@@ -41,7 +41,7 @@ static void setup(void)
         /* keys spelled as the store writes them (jsondoc.h) */
         "{\"id\":\"e\",\"a b\":1,\"q\\\"t\\u002ex\":[1],\"\":{\"c.d\":true}}",
     };
-    if (sqlite3_open(":memory:", &db) != SQLITE_OK || db_query_register_functions(db) != BS_OK)
+    if (sqlite3_open(":memory:", &db) != SQLITE_OK || rest_query_register_functions(db) != BS_OK)
         abort();
     sqlite3_exec(db,
                  "CREATE TABLE t(id TEXT PRIMARY KEY, data TEXT, created_at TEXT, "
@@ -59,13 +59,13 @@ static void setup(void)
     }
 }
 
-static void run_sql(const db_query *q, const buf *where, const buf *proj, const buf *order,
+static void run_sql(const rest_query *q, const buf *where, const buf *proj, const buf *order,
                     const db_binds *binds)
 {
     buf sql = BUF_INIT;
     if (buf_printf(&sql, "SELECT %s FROM t WHERE %s", buf_cstr(proj), buf_cstr(where)) != BS_OK)
         abort();
-    if (db_query_has_order(q))
+    if (rest_query_has_order(q))
         buf_printf(&sql, " ORDER BY %s", buf_cstr(order));
     sqlite3_stmt *st = NULL;
     if (sqlite3_prepare_v2(db, buf_cstr(&sql), -1, &st, NULL) != SQLITE_OK) {
@@ -114,7 +114,7 @@ static const char *json_operand(const char *key, const char *val)
 }
 
 typedef struct input {
-    db_param *params;
+    http_qparam *params;
     size_t n;
     bool too_deep;
 } input;
@@ -122,32 +122,32 @@ typedef struct input {
 static void *run(void *arg)
 {
     const input *in = arg;
-    const db_param *params = in->params;
+    const http_qparam *params = in->params;
     size_t n = in->n;
     bool too_deep = in->too_deep;
     arena a = ARENA_INIT;
-    db_query *q = NULL;
-    db_qerr err;
-    if (db_query_parse(&a, params, n, &q, &err) == BS_OK) {
+    rest_query *q = NULL;
+    rest_qerr err;
+    if (rest_query_parse(&a, params, n, &q, &err) == BS_OK) {
         if (too_deep)
             abort(); /* a cs/cd/ov operand deeper than the limit was admitted */
         buf where = BUF_INIT, proj = BUF_INIT, order = BUF_INIT;
         db_binds binds = {0};
         /* one list of binds, in the order the texts appear in the SELECT */
-        if (db_query_projection(q, &a, &proj, &binds, &err) != BS_OK ||
-            db_query_where(q, &a, &where, &binds, &err) != BS_OK ||
-            db_query_order(q, &a, &order, &binds, &err) != BS_OK)
+        if (rest_query_projection(q, &a, &proj, &binds, &err) != BS_OK ||
+            rest_query_where(q, &a, &where, &binds, &err) != BS_OK ||
+            rest_query_order(q, &a, &order, &binds, &err) != BS_OK)
             abort(); /* only out of memory may fail here */
-        (void)db_query_limit(q);
-        (void)db_query_has_filters(q);
+        (void)rest_query_limit(q);
+        (void)rest_query_has_filters(q);
         const char *const *names;
         size_t nn;
         /* names are decoded text: any bytes but NUL (quoted names) */
-        db_query_columns(q, &names, &nn);
+        rest_query_columns(q, &names, &nn);
         for (size_t i = 0; i < nn; i++)
             if (!names[i])
                 abort();
-        db_query_on_conflict(q, &names, &nn);
+        rest_query_on_conflict(q, &names, &nn);
         for (size_t i = 0; i < nn; i++)
             if (!names[i])
                 abort();
@@ -176,7 +176,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     memcpy(s, data, size);
     s[size] = '\0';
 
-    static db_param params[MAX_PARAMS];
+    static http_qparam params[MAX_PARAMS];
     input in = {params, 0, false};
     char *p = s;
     while (p && in.n < MAX_PARAMS) {

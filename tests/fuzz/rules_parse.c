@@ -2,7 +2,7 @@
  * Every rule that parses is also compiled to SQL and evaluated in C on a
  * fixed document and a fixed realtime channel, so the three must survive
  * any input; the realtime rule checks and the rule-set merge run too. */
-#include "auth/jwt.h"
+#include "core/jwt.h"
 #include "core/arena.h"
 #include "core/buf.h"
 #include "rules/rules.h"

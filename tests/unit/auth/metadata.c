@@ -9,7 +9,7 @@
  * (generating an 8192-bit key here would take minutes under ASan). */
 #include "../test.h"
 #include "auth/auth_int.h"
-#include "config.h"
+#include "app/config.h"
 #include "core/error.h"
 
 #include <unistd.h>

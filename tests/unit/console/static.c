@@ -1,7 +1,7 @@
 /* The embedded console files and the metrics totals behind /admin/v1/stats. */
 #include "../test.h"
 #include "console/console.h"
-#include "metrics.h"
+#include "core/metrics.h"
 
 #include <string.h>
 

@@ -24,12 +24,12 @@
 
 #include "../test.h"
 #include "auth/auth_int.h"
-#include "auth/jwt.h"
+#include "core/jwt.h"
 #include "core/arena.h"
 #include "core/buf.h"
 #include "core/error.h"
 #include "core/jsonin.h"
-#include "db/query.h"
+#include "rest/query.h"
 #include "functions/fn_int.h"
 #include "http/http.h"
 #include "realtime/rt_frame.h"
@@ -216,12 +216,12 @@ static int ep_filter_cs(const char *operand)
     arena a = ARENA_INIT;
     buf where = BUF_INIT;
     db_binds binds = {0};
-    db_query *q = NULL;
-    db_qerr err;
+    rest_query *q = NULL;
+    rest_qerr err;
     sqlite3 *db = NULL;
     sqlite3_stmt *st = NULL;
     char *val = arena_strdup(&a, operand);
-    db_param p = {"meta", NULL};
+    http_qparam p = {"meta", NULL};
     int rc = BS_ENOMEM;
     if (!val)
         goto out;
@@ -230,14 +230,14 @@ static int ep_filter_cs(const char *operand)
         goto out;
     snprintf(v, strlen(val) + 4, "cs.%s", val);
     p.val = v;
-    rc = db_query_parse(&a, &p, 1, &q, &err);
+    rc = rest_query_parse(&a, &p, 1, &q, &err);
     if (rc)
         goto out;
-    rc = db_query_where(q, &a, &where, &binds, &err);
+    rc = rest_query_where(q, &a, &where, &binds, &err);
     if (rc)
         goto out;
     rc = BS_EDB;
-    if (sqlite3_open(":memory:", &db) != SQLITE_OK || db_query_register_functions(db) != BS_OK)
+    if (sqlite3_open(":memory:", &db) != SQLITE_OK || rest_query_register_functions(db) != BS_OK)
         goto out;
     if (sqlite3_prepare_v2(db, "SELECT bs_json_contains(?1, ?1)", -1, &st, NULL) != SQLITE_OK)
         goto out;
@@ -272,7 +272,7 @@ static const entry entries[] = {
     {"broadcast event (rt_rest_parse_payload)", ep_broadcast_event, "", "", 0},
     {"storage body (st_parse_object)", ep_storage_body, "{\"prefix\":", "}", 1},
     {"storage metadata (st_parse_metadata)", ep_storage_metadata, "{\"m\":", "}", 1},
-    {"filter cs. (db_query_parse + bs_json_contains)", ep_filter_cs, "", "", 0},
+    {"filter cs. (rest_query_parse + bs_json_contains)", ep_filter_cs, "", "", 0},
     {"RPC body (fn_rpc_check_args)", ep_rpc_args, "{\"arg\":", "}", 1},
 };
 #define NENTRIES (sizeof entries / sizeof entries[0])

@@ -4,11 +4,11 @@
 #include "core/arena.h"
 #include "core/error.h"
 #include "db/changelog.h"
-#include "db/collections.h"
+#include "rest/collections.h"
 #include "db/ident.h"
 #include "db/migrate.h"
-#include "db/query.h"
-#include "db/doccheck.h"
+#include "rest/query.h"
+#include "rest/doccheck.h"
 #include "db/store.h"
 
 #include <pthread.h>
@@ -19,11 +19,16 @@
 
 static char g_dir[256];
 
+/* what the server registers: the query compiler's JSON functions, and
+ * basalt_create_collection for app migrations */
+static const db_sqlfns rest_fns[] = {{rest_query_register_functions, rest_coll_register_functions}};
+
 static db_store *open_store(const char *name, const char *app_dir, int batch)
 {
     char path[512];
     snprintf(path, sizeof path, "%s/%s", g_dir, name);
-    db_options o = {.path = path, .app_migrations = app_dir, .durability_full = true, .writer_batch = batch};
+    db_options o = {.path = path, .app_migrations = app_dir, .durability_full = true, .writer_batch = batch,
+                    .sqlfns = rest_fns, .nsqlfns = 1};
     db_store *s = NULL;
     buf msg = BUF_INIT;
     int rc = db_open(&o, &s, &msg);
@@ -61,7 +66,7 @@ static int insert_fn(db_conn *w, void *arg)
 static int create_fn(db_conn *w, void *arg)
 {
     buf msg = BUF_INIT;
-    int rc = db_coll_create(w, (const char *)arg, NULL, &msg);
+    int rc = rest_coll_create(w, (const char *)arg, NULL, &msg);
     buf_free(&msg);
     return rc;
 }
@@ -303,14 +308,14 @@ TEST(collection_index_is_used_by_filters)
     json_decref(ix);
 
     arena ar = ARENA_INIT;
-    db_param params[] = {{"owner_id", "eq.u1"}};
-    db_query *q = NULL;
-    db_qerr e;
+    http_qparam params[] = {{"owner_id", "eq.u1"}};
+    rest_query *q = NULL;
+    rest_qerr e;
     memset(&e, 0, sizeof e);
-    ASSERT_EQ_INT(db_query_parse(&ar, params, 1, &q, &e), BS_OK);
+    ASSERT_EQ_INT(rest_query_parse(&ar, params, 1, &q, &e), BS_OK);
     buf where = BUF_INIT, sql = BUF_INIT;
     db_binds binds = {0};
-    ASSERT_EQ_INT(db_query_where(q, &ar, &where, &binds, &e), BS_OK);
+    ASSERT_EQ_INT(rest_query_where(q, &ar, &where, &binds, &e), BS_OK);
     buf_printf(&sql, "EXPLAIN QUERY PLAN SELECT data FROM \"todos\" WHERE %s", buf_cstr(&where));
     sqlite3 *db = db_conn_handle(db_reader(s));
     sqlite3_stmt *st = NULL;
@@ -338,7 +343,7 @@ TEST(collection_index_is_used_by_filters)
 static int patch_fn(db_conn *w, void *arg)
 {
     struct patch *p = arg;
-    int rc = db_coll_set_indexes(w, p->name, p->ix, p->msg);
+    int rc = rest_coll_set_indexes(w, p->name, p->ix, p->msg);
     if (rc)
         fprintf(stderr, "set_indexes: %s\n", buf_cstr(p->msg));
     return rc;

@@ -7,7 +7,7 @@
 #include <sqlite3.h>
 
 #include "../test.h"
-#include "auth/jwt.h"
+#include "core/jwt.h"
 #include "core/error.h"
 #include "rules/rules_int.h"
 

@@ -3,7 +3,7 @@
  * per-operation checks and the merge of a rule set. */
 #include "../test.h"
 #include "core/error.h"
-#include "auth/jwt.h"
+#include "core/jwt.h"
 #include "rules/rules.h"
 
 #include <jansson.h>

@@ -3,7 +3,7 @@
  * what parses where, evaluation over realtime.topic / extension /
  * presence_key and auth.*, and that nothing realtime reaches SQL. */
 #include "../test.h"
-#include "auth/jwt.h"
+#include "core/jwt.h"
 #include "core/arena.h"
 #include "core/buf.h"
 #include "core/error.h"
