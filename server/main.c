@@ -7,24 +7,18 @@
  * close SQLite, exit 0.
  */
 #include "app/app.h"
-#include "core/jwt.h"
-#include "auth/auth.h"
 #include "app/config.h"
+#include "app/datadir.h"
+#include "modules.h"
+#include "console/console.h"
 #include "core/buf.h"
 #include "core/error.h"
+#include "core/jwt.h"
 #include "core/log.h"
 #include "core/timeutil.h"
-#include "app/datadir.h"
-#include "db/changelog.h"
 #include "db/store.h"
+#include "functions/fn.h"
 #include "http/http.h"
-#include "rest/collections.h"
-#include "rest/doccheck.h"
-#include "rest/query.h"
-#include "routes.h"
-#include "realtime/rt_engine.h"
-#include "storage/st_service.h"
-#include "rules/cache.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -159,71 +153,98 @@ static int open_jwt(bs_app *app, const bs_config *cfg, bool serve, char *source,
     return load_keys(app, cfg, serve);
 }
 
-/* The SQL functions of the layers above the store: the JSON operators of
- * the query compiler on every connection; for app migrations, collection
- * and bucket definitions. */
-static const db_sqlfns sqlfns[] = {
-    {rest_query_register_functions, rest_coll_register_functions},
-    {NULL, st_register_functions},
+/* The modules the server is made of, in start order (app/module.h). */
+static const bs_module *const modules[] = {
+    &store_module, &rules_module, &rest_module, &auth_module, &storage_module,
+    &functions_module, &realtime_module, &console_module, &admin_module,
 };
+#define NMODULES BS_COUNT(modules)
 
-static int open_store(bs_app *app, const bs_config *cfg)
+/* Every module's SQL functions, for the store's open (malloc'd). */
+static int gather_sqlfns(db_sqlfns **out, size_t *n)
 {
-    char path[4096];
-    snprintf(path, sizeof path, "%s/basalt.db", cfg->data_dir);
-    db_options o = {.path = path,
-                    .app_migrations = cfg->migrations_dir,
-                    .durability_full = cfg->durability_full,
-                    .writer_batch = cfg->writer_batch,
-                    .sqlfns = sqlfns,
-                    .nsqlfns = sizeof sqlfns / sizeof sqlfns[0]};
-    buf msg = BUF_INIT;
-    int rc = db_open(&o, &app->store, &msg);
-    if (rc)
-        fprintf(stderr, "basalt: cannot open the store: %s\n", msg.len ? buf_cstr(&msg) : basalt_strerror(rc));
-    buf_free(&msg);
+    *out = calloc(NMODULES, sizeof **out);
+    if (!*out)
+        return BS_ENOMEM;
+    *n = 0;
+    for (size_t i = 0; i < NMODULES; i++)
+        if (modules[i]->sqlfns)
+            (*out)[(*n)++] = *modules[i]->sqlfns;
+    return BS_OK;
+}
+
+/* Every module's routes, in one table (malloc'd). */
+static int gather_routes(http_route **out, size_t *n)
+{
+    size_t total = 0;
+    for (size_t i = 0; i < NMODULES; i++)
+        total += modules[i]->nroutes;
+    *out = calloc(total ? total : 1, sizeof **out);
+    if (!*out)
+        return BS_ENOMEM;
+    *n = 0;
+    for (size_t i = 0; i < NMODULES; i++)
+        for (size_t j = 0; j < modules[i]->nroutes; j++)
+            (*out)[(*n)++] = modules[i]->routes[j];
+    return BS_OK;
+}
+
+static int hooks_add(bs_app *app, const bs_module *m)
+{
+    int rc = BS_OK;
+    if (m->observe)
+        rc = db_add_change_observer(app->store, m->observe, app);
+    if (!rc && m->on_commit)
+        rc = db_add_commit_hook(app->store, m->on_commit, app);
+    if (!rc && m->on_external)
+        rc = db_add_external_hook(app->store, m->on_external, app);
     return rc;
 }
 
-/* ---- maintenance: trims the change log past the retention window ---- */
-
-static pthread_mutex_t maint_lock = PTHREAD_MUTEX_INITIALIZER;
-static pthread_cond_t maint_cond = PTHREAD_COND_INITIALIZER;
-static bool maint_stop;
-
-typedef struct trim_arg {
-    int64_t cutoff;
-    int deleted;
-} trim_arg;
-
-static int trim_fn(db_conn *w, void *arg)
+static void hooks_remove(bs_app *app, const bs_module *m)
 {
-    trim_arg *t = arg;
-    return db_changelog_trim(w, t->cutoff, 5000, &t->deleted);
+    if (!app->store)
+        return;
+    if (m->observe)
+        db_remove_change_observer(app->store, m->observe, app);
+    if (m->on_commit)
+        db_remove_commit_hook(app->store, m->on_commit, app);
+    if (m->on_external)
+        db_remove_external_hook(app->store, m->on_external, app);
 }
 
-static void *maint_main(void *arg)
+/* Start the modules in order; *started counts those whose start was
+ * attempted (each is stopped by modules_stop, partial or not). */
+static int modules_start(bs_app *app, size_t *started)
 {
-    bs_app *app = arg;
-    pthread_mutex_lock(&maint_lock);
-    while (!maint_stop) {
-        struct timespec ts;
-        clock_gettime(CLOCK_REALTIME, &ts);
-        ts.tv_sec += 30;
-        pthread_cond_timedwait(&maint_cond, &maint_lock, &ts);
-        if (maint_stop)
-            break;
-        pthread_mutex_unlock(&maint_lock);
-        trim_arg t = {time_now_ms() - app->cfg->change_retention_s * 1000, 0};
-        do {
-            t.deleted = 0;
-            if (db_write(app->store, trim_fn, &t) != BS_OK)
-                break;
-        } while (t.deleted == 5000);
-        pthread_mutex_lock(&maint_lock);
+    int rc = BS_OK;
+    for (*started = 0; *started < NMODULES && !rc; (*started)++) {
+        const bs_module *m = modules[*started];
+        rc = m->start ? m->start(app) : BS_OK;
+        if (!rc)
+            rc = hooks_add(app, m);
+        if (rc)
+            fprintf(stderr, "basalt: the %s module did not start: %s\n", m->name, basalt_strerror(rc));
     }
-    pthread_mutex_unlock(&maint_lock);
-    return NULL;
+    return rc;
+}
+
+static int modules_serving(bs_app *app)
+{
+    int rc = BS_OK;
+    for (size_t i = 0; i < NMODULES && !rc; i++)
+        if (modules[i]->serving)
+            rc = modules[i]->serving(app);
+    return rc;
+}
+
+static void modules_stop(bs_app *app, size_t started)
+{
+    while (started--) {
+        hooks_remove(app, modules[started]);
+        if (modules[started]->stop)
+            modules[started]->stop(app);
+    }
 }
 
 /* After SIGTERM the process exits within --shutdown-timeout plus this
@@ -275,47 +296,26 @@ static int cmd_serve(int argc, char **argv)
     app.cfg = &cfg;
     app.started_ms = time_now_ms();
     http_server *http = NULL;
-    pthread_t maint;
-    bool maint_started = false;
     int lock_fd = -1;
-    rest_doccheck_bg *doccheck = NULL;
+    size_t started = 0;
+    db_sqlfns *fns = NULL;
+    http_route *routes = NULL;
+    size_t nroutes = 0;
     char secret_source[4200];
     rc = datadir_ensure(cfg.data_dir);
     if (!rc)
         rc = datadir_lock(cfg.data_dir, &lock_fd);
     if (!rc) {
         datadir_secure(cfg.data_dir);
-        rc = open_store(&app, &cfg);
-    }
-    if (!rc && cfg.doc_check && rest_doccheck_start(app.store, &doccheck) != BS_OK)
-        log_warn("db: could not start the document check");
-    if (!rc)
         rc = open_jwt(&app, &cfg, true, secret_source, sizeof secret_source);
-    /* Subsystems start here, each on one line, before the listener:
-     * @init:rules
-     */
-    if (!rc && (rc = rules_cache_new(app.store, &app.rules)) != BS_OK)
-        fprintf(stderr, "basalt: cannot start the rules cache: %s\n", basalt_strerror(rc));
-    /*
-     * @init:auth
-     */
-    if (!rc && cfg.jwt_signing_key && (rc = auth_jwt_set_signing_key(app.jwt, cfg.jwt_signing_key)) != BS_OK) fprintf(stderr, "basalt: cannot load --jwt-signing-key %s: %s (want an unencrypted PEM RSA >= 2048 bits or EC P-256 private key)\n", cfg.jwt_signing_key, basalt_strerror(rc));
+    }
     if (!rc)
-        rc = auth_service_new(&app, &app.auth);
-    /*
-     * @init:storage
-     */
+        rc = gather_sqlfns(&fns, &app.nsqlfns);
+    app.sqlfns = fns;
     if (!rc)
-        rc = st_start(&app, &app.storage);
-    /*
-     * @init:functions
-     */
-    if (!rc) { int fn_start(bs_app *a, struct fn_registry **out); rc = fn_start(&app, &app.fn); }
-    /*
-     * @init:realtime
-     */
+        rc = modules_start(&app, &started);
     if (!rc)
-        rc = rt_engine_start(&app, &app.rt);
+        rc = gather_routes(&routes, &nroutes);
     if (!rc) {
         http_options ho = {.listen_addr = cfg.listen_addr,
                            .port = cfg.port,
@@ -327,19 +327,17 @@ static int cmd_serve(int argc, char **argv)
                            .trusted_proxies = cfg.trusted_proxies,
                            .main_websockets = cfg.main_websockets,
                            .jwt = app.jwt,
-                           .routes = bs_routes,
-                           .nroutes = bs_nroutes,
+                           .routes = routes,
+                           .nroutes = nroutes,
                            .work_done = db_reader_release,
                            .app = &app};
         rc = http_start(&ho, &http);
         app.http = http;
-        if (!rc)
-            rt_civet_attach(app.rt, http);
         if (rc)
             fprintf(stderr, "basalt: cannot listen on %s:%d (is the port in use?)\n", cfg.listen_addr, cfg.port);
     }
     if (!rc)
-        maint_started = pthread_create(&maint, NULL, maint_main, &app) == 0;
+        rc = modules_serving(&app);
     if (!rc) {
         const char *host = strcmp(cfg.listen_addr, "0.0.0.0") == 0 ? "127.0.0.1" : cfg.listen_addr;
         printf("Basalt %s is serving\n"
@@ -364,38 +362,9 @@ static int cmd_serve(int argc, char **argv)
         _exit(1);
     }
     app.http = NULL;
-    /* Subsystems stop here in reverse order, each on one line (NULL-safe):
-     * @stop:realtime
-     */
-    rt_engine_stop(app.rt);
-    app.rt = NULL;
-    /*
-     * @stop:functions
-     */
-    { void fn_stop(struct fn_registry *reg); fn_stop(app.fn); app.fn = NULL; }
-    /*
-     * @stop:storage
-     */
-    st_free(app.storage);
-    app.storage = NULL;
-    /*
-     * @stop:auth
-     */
-    auth_service_free(app.auth);
-    /*
-     * @stop:rules
-     */
-    rules_cache_free(app.rules);
-    app.rules = NULL;
-    if (maint_started) {
-        pthread_mutex_lock(&maint_lock);
-        maint_stop = true;
-        pthread_cond_signal(&maint_cond);
-        pthread_mutex_unlock(&maint_lock);
-        pthread_join(maint, NULL);
-    }
-    rest_doccheck_stop(doccheck); /* it reads through the store */
-    db_close(app.store);
+    modules_stop(&app, started);
+    free(routes);
+    free(fns);
     auth_jwt_free(app.jwt);
     datadir_unlock(lock_fd);
     if (!rc)
@@ -461,16 +430,26 @@ static int cmd_migrate(int argc, char **argv)
         return help ? 0 : 2;
     }
     log_set_level(cfg.log_level);
+    db_sqlfns *fns = NULL;
+    size_t nfns = 0;
     bs_app app;
     memset(&app, 0, sizeof app);
     rc = datadir_ensure(cfg.data_dir);
     if (!rc)
-        rc = open_store(&app, &cfg);
+        rc = gather_sqlfns(&fns, &nfns);
+    if (!rc)
+        rc = store_open(&cfg, fns, nfns, &app.store);
     db_close(app.store);
+    free(fns);
     if (!rc)
         printf("migrations are up to date\n");
     cfg_free(&cfg);
     return rc ? 1 : 0;
+}
+
+static int by_path(const void *a, const void *b)
+{
+    return strcmp(((const http_route *)a)->path, ((const http_route *)b)->path);
 }
 
 /* `basalt routes`: the route table the server runs with, with each route's
@@ -483,10 +462,16 @@ static int cmd_routes(int argc, char **argv)
                         "Prints every route: methods, path (a trailing / is a prefix), access, error shape.\n");
         return 2;
     }
+    http_route *routes = NULL;
+    size_t nroutes = 0;
     buf out = BUF_INIT;
-    int rc = json ? buf_putc(&out, '[') : BS_OK;
-    for (size_t i = 0; i < bs_nroutes && !rc; i++) {
-        const http_route *r = &bs_routes[i];
+    int rc = gather_routes(&routes, &nroutes);
+    if (!rc)
+        qsort(routes, nroutes, sizeof *routes, by_path);
+    if (!rc && json)
+        rc = buf_putc(&out, '[');
+    for (size_t i = 0; i < nroutes && !rc; i++) {
+        const http_route *r = &routes[i];
         buf m = BUF_INIT;
         rc = http_methods_names(r->methods, &m);
         if (!rc && json)
@@ -503,6 +488,7 @@ static int cmd_routes(int argc, char **argv)
     if (!rc)
         fwrite(out.data, 1, out.len, stdout);
     buf_free(&out);
+    free(routes);
     return rc ? 1 : 0;
 }
 
@@ -545,8 +531,10 @@ int main(int argc, char **argv)
         return cmd_migrate(argc, argv);
     if (strcmp(cmd, "routes") == 0)
         return cmd_routes(argc, argv);
-    if (strcmp(cmd, "fn") == 0) { int fn_cli_main(int c, char **v); return fn_cli_main(argc, argv); }
-    if (strcmp(cmd, "admin") == 0) { int console_admin_main(int, char **); return console_admin_main(argc, argv); }
+    if (strcmp(cmd, "fn") == 0)
+        return fn_cli_main(argc, argv);
+    if (strcmp(cmd, "admin") == 0)
+        return console_admin_main(argc, argv);
     if (strcmp(cmd, "version") == 0 || strcmp(cmd, "--version") == 0) {
         printf("basalt %s\n", BASALT_VERSION);
         return 0;

@@ -1,8 +1,8 @@
 /* app.h - the process-wide context handed to every handler.
  *
- * Built by main.c before the listener starts and torn down after it stops;
- * handlers only read it (the objects it points to have their own thread
- * contracts). */
+ * Built by main.c; each module (app/module.h) sets its own fields in its
+ * start and clears them in its stop.  Handlers only read it (the objects
+ * it points to have their own thread contracts). */
 #ifndef BS_APP_H
 #define BS_APP_H
 
@@ -18,6 +18,9 @@ struct rt_engine;      /* server/realtime/ */
 struct st_service;     /* storage/ */
 struct fn_registry;    /* functions/ */
 struct http_server;    /* server/http/: connection counts for /metrics */
+struct rest_doccheck_bg; /* server/rest/: the start-up document check */
+struct store_maint;    /* app/store_module.c: change-log trimming */
+struct db_sqlfns;
 
 typedef struct bs_app {
     const bs_config *cfg;
@@ -29,6 +32,10 @@ typedef struct bs_app {
     struct st_service *storage;
     struct fn_registry *fn;
     struct http_server *http;
+    struct rest_doccheck_bg *doccheck;
+    struct store_maint *store_maint;
+    const struct db_sqlfns *sqlfns;   /* every module's, for the store's open */
+    size_t nsqlfns;
     int64_t started_ms;
     char anon_key[1024];
     char service_key[1024];

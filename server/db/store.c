@@ -49,6 +49,17 @@ struct db_conn {
     db_store *store;
 };
 
+/* Hooks of one kind; fn is the kind's own type, stored as a plain function
+ * pointer and converted back before the call. */
+typedef void (*any_fn)(void);
+typedef struct hook_list {
+    struct {
+        any_fn fn;
+        void *arg;
+    } v[DB_MAX_HOOKS];
+    size_t n;
+} hook_list;
+
 typedef struct wreq {
     db_write_fn fn;
     void *arg;
@@ -72,22 +83,10 @@ struct db_store {
     size_t depth;
     bool stopping;
 
-    struct {
-        db_commit_hook fn;
-        void *arg;
-    } hooks[DB_MAX_HOOKS];
-    size_t nhooks;
-    struct {
-        db_change_observer fn;
-        void *arg;
-    } observers[DB_MAX_HOOKS];
-    size_t nobservers;
-
-    struct {
-        db_external_hook fn;
-        void *arg;
-    } ext_hooks[DB_MAX_HOOKS];
-    size_t next_hooks;
+    /* Only the writer thread runs hooks, holding hooks_mu, so a hook that
+     * was removed is not running and will not run. */
+    pthread_mutex_t hooks_mu;
+    hook_list commit_hooks, observers, ext_hooks;
     int data_version;       /* the writer's PRAGMA data_version (writer thread) */
 
     pthread_mutex_t readers_lock;
@@ -277,11 +276,18 @@ static void check_external(db_store *s)
         return;
     s->data_version = v;
     log_info("the database was changed by another process: reloading cached rules and collections");
-    /* under the lock, so a hook being removed is not running */
-    pthread_mutex_lock(&s->lock);
-    for (size_t i = 0; i < s->next_hooks; i++)
-        s->ext_hooks[i].fn(s->ext_hooks[i].arg, s->writer);
-    pthread_mutex_unlock(&s->lock);
+    pthread_mutex_lock(&s->hooks_mu);
+    for (size_t i = 0; i < s->ext_hooks.n; i++)
+        ((db_external_hook)s->ext_hooks.v[i].fn)(s->ext_hooks.v[i].arg, s->writer);
+    pthread_mutex_unlock(&s->hooks_mu);
+}
+
+static void run_commit_hooks(db_store *s)
+{
+    pthread_mutex_lock(&s->hooks_mu);
+    for (size_t h = 0; h < s->commit_hooks.n; h++)
+        ((db_commit_hook)s->commit_hooks.v[h].fn)(s->commit_hooks.v[h].arg, s->writer->last_seq);
+    pthread_mutex_unlock(&s->hooks_mu);
 }
 
 static void *writer_main(void *arg)
@@ -363,8 +369,7 @@ static void *writer_main(void *arg)
         metrics_writer_batch(n, depth);
         harvest_stats(s->writer);
         if (!brc && s->writer->last_seq != seq_before)
-            for (size_t h = 0; h < s->nhooks; h++)
-                s->hooks[h].fn(s->hooks[h].arg, s->writer->last_seq);
+            run_commit_hooks(s);
         pthread_mutex_lock(&s->lock);
         for (size_t i = 0; i < n; i++) {
             batch[i]->done = true;
@@ -410,58 +415,60 @@ int db_write_nosync(db_store *s, db_write_fn fn, void *arg)
     return enqueue(s, fn, arg, true);
 }
 
-int db_add_commit_hook(db_store *s, db_commit_hook fn, void *arg)
+static int hooks_add(db_store *s, hook_list *l, any_fn fn, void *arg)
 {
-    pthread_mutex_lock(&s->lock);
+    pthread_mutex_lock(&s->hooks_mu);
     int rc = BS_EINVAL;
-    if (s->nhooks < DB_MAX_HOOKS) {
-        s->hooks[s->nhooks].fn = fn;
-        s->hooks[s->nhooks].arg = arg;
-        s->nhooks++;
+    if (l->n < DB_MAX_HOOKS) {
+        l->v[l->n].fn = fn;
+        l->v[l->n].arg = arg;
+        l->n++;
         rc = BS_OK;
     }
-    pthread_mutex_unlock(&s->lock);
+    pthread_mutex_unlock(&s->hooks_mu);
     return rc;
+}
+
+static void hooks_remove(db_store *s, hook_list *l, any_fn fn, void *arg)
+{
+    pthread_mutex_lock(&s->hooks_mu);
+    for (size_t i = 0; i < l->n; i++)
+        if (l->v[i].fn == fn && l->v[i].arg == arg) {
+            memmove(&l->v[i], &l->v[i + 1], (l->n - i - 1) * sizeof l->v[0]);
+            l->n--;
+            break;
+        }
+    pthread_mutex_unlock(&s->hooks_mu);
+}
+
+int db_add_commit_hook(db_store *s, db_commit_hook fn, void *arg)
+{
+    return hooks_add(s, &s->commit_hooks, (any_fn)fn, arg);
+}
+
+void db_remove_commit_hook(db_store *s, db_commit_hook fn, void *arg)
+{
+    hooks_remove(s, &s->commit_hooks, (any_fn)fn, arg);
 }
 
 int db_add_change_observer(db_store *s, db_change_observer fn, void *arg)
 {
-    pthread_mutex_lock(&s->lock);
-    int rc = BS_EINVAL;
-    if (s->nobservers < DB_MAX_HOOKS) {
-        s->observers[s->nobservers].fn = fn;
-        s->observers[s->nobservers].arg = arg;
-        s->nobservers++;
-        rc = BS_OK;
-    }
-    pthread_mutex_unlock(&s->lock);
-    return rc;
+    return hooks_add(s, &s->observers, (any_fn)fn, arg);
+}
+
+void db_remove_change_observer(db_store *s, db_change_observer fn, void *arg)
+{
+    hooks_remove(s, &s->observers, (any_fn)fn, arg);
 }
 
 int db_add_external_hook(db_store *s, db_external_hook fn, void *arg)
 {
-    pthread_mutex_lock(&s->lock);
-    int rc = BS_EINVAL;
-    if (s->next_hooks < DB_MAX_HOOKS) {
-        s->ext_hooks[s->next_hooks].fn = fn;
-        s->ext_hooks[s->next_hooks].arg = arg;
-        s->next_hooks++;
-        rc = BS_OK;
-    }
-    pthread_mutex_unlock(&s->lock);
-    return rc;
+    return hooks_add(s, &s->ext_hooks, (any_fn)fn, arg);
 }
 
 void db_remove_external_hook(db_store *s, db_external_hook fn, void *arg)
 {
-    pthread_mutex_lock(&s->lock);
-    for (size_t i = 0; i < s->next_hooks; i++)
-        if (s->ext_hooks[i].fn == fn && s->ext_hooks[i].arg == arg) {
-            memmove(&s->ext_hooks[i], &s->ext_hooks[i + 1], (s->next_hooks - i - 1) * sizeof s->ext_hooks[0]);
-            s->next_hooks--;
-            break;
-        }
-    pthread_mutex_unlock(&s->lock);
+    hooks_remove(s, &s->ext_hooks, (any_fn)fn, arg);
 }
 
 int db_notify_observers(db_conn *w, const db_change *ch)
@@ -469,12 +476,12 @@ int db_notify_observers(db_conn *w, const db_change *ch)
     db_store *s = w->store;
     if (!s)
         return BS_OK;
-    for (size_t i = 0; i < s->nobservers; i++) {
-        int rc = s->observers[i].fn(w, ch, s->observers[i].arg);
-        if (rc)
-            return rc;
-    }
-    return BS_OK;
+    int rc = BS_OK;
+    pthread_mutex_lock(&s->hooks_mu);
+    for (size_t i = 0; i < s->observers.n && rc == BS_OK; i++)
+        rc = ((db_change_observer)s->observers.v[i].fn)(w, ch, s->observers.v[i].arg);
+    pthread_mutex_unlock(&s->hooks_mu);
+    return rc;
 }
 
 db_store *db_conn_store(db_conn *c) { return c->store; }
@@ -558,6 +565,7 @@ int db_open(const db_options *opt, db_store **out, buf *msg)
     s->path = strdup(opt->path);
     s->opt.path = s->path;
     pthread_mutex_init(&s->lock, NULL);
+    pthread_mutex_init(&s->hooks_mu, NULL);
     pthread_cond_init(&s->work_cond, NULL);
     pthread_mutex_init(&s->readers_lock, NULL);
     int rc = s->path ? BS_OK : BS_ENOMEM;
@@ -619,6 +627,7 @@ void db_close(db_store *s)
         conn_close(s->writer);
     }
     pthread_mutex_destroy(&s->lock);
+    pthread_mutex_destroy(&s->hooks_mu);
     pthread_cond_destroy(&s->work_cond);
     pthread_mutex_destroy(&s->readers_lock);
     free(s->path);

@@ -91,6 +91,9 @@ int db_write_nosync(db_store *s, db_write_fn fn, void *arg);
 #define DB_MAX_HOOKS 8
 typedef void (*db_commit_hook)(void *arg, int64_t last_seq);
 int db_add_commit_hook(db_store *s, db_commit_hook fn, void *arg);
+/* Unregister (no-op when absent); once it returns the hook is not running
+ * and will not run.  Not from inside a hook. */
+void db_remove_commit_hook(db_store *s, db_commit_hook fn, void *arg);
 
 /* Called on the writer thread when another process committed to the
  * database (checked before each batch and once a second when idle): the
@@ -98,11 +101,10 @@ int db_add_commit_hook(db_store *s, db_commit_hook fn, void *arg);
  * settings) must be dropped.  Register before serving starts; at most
  * DB_MAX_HOOKS. */
 /* w is the writer connection, for reads only (the hook runs between
- * batches, outside any transaction, under the store's queue lock: keep it
+ * batches, outside any transaction, with the hooks locked: keep it
  * short and hand anything long to another thread). */
 typedef void (*db_external_hook)(void *arg, db_conn *w);
 int db_add_external_hook(db_store *s, db_external_hook fn, void *arg);
-/* Unregister; once it returns the hook is not running and will not run. */
 void db_remove_external_hook(db_store *s, db_external_hook fn, void *arg);
 
 /* One change-log entry, as seen by observers inside the transaction. */
@@ -122,6 +124,7 @@ typedef struct db_change {
  * before serving starts; at most DB_MAX_HOOKS. */
 typedef int (*db_change_observer)(db_conn *w, const db_change *ch, void *arg);
 int db_add_change_observer(db_store *s, db_change_observer fn, void *arg);
+void db_remove_change_observer(db_store *s, db_change_observer fn, void *arg);
 /* Run the observers for ch (called by the change log). */
 int db_notify_observers(db_conn *w, const db_change *ch);
 /* The store a connection belongs to. */

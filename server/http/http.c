@@ -475,6 +475,40 @@ int http_error(http_req *r, int status, const char *code, const char *message, c
 
 /* ---- dispatch ---- */
 
+/* The table in matching order: exact paths first, then prefixes longest
+ * first, so the order modules list their routes in does not matter
+ * ("/rest/v1/rpc/" wins over "/rest/v1/" wherever each is declared). */
+static int route_order(const void *a, const void *b)
+{
+    const http_route *x = a, *y = b;
+    size_t nx = strlen(x->path), ny = strlen(y->path);
+    bool px = x->path[nx - 1] == '/', py = y->path[ny - 1] == '/';
+    if (px != py)
+        return px ? 1 : -1;
+    return nx < ny ? 1 : nx > ny ? -1 : strcmp(x->path, y->path);
+}
+
+/* A copy of the table, sorted; BS_EINVAL (logged) for a path declared
+ * twice or an empty one. */
+static int sort_routes(http_server *s)
+{
+    size_t n = s->o.nroutes;
+    http_route *v = calloc(n ? n : 1, sizeof *v);
+    if (!v)
+        return BS_ENOMEM;
+    memcpy(v, s->o.routes, n * sizeof *v);
+    qsort(v, n, sizeof *v, route_order);
+    for (size_t i = 0; i < n; i++)
+        if (!v[i].path[0] || (i && strcmp(v[i].path, v[i - 1].path) == 0)) {
+            log_error("route %s is declared twice (or empty)", v[i].path);
+            free(v);
+            return BS_EINVAL;
+        }
+    s->o.routes = v;
+    s->routes_owned = v;
+    return BS_OK;
+}
+
 static const http_route *match_route(const http_server *srv, const char *path, const char **sub)
 {
     for (size_t i = 0; i < srv->o.nroutes; i++) {
@@ -837,6 +871,7 @@ static void server_free(http_server *s)
         return;
     http_gate_set(NULL);
     http_watch_stop(s->watch);
+    free(s->routes_owned);
     net_conncap_free(s->cap);
     net_cidr_list_free(&s->trusted);
     free(s);
@@ -850,7 +885,9 @@ int http_start(const http_options *o, http_server **out)
         return BS_ENOMEM;
     s->o = *o;
     char err[160];
-    int rc = net_cidr_list_parse(o->trusted_proxies, &s->trusted, err, sizeof err);
+    int rc = sort_routes(s);
+    if (!rc)
+        rc = net_cidr_list_parse(o->trusted_proxies, &s->trusted, err, sizeof err);
     if (!rc)
         rc = net_conncap_new(o->max_conns_per_ip, &s->trusted, &s->cap);
     if (!rc)

@@ -63,7 +63,7 @@ typedef int (*http_handler)(http_req *r);
 
 typedef struct http_route {
     unsigned methods;
-    const char *path;     /* exact path, or a prefix when it ends in '/' */
+    const char *path;     /* exact path, or a prefix when it ends in '/'; each path once */
     http_access access;
     http_err_style style;
     int group;            /* metrics group, METRICS_G_* */
@@ -91,7 +91,7 @@ typedef struct http_options {
     const char *trusted_proxies; /* CIDR list (NULL: none) */
     int main_websockets;         /* WebSockets allowed on this port */
     struct auth_jwt *jwt;        /* verifies apikeys and tokens at the gate */
-    const http_route *routes;    /* first match wins; borrowed until stop */
+    const http_route *routes;    /* an exact path, else the longest prefix, wins (copied) */
     size_t nroutes;
     /* After every request and WebSocket message, on its worker thread (the
      * store lends its read connection back).  May be NULL. */

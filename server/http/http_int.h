@@ -32,7 +32,8 @@ bool http_watch_was_cut(http_watch *s);
 
 struct http_server {
     struct mg_context *ctx;
-    http_options o;            /* as given to http_start */
+    http_options o;            /* as given to http_start, routes sorted for matching */
+    http_route *routes_owned;  /* that sorted copy */
     net_conncap *cap;          /* per-address connection slots (gate.c) */
     net_cidr_list trusted;     /* --trusted-proxies */
     atomic_int inflight;       /* requests inside on_request */

@@ -446,26 +446,14 @@ static void expire(rt_engine *e)
 
 /* ---- the thread ---- */
 
-/* The store has no way to remove a commit hook, and writes may still
- * commit after the engine stopped (other subsystems stop later), so the
- * hook reaches the engine through this pointer, cleared at stop. */
-static pthread_mutex_t hook_mu = PTHREAD_MUTEX_INITIALIZER;
-static rt_engine *hook_engine;
-
-static void on_commit(void *arg, int64_t last_seq)
+void rt_dispatch_committed(rt_engine *e, int64_t last_seq)
 {
-    (void)arg;
-    pthread_mutex_lock(&hook_mu);
-    rt_engine *e = hook_engine;
-    if (e) {
-        pthread_mutex_lock(&e->wake_mu);
-        if (last_seq > e->hint_seq)
-            e->hint_seq = last_seq;
-        e->wake = true;
-        pthread_cond_signal(&e->wake_cond);
-        pthread_mutex_unlock(&e->wake_mu);
-    }
-    pthread_mutex_unlock(&hook_mu);
+    pthread_mutex_lock(&e->wake_mu);
+    if (last_seq > e->hint_seq)
+        e->hint_seq = last_seq;
+    e->wake = true;
+    pthread_cond_signal(&e->wake_cond);
+    pthread_mutex_unlock(&e->wake_mu);
 }
 
 static int64_t start_seq(db_conn *rd)
@@ -564,12 +552,8 @@ static void *disp_main(void *arg)
     return NULL;
 }
 
-/* Another process committed (an app migration setting realtime rules,
- * say): take the stored channel rules now, on the writer thread, and let
- * the dispatcher re-check the joined private channels. */
-static void on_external(void *arg, db_conn *w)
+void rt_dispatch_external(rt_engine *e, db_conn *w)
 {
-    rt_engine *e = arg;
     rt_auth_reload(e, w);
     pthread_mutex_lock(&e->wake_mu);
     e->rules_changed = true;
@@ -580,18 +564,6 @@ static void on_external(void *arg, db_conn *w)
 
 int rt_dispatch_start(rt_engine *e)
 {
-    static db_store *hooked;
-    if (hooked != e->app->store) { /* once per process: the store keeps hooks until it closes */
-        int rc = db_add_commit_hook(e->app->store, on_commit, NULL);
-        if (rc)
-            return rc;
-        hooked = e->app->store;
-    }
-    pthread_mutex_lock(&hook_mu);
-    hook_engine = e;
-    pthread_mutex_unlock(&hook_mu);
-    if (db_add_external_hook(e->app->store, on_external, e) != BS_OK)
-        return BS_ENOMEM;
     if (pthread_create(&e->disp, NULL, disp_main, e) != 0)
         return BS_ENOMEM;
     e->disp_started = true;
@@ -604,11 +576,6 @@ int rt_dispatch_start(rt_engine *e)
 
 void rt_dispatch_stop(rt_engine *e)
 {
-    db_remove_external_hook(e->app->store, on_external, e);
-    pthread_mutex_lock(&hook_mu);
-    if (hook_engine == e)
-        hook_engine = NULL;
-    pthread_mutex_unlock(&hook_mu);
     if (!e->disp_started)
         return;
     pthread_mutex_lock(&e->wake_mu);

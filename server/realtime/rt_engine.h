@@ -63,6 +63,14 @@ void rt_engine_stop(rt_engine *e);
 struct http_server;
 void rt_civet_attach(rt_engine *e, struct http_server *s);
 
+/* The store's hooks, wired by the module (rt_module.c), on the writer
+ * thread: a commit logged changes up to last_seq (wake the dispatcher);
+ * another process committed (reload the channel rules through w, the
+ * writer connection, and re-check joined private channels). */
+struct db_conn;
+void rt_dispatch_committed(rt_engine *e, int64_t last_seq);
+void rt_dispatch_external(rt_engine *e, struct db_conn *w);
+
 /* A new WebSocket.  query: the raw query string ("apikey=...&vsn=2.0.0").
  * Never NULL except on ENOMEM: when the key does not verify or the engine
  * is full, the connection comes back with a close request queued (the

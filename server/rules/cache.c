@@ -32,7 +32,6 @@ typedef struct entry {
 struct rules_cache {
     pthread_mutex_t mu;
     uint64_t gen;
-    struct db_store *store;    /* told us of other processes' commits */
     entry *b[NBUCKETS];
 };
 
@@ -61,26 +60,12 @@ static void entry_free(entry *e)
     free(e);
 }
 
-/* Another process changed the database (basalt migrate, say): its rules
- * and collections may differ from what is cached. */
-static void on_external_change(void *arg, db_conn *w)
-{
-    (void)w;
-    rules_cache_invalidate(arg, NULL);
-}
-
-int rules_cache_new(struct db_store *s, rules_cache **out)
+int rules_cache_new(rules_cache **out)
 {
     rules_cache *c = calloc(1, sizeof *c);
     if (!c)
         return BS_ENOMEM;
     pthread_mutex_init(&c->mu, NULL);
-    c->store = s;
-    if (s && db_add_external_hook(s, on_external_change, c) != BS_OK) {
-        pthread_mutex_destroy(&c->mu);
-        free(c);
-        return BS_ENOMEM;
-    }
     *out = c;
     return BS_OK;
 }
@@ -89,8 +74,6 @@ void rules_cache_free(rules_cache *c)
 {
     if (!c)
         return;
-    if (c->store)
-        db_remove_external_hook(c->store, on_external_change, c);
     rules_cache_invalidate(c, NULL);
     pthread_mutex_destroy(&c->mu);
     free(c);

@@ -28,7 +28,7 @@ struct auth_claims;
 typedef struct rules_cache rules_cache;
 
 /* BS_OK and *out, or BS_ENOMEM. */
-int rules_cache_new(struct db_store *s, rules_cache **out);
+int rules_cache_new(rules_cache **out);
 void rules_cache_free(rules_cache *c);
 
 /* The rule for op on collection, retained (release with rules_cache_put),
