@@ -6,9 +6,9 @@
 #include "functions/fn.h"
 
 static const http_route routes[] = {
-    {HTTP_GET | HTTP_HEAD | HTTP_POST, "/rest/v1/rpc/", HTTP_APIKEY, HTTP_ERR_PGRST, METRICS_G_FUNCTIONS,
+    {HTTP_GET | HTTP_HEAD | HTTP_POST, "/rest/v1/rpc/", HTTP_APIKEY_OR_USER, HTTP_ERR_PGRST, METRICS_G_FUNCTIONS,
      fn_rpc_handle},
-    {HTTP_ANY & ~HTTP_OPTIONS, "/functions/v1/", HTTP_APIKEY, HTTP_ERR_PGRST, METRICS_G_FUNCTIONS, fn_http_handle},
+    {HTTP_ANY & ~HTTP_OPTIONS, "/functions/v1/", HTTP_APIKEY_OR_USER, HTTP_ERR_PGRST, METRICS_G_FUNCTIONS, fn_http_handle},
     {HTTP_GET | HTTP_HEAD | HTTP_POST | HTTP_PATCH | HTTP_DELETE, "/admin/v1/functions/", HTTP_SERVICE,
      HTTP_ERR_PGRST, METRICS_G_ADMIN, fn_admin_handle},
 };

@@ -153,7 +153,7 @@ int st_load_bucket(st_ctx *c, const char *id, st_bucket *b)
     return rc;
 }
 
-/* Verify apikey and Bearer as the HTTP front does for HTTP_APIKEY routes,
+/* Verify apikey and Bearer as the HTTP front does for HTTP_APIKEY_OR_USER routes,
  * answering in storage-api's shape.  BS_OK with c->caller set. */
 static int authenticate(st_ctx *c)
 {

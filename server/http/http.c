@@ -40,7 +40,10 @@ struct http_req {
     const char *raw_path;    /* as the client sent it (civetweb decode_url=no) */
     const char *raw_subpath; /* of raw_path, after the route prefix */
     arena arena;
-    auth_claims *claims;
+    auth_claims *claims;     /* the acting role: bearer, else key_claims */
+    auth_claims *key_claims; /* the apikey's, verified (one reference) */
+    auth_claims *bearer;     /* the Bearer's, when bearer_rc == BS_OK (one reference) */
+    int bearer_rc;           /* http_bearer_claims */
     buf headers;          /* extra response headers, "Name: value\r\n"... */
     bool responded;
     int status;
@@ -106,7 +109,9 @@ const char *http_access_name(http_access a)
     switch (a) {
     case HTTP_PUBLIC: return "public";
     case HTTP_APIKEY: return "apikey";
+    case HTTP_APIKEY_OR_USER: return "apikey-or-user";
     case HTTP_SERVICE: return "service_role";
+    case HTTP_CONSOLE: return "console-session";
     }
     return "?";
 }
@@ -489,7 +494,7 @@ static int route_order(const void *a, const void *b)
 }
 
 /* A copy of the table, sorted; BS_EINVAL (logged) for a path declared
- * twice or an empty one. */
+ * twice with a method in common, or an empty one. */
 static int sort_routes(http_server *s)
 {
     size_t n = s->o.nroutes;
@@ -498,38 +503,61 @@ static int sort_routes(http_server *s)
         return BS_ENOMEM;
     memcpy(v, s->o.routes, n * sizeof *v);
     qsort(v, n, sizeof *v, route_order);
-    for (size_t i = 0; i < n; i++)
-        if (!v[i].path[0] || (i && strcmp(v[i].path, v[i - 1].path) == 0)) {
-            log_error("route %s is declared twice (or empty)", v[i].path);
+    for (size_t i = 0; i < n; i++) {
+        bool clash = false;
+        for (size_t j = i; j-- > 0 && strcmp(v[j].path, v[i].path) == 0;)
+            clash |= (v[j].methods & v[i].methods) != 0;
+        if (!v[i].path[0] || clash) {
+            log_error("route %s is declared twice for one method (or empty)", v[i].path);
             free(v);
             return BS_EINVAL;
         }
+    }
     s->o.routes = v;
     s->routes_owned = v;
     return BS_OK;
 }
 
-static const http_route *match_route(const http_server *srv, const char *path, const char **sub)
+/* Does rt's path take path?  *sub: what follows the prefix. */
+static bool path_matches(const http_route *rt, const char *path, const char **sub)
 {
+    size_t n = strlen(rt->path);
+    if (rt->path[n - 1] != '/') {
+        *sub = "";
+        return strcmp(path, rt->path) == 0;
+    }
+    if (strncmp(path, rt->path, n) == 0) {
+        *sub = path + n;
+        return true;
+    }
+    /* "/rest/v1" without the slash reaches the prefix route too */
+    *sub = "";
+    return strncmp(path, rt->path, n - 1) == 0 && path[n - 1] == '\0';
+}
+
+/* The route for method and path: the first in matching order whose path
+ * takes the path and whose methods include the method; else the first
+ * whose path takes it (the caller answers 405); else NULL (404). */
+static const http_route *match_route(const http_server *srv, unsigned method, const char *path, const char **sub)
+{
+    const http_route *path_only = NULL;
+    const char *path_only_sub = "";
     for (size_t i = 0; i < srv->o.nroutes; i++) {
         const http_route *rt = &srv->o.routes[i];
-        size_t n = strlen(rt->path);
-        if (rt->path[n - 1] == '/') {
-            if (strncmp(path, rt->path, n) == 0) {
-                *sub = path + n;
-                return rt;
-            }
-            /* "/rest/v1" without the slash reaches the prefix route too */
-            if (strncmp(path, rt->path, n - 1) == 0 && path[n - 1] == '\0') {
-                *sub = "";
-                return rt;
-            }
-        } else if (strcmp(path, rt->path) == 0) {
-            *sub = "";
+        const char *s;
+        if (!path_matches(rt, path, &s))
+            continue;
+        if (rt->methods & method) {
+            *sub = s;
             return rt;
         }
+        if (!path_only) {
+            path_only = rt;
+            path_only_sub = s;
+        }
     }
-    return NULL;
+    *sub = path_only_sub;
+    return path_only;
 }
 
 const char *http_param(http_req *r, const char *key)
@@ -542,23 +570,6 @@ const char *http_param(http_req *r, const char *key)
         if (strcmp(p[i].key, key) == 0)
             return p[i].val;
     return NULL;
-}
-
-const char *http_bearer(const http_req *r)
-{
-    const char *h = http_header(r, "Authorization");
-    if (!h || strncasecmp(h, "Bearer ", 7) != 0)
-        return NULL;
-    h += 7;
-    while (*h == ' ')
-        h++;
-    return *h ? h : NULL;
-}
-
-const char *http_apikey(http_req *r)
-{
-    const char *k = http_header(r, "apikey");
-    return k ? k : http_param(r, "apikey");
 }
 
 /* The client behind trusted proxies: walk X-Forwarded-For from the right
@@ -675,57 +686,130 @@ static const char *framing_error(const struct mg_request_info *ri)
     return NULL;
 }
 
-/* Returns true when the caller may proceed; otherwise has answered. */
+/* ---- the gate ---- */
+
+/* Why the gate refuses, and how each protocol says it (status, code,
+ * message, hint): the one table of the gate's answers. */
+typedef enum {
+    GATE_NO_KEY,         /* neither apikey nor Bearer (or no apikey where one is required) */
+    GATE_BAD_KEY,
+    GATE_EXPIRED_KEY,
+    GATE_BAD_TOKEN,
+    GATE_EXPIRED_TOKEN,
+    GATE_ANON,           /* the anon role on a service_role route */
+    GATE_NOT_SERVICE,    /* a user on a service_role route */
+    GATE_NREASONS
+} gate_reason;
+
+typedef struct gate_answer {
+    int status;
+    const char *code, *message, *hint;
+} gate_answer;
+
+#define KEY_HINT "Send the project's anon or service_role key in the apikey header"
+static const gate_answer gate_answers[3][GATE_NREASONS] = {
+    [HTTP_ERR_PGRST] = {
+        [GATE_NO_KEY] = {401, "PGRST301", "No API key found in request", KEY_HINT},
+        [GATE_BAD_KEY] = {401, "PGRST301", "Invalid API key",
+                          "Double check the apikey header: it must be a key of this project"},
+        [GATE_EXPIRED_KEY] = {401, "PGRST303", "Invalid API key: JWT expired",
+                              "Double check the apikey header: it must be a key of this project"},
+        [GATE_BAD_TOKEN] = {401, "PGRST301", "JWT could not be verified", NULL},
+        [GATE_EXPIRED_TOKEN] = {401, "PGRST303", "JWT expired", NULL},
+        [GATE_ANON] = {401, "42501", "This endpoint requires the service_role key", NULL},
+        [GATE_NOT_SERVICE] = {403, "42501", "This endpoint requires the service_role key", NULL},
+    },
+    [HTTP_ERR_GOTRUE] = {
+        [GATE_NO_KEY] = {401, "no_authorization", "No API key found in request", NULL},
+        [GATE_BAD_KEY] = {401, "bad_jwt", "Invalid API key", NULL},
+        [GATE_EXPIRED_KEY] = {401, "bad_jwt", "Invalid API key: JWT expired", NULL},
+        [GATE_BAD_TOKEN] = {403, "bad_jwt", "invalid JWT: unable to parse or verify signature, token signature is invalid",
+                            NULL},
+        [GATE_EXPIRED_TOKEN] = {403, "bad_jwt",
+                                "invalid JWT: unable to parse or verify signature, token has invalid claims: token is "
+                                "expired",
+                                NULL},
+        [GATE_ANON] = {401, "not_admin", "User not allowed", NULL},
+        [GATE_NOT_SERVICE] = {403, "not_admin", "User not allowed", NULL},
+    },
+    [HTTP_ERR_STORAGE] = {
+        [GATE_NO_KEY] = {401, "Unauthorized", "No API key found in request", NULL},
+        [GATE_BAD_KEY] = {401, "Unauthorized", "Invalid API key", NULL},
+        [GATE_EXPIRED_KEY] = {401, "Unauthorized", "Invalid API key: JWT expired", NULL},
+        [GATE_BAD_TOKEN] = {400, "InvalidJWT", "invalid signature", NULL},
+        [GATE_EXPIRED_TOKEN] = {400, "InvalidJWT", "jwt expired", NULL},
+        [GATE_ANON] = {401, "Unauthorized", "This endpoint requires the service_role key", NULL},
+        [GATE_NOT_SERVICE] = {403, "Unauthorized", "This endpoint requires the service_role key", NULL},
+    },
+};
+
+/* Answer the refusal; always false, for `return refuse(...)`. */
+static bool gate_refuse(http_req *r, gate_reason why)
+{
+    const gate_answer *a = &gate_answers[r->route->style][why];
+    if (why == GATE_NO_KEY)
+        http_add_header(r, "WWW-Authenticate", "Bearer");
+    else if (why == GATE_EXPIRED_TOKEN)
+        http_add_header(r, "WWW-Authenticate", "Bearer error=\"invalid_token\", error_description=\"JWT expired\"");
+    else if (why != GATE_ANON && why != GATE_NOT_SERVICE)
+        http_add_header(r, "WWW-Authenticate", "Bearer error=\"invalid_token\"");
+    http_error(r, a->status, a->code, a->message, NULL, a->hint);
+    return false;
+}
+
+const char *http_bearer(const http_req *r)
+{
+    const char *h = http_header(r, "Authorization");
+    if (!h || strncasecmp(h, "Bearer ", 7) != 0)
+        return NULL;
+    h += 7;
+    while (*h == ' ')
+        h++;
+    return *h ? h : NULL;
+}
+
+const char *http_apikey(http_req *r)
+{
+    const char *k = http_header(r, "apikey");
+    return k ? k : http_param(r, "apikey");
+}
+
+int http_bearer_claims(const http_req *r, auth_claims **out)
+{
+    *out = r->bearer_rc == BS_OK ? r->bearer : NULL;
+    return r->bearer_rc;
+}
+
+/* Verify both credentials once; refuse as the route's level demands.
+ * Returns true when the handler may run; otherwise has answered. */
 static bool check_access(http_req *r)
 {
-    const http_route *rt = r->route;
-    if (rt->access == HTTP_PUBLIC)
+    http_access level = r->route->access;
+    r->bearer_rc = BS_ENOTFOUND;
+    if (level == HTTP_PUBLIC)
         return true;
     int64_t now = time_now_s();
-    bool gotrue = rt->style == HTTP_ERR_GOTRUE;
-    const char *key = http_apikey(r);
-    const char *tok = http_bearer(r);
-    if (!key && !tok) {
-        http_add_header(r, "WWW-Authenticate", "Bearer");
-        http_error(r, 401, gotrue ? "no_authorization" : "PGRST301", "No API key found in request", NULL,
-                   "Send the project's anon or service_role key in the apikey header");
-        return false;
-    }
+    const char *key = http_apikey(r), *tok = http_bearer(r);
+    if (!key && (!tok || level == HTTP_APIKEY))
+        return gate_refuse(r, GATE_NO_KEY);
     auth_claims *kc = NULL;
-    if (key) {
-        int rc = auth_jwt_verify(r->srv->o.jwt, key, now, &kc);
-        if (rc) {
-            http_add_header(r, "WWW-Authenticate", "Bearer error=\"invalid_token\"");
-            http_error(r, 401, gotrue ? "bad_jwt" : (rc == BS_EEXPIRED ? "PGRST303" : "PGRST301"),
-                       rc == BS_EEXPIRED ? "Invalid API key: JWT expired" : "Invalid API key", NULL,
-                       "Double check the apikey header: it must be a key of this project");
-            return false;
-        }
-    }
+    int krc = key ? auth_jwt_verify(r->srv->o.jwt, key, now, &kc) : BS_ENOTFOUND;
+    if (key && krc)
+        return gate_refuse(r, krc == BS_EEXPIRED ? GATE_EXPIRED_KEY : GATE_BAD_KEY);
+    r->key_claims = kc;
     if (tok && key && strcmp(tok, key) == 0) {
-        r->claims = kc;
+        r->bearer = auth_claims_retain(kc);
+        r->bearer_rc = BS_OK;
     } else if (tok) {
-        auth_claims *tc = NULL;
-        int rc = auth_jwt_verify(r->srv->o.jwt, tok, now, &tc);
-        auth_claims_release(kc);
-        if (rc) {
-            http_add_header(r, "WWW-Authenticate",
-                            rc == BS_EEXPIRED ? "Bearer error=\"invalid_token\", error_description=\"JWT expired\""
-                                              : "Bearer error=\"invalid_token\"");
-            http_error(r, 401, gotrue ? "bad_jwt" : (rc == BS_EEXPIRED ? "PGRST303" : "PGRST301"),
-                       rc == BS_EEXPIRED ? "JWT expired" : "JWT could not be verified", NULL, NULL);
-            return false;
-        }
-        r->claims = tc;
-    } else {
-        r->claims = kc;
+        r->bearer_rc = auth_jwt_verify(r->srv->o.jwt, tok, now, &r->bearer);
+        if (r->bearer_rc && level != HTTP_APIKEY)
+            return gate_refuse(r, r->bearer_rc == BS_EEXPIRED ? GATE_EXPIRED_TOKEN : GATE_BAD_TOKEN);
     }
-    if (rt->access == HTTP_SERVICE && strcmp(r->claims->role, "service_role") != 0) {
-        bool anon = strcmp(r->claims->role, "anon") == 0;
-        http_error(r, anon ? 401 : 403, gotrue ? "not_admin" : "42501",
-                   "This endpoint requires the service_role key", NULL, NULL);
-        return false;
-    }
+    /* the acting role: a Bearer that verified, else the key (on
+     * HTTP_APIKEY routes a bad Bearer leaves the key acting) */
+    r->claims = r->bearer_rc == BS_OK ? r->bearer : kc;
+    if ((level == HTTP_SERVICE || level == HTTP_CONSOLE) && strcmp(r->claims->role, "service_role") != 0)
+        return gate_refuse(r, strcmp(r->claims->role, "anon") == 0 ? GATE_ANON : GATE_NOT_SERVICE);
     return true;
 }
 
@@ -754,7 +838,7 @@ static int on_request(struct mg_connection *conn, void *cbdata)
     const char *raw = r.ri->local_uri_raw ? r.ri->local_uri_raw : r.ri->local_uri;
     const char *rsub = "";
     r.raw_path = raw ? raw : "/";
-    r.route = match_route(srv, r.raw_path, &rsub);
+    r.route = match_route(srv, r.method, r.raw_path, &rsub);
     r.raw_subpath = rsub;
     r.path = http_path_decode(&r.arena, r.raw_path, strlen(r.raw_path));
     bool bad_path = !r.path;
@@ -822,7 +906,8 @@ static int on_request(struct mg_connection *conn, void *cbdata)
     int status = r.status ? r.status : 500;
     metrics_http(group, status, time_mono_ns() - t0);
     log_debug("%s %s -> %d", r.ri->request_method, path, status);
-    auth_claims_release(r.claims);
+    auth_claims_release(r.key_claims);
+    auth_claims_release(r.bearer);
     buf_free(&r.headers);
     buf_free(&r.body);
     arena_free(&r.arena);

@@ -45,11 +45,28 @@ enum {
     HTTP_ANY = 0x7f,
 };
 
-/* Who may call a route. */
+/* Who may call a route: checked once, by the front, before any handler
+ * runs (the one gate); the handler gets the verified caller (http_claims,
+ * http_bearer_claims) and never verifies a key itself.
+ *   HTTP_PUBLIC          nobody is checked (a handler may still check a
+ *                        token of its own kind, e.g. a signed URL's)
+ *   HTTP_APIKEY          a valid project key in apikey (header or ?apikey=);
+ *                        a Bearer token is verified for the handler but not
+ *                        refused here (GoTrue decides per endpoint)
+ *   HTTP_APIKEY_OR_USER  a valid apikey, or a valid Bearer token, or both;
+ *                        the Bearer (else the key) is the caller
+ *   HTTP_SERVICE         as HTTP_APIKEY_OR_USER, and the caller's role is
+ *                        service_role
+ *   HTTP_CONSOLE         as HTTP_SERVICE: the service key, or the session
+ *                        token of a console admin (a service_role token
+ *                        POST /admin/v1/login issues); marks the routes
+ *                        that exist for the console */
 typedef enum {
-    HTTP_PUBLIC,   /* nobody is checked */
-    HTTP_APIKEY,   /* a valid apikey; Authorization: Bearer sets the role */
-    HTTP_SERVICE,  /* as HTTP_APIKEY, and the role must be service_role */
+    HTTP_PUBLIC,
+    HTTP_APIKEY,
+    HTTP_APIKEY_OR_USER,
+    HTTP_SERVICE,
+    HTTP_CONSOLE,
 } http_access;
 
 /* Which protocol's error body the route speaks. */
@@ -63,7 +80,8 @@ typedef int (*http_handler)(http_req *r);
 
 typedef struct http_route {
     unsigned methods;
-    const char *path;     /* exact path, or a prefix when it ends in '/'; each path once */
+    const char *path;     /* exact path, or a prefix when it ends in '/'; a path may
+                           * appear again only with other methods */
     http_access access;
     http_err_style style;
     int group;            /* metrics group, METRICS_G_* */
@@ -145,6 +163,11 @@ bs_app *http_app(const http_req *r);
 /* The verified claims of the acting role (Bearer token, else apikey);
  * NULL on HTTP_PUBLIC routes.  Owned by the request. */
 struct auth_claims *http_claims(const http_req *r);
+/* The Bearer token as the gate verified it: BS_OK and *out (owned by the
+ * request), BS_ENOTFOUND when none was sent (or the route is public),
+ * BS_EEXPIRED or BS_EAUTH when it does not verify (only on HTTP_APIKEY
+ * routes: elsewhere the gate refused the request). */
+int http_bearer_claims(const http_req *r, struct auth_claims **out);
 /* The client's address: the socket peer, or, when the peer is one of
  * --trusted-proxies, the right-most address of X-Forwarded-For that is not
  * a trusted proxy.  Use it for rate limits and logs. */

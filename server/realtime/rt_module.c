@@ -8,8 +8,8 @@
 #include "realtime/rt_rest.h"
 
 static const http_route routes[] = {
-    {HTTP_POST, "/realtime/v1/api/broadcast", HTTP_APIKEY, HTTP_ERR_PGRST, METRICS_G_REALTIME, rt_rest_broadcast},
-    {HTTP_POST, "/realtime/v1/api/broadcast/", HTTP_APIKEY, HTTP_ERR_PGRST, METRICS_G_REALTIME,
+    {HTTP_POST, "/realtime/v1/api/broadcast", HTTP_APIKEY_OR_USER, HTTP_ERR_PGRST, METRICS_G_REALTIME, rt_rest_broadcast},
+    {HTTP_POST, "/realtime/v1/api/broadcast/", HTTP_APIKEY_OR_USER, HTTP_ERR_PGRST, METRICS_G_REALTIME,
      rt_rest_broadcast_event},
     {HTTP_GET | HTTP_HEAD | HTTP_POST | HTTP_PUT | HTTP_PATCH, "/admin/v1/realtime/rules", HTTP_SERVICE,
      HTTP_ERR_PGRST, METRICS_G_ADMIN, rt_rules_admin},

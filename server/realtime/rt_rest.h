@@ -3,7 +3,7 @@
  *   POST /realtime/v1/api/broadcast
  *        {"messages":[{"topic":"room","event":"e","payload":{...},"private":false}]}
  *   POST /realtime/v1/api/broadcast/{topic}/events/{event}   body = the payload
- * Topics are given without the "realtime:" prefix.  Route access: HTTP_APIKEY.
+ * Topics are given without the "realtime:" prefix.  Route access: HTTP_APIKEY_OR_USER.
  * "private": true (batch) or ?private=true (single) sends to the private
  * channel of that name, if the caller's token may (the realtime insert
  * rule, extension broadcast; service_role always): a batch drops a

@@ -13,7 +13,7 @@
 #define RW (HTTP_GET | HTTP_HEAD | HTTP_POST | HTTP_PATCH | HTTP_DELETE)
 
 static const http_route routes[] = {
-    {RW, "/rest/v1/", HTTP_APIKEY, HTTP_ERR_PGRST, METRICS_G_REST, rest_handle},
+    {RW, "/rest/v1/", HTTP_APIKEY_OR_USER, HTTP_ERR_PGRST, METRICS_G_REST, rest_handle},
 };
 
 static const db_sqlfns sqlfns = {rest_query_register_functions, rest_coll_register_functions};
