@@ -11,6 +11,7 @@
  */
 #include "http/http.h"
 #include "http/http_int.h"
+#include "http/pgrst.h"
 #include "core/jwt.h"
 #include "core/error.h"
 #include "core/jsonin.h"
@@ -857,7 +858,7 @@ static int on_request(struct mg_connection *conn, void *cbdata)
     if (atomic_load(&srv->draining)) {
         force_close(&r);
         http_add_header(&r, "Retry-After", "1");
-        http_error(&r, 503, "PGRST000", "the server is shutting down", NULL, NULL);
+        pgrst_reply(&r, PGRST_UNAVAILABLE, "the server is shutting down", NULL, NULL);
     } else if (framing) {
         force_close(&r);
         http_error(&r, 400, r.route && r.route->style == HTTP_ERR_GOTRUE ? "validation_failed" : "PGRST000",
@@ -869,7 +870,7 @@ static int on_request(struct mg_connection *conn, void *cbdata)
         http_add_header(&r, "Access-Control-Max-Age", "86400");
         http_send(&r, 204, NULL, NULL, 0);
     } else if (!r.route) {
-        http_error(&r, 404, "PGRST125", "Invalid path specified in request URL", NULL, NULL);
+        pgrst_reply(&r, PGRST_NO_PATH, "Invalid path specified in request URL", NULL, NULL);
     } else if (bad_path && r.route->style != HTTP_ERR_STORAGE) {
         /* storage decodes object names itself (raw subpath) and answers
          * InvalidKey in its own words */
@@ -877,7 +878,7 @@ static int on_request(struct mg_connection *conn, void *cbdata)
                    "Invalid path: %00 (NUL) is not allowed", NULL, NULL);
     } else if (!(r.route->methods & r.method)) {
         http_add_header(&r, "Allow", "GET, HEAD, POST, PUT, PATCH, DELETE");
-        http_error(&r, 405, "PGRST117", "Unsupported HTTP method", NULL, NULL);
+        pgrst_reply(&r, PGRST_METHOD, "Unsupported HTTP method", NULL, NULL);
     } else if (check_access(&r)) {
         int rc = r.route->fn(&r);
         if (r.body_stalled && !r.responded) {
