@@ -2,12 +2,13 @@
 #   make run     install packages, build, start the server on ./data
 #   make test    install packages and npm modules, build, run every test
 #   make bench   release build + benchmarks (bench/run.sh)
+#   make format-check   C style check (.clang-format), run by CI
 BUILD ?= build
 JOBS ?= $(shell nproc 2>/dev/null || echo 2)
 PORT ?= 8080
 DATA ?= ./data
 
-.PHONY: all deps build run test test-unit test-sanitize bench clean
+.PHONY: all deps build run test test-unit test-sanitize bench clean format format-check
 
 all: build
 
@@ -49,6 +50,16 @@ bench:
 	@cmake -S . -B $(BUILD)-release -DCMAKE_BUILD_TYPE=Release >/dev/null
 	@cmake --build $(BUILD)-release -j$(JOBS)
 	bench/run.sh $(BUILD)-release
+
+# C style (.clang-format): format rewrites, format-check (CI) only compares.
+C_SOURCES = $(shell git ls-files '*.c' '*.h' 2>/dev/null)
+format:
+	@scripts/deps.sh format
+	clang-format -i $(C_SOURCES)
+
+format-check:
+	@scripts/deps.sh format
+	@clang-format --dry-run --Werror $(C_SOURCES) && echo "format-check: every C file matches .clang-format"
 
 clean:
 	rm -rf $(BUILD) $(BUILD)-asan $(BUILD)-release
