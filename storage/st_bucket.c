@@ -186,7 +186,7 @@ int st_bucket_list(st_ctx *c)
         else if (strcmp(scol, "updated_at") == 0)
             colname = "updated_at";
         else
-            return st_err(c->r, 400, "InvalidRequest", "sortColumn must be id, name, created_at or updated_at");
+            return st_reply_errorf(c->r, ST_ERR_BAD_REQUEST, "sortColumn must be id, name, created_at or updated_at");
     }
     if (strcmp(colname, "name") == 0)
         colname = "id";
@@ -199,7 +199,7 @@ int st_bucket_list(st_ctx *c)
     db_conn *db = db_reader(c->app->store);
     sqlite3_stmt *st = db ? db_stmt(db, q, strlen(q), NULL) : NULL;
     if (!st)
-        return st_err_db(c->r, BS_EDB);
+        return st_reply_failure(c->r, BS_EDB);
     sqlite3_bind_int(st, 1, c->service);
     if (search && *search)
         sqlite3_bind_text(st, 2, search, -1, SQLITE_STATIC);
@@ -224,7 +224,7 @@ int st_bucket_list(st_ctx *c)
     db_stmt_done(st);
     if (!rc)
         rc = buf_putc(&out, ']');
-    rc = rc ? st_err_db(c->r, rc) : http_send_json(c->r, 200, out.data, out.len);
+    rc = rc ? st_reply_failure(c->r, rc) : http_send_json(c->r, 200, out.data, out.len);
     buf_free(&out);
     return rc;
 }
@@ -236,12 +236,12 @@ int st_bucket_get_h(st_ctx *c, const char *id)
         return BS_OK;
     if (!c->service && !b.public_) {
         st_bucket_clear(&b);
-        return st_err(c->r, 404, "Bucket not found", "Bucket not found");
+        return st_reply_error(c->r, ST_ERR_NO_BUCKET);
     }
     buf out = BUF_INIT;
     int rc = st_bucket_json(&b, &out);
     st_bucket_clear(&b);
-    rc = rc ? st_err_db(c->r, rc) : http_send_json(c->r, 200, out.data, out.len);
+    rc = rc ? st_reply_failure(c->r, rc) : http_send_json(c->r, 200, out.data, out.len);
     buf_free(&out);
     return rc;
 }
@@ -313,26 +313,21 @@ static int empty_rows(db_conn *w, bucket_op *o)
     if (!st)
         return BS_EDB;
     sqlite3_bind_text(st, 1, o->id, -1, SQLITE_STATIC);
-    int rc = BS_OK, step;
-    size_t cap = 0;
+    int rc = BS_OK;
     int64_t now = time_now_ms();
-    /* collect first: deleting while stepping the same table is avoided */
-    st_object *list = NULL;
-    size_t n = 0;
-    while (rc == BS_OK && (step = sqlite3_step(st)) == SQLITE_ROW) {
-        if (n == cap) {
-            size_t nc = cap ? cap * 2 : 64;
-            st_object *nl = realloc(list, nc * sizeof *nl);
-            if (!nl) {
-                rc = BS_ENOMEM;
-                break;
-            }
-            list = nl;
-            cap = nc;
-        }
-        rc = st_object_from_stmt(st, 0, o->a, &list[n++]);
+    /* collect first: deleting while stepping the same table is avoided;
+     * rows is a buf used as an array of st_object (its block comes from
+     * realloc, so it is aligned for any type) */
+    buf rows = BUF_INIT;
+    while (rc == BS_OK && sqlite3_step(st) == SQLITE_ROW) {
+        st_object obj;
+        rc = st_object_from_stmt(st, 0, o->a, &obj);
+        if (rc == BS_OK)
+            rc = buf_append(&rows, &obj, sizeof obj);
     }
     db_stmt_done(st);
+    st_object *list = (st_object *)rows.data;
+    size_t n = rows.len / sizeof *list;
     if (rc == BS_OK) {
         o->blobs = arena_alloc(o->a, (n ? n : 1) * sizeof *o->blobs);
         if (!o->blobs)
@@ -342,7 +337,7 @@ static int empty_rows(db_conn *w, bucket_op *o)
         rc = st_object_delete_row(w, &list[i], now);
         o->blobs[o->nblobs++] = (char *)list[i].blob;
     }
-    free(list);
+    buf_free(&rows);
     return rc;
 }
 
@@ -388,12 +383,12 @@ static int bucket_op_answer(st_ctx *c, bucket_op *o, int rc, const char *ok_json
     case BS_OK: return http_send_json(c->r, 200, ok_json, strlen(ok_json));
     case BS_EINVAL:
         if (strcmp(buf_cstr(&o->msg), "Bucket name invalid") == 0)
-            return st_err(c->r, 400, "Invalid Input", "Bucket name invalid");
-        return st_err(c->r, 400, "InvalidRequest", "%s", buf_cstr(&o->msg));
-    case BS_EEXISTS: return st_err(c->r, 409, "Duplicate", "The resource already exists");
-    case BS_ENOTFOUND: return st_err(c->r, 404, "Bucket not found", "Bucket not found");
-    case BS_EBUSY: return st_err(c->r, 409, "ResourceNotEmpty", "The bucket you tried to delete is not empty");
-    default: return st_err_db(c->r, rc);
+            return st_reply_error(c->r, ST_ERR_INVALID_BUCKET_NAME);
+        return st_reply_errorf(c->r, ST_ERR_BAD_REQUEST, "%s", buf_cstr(&o->msg));
+    case BS_EEXISTS: return st_reply_error(c->r, ST_ERR_DUPLICATE);
+    case BS_ENOTFOUND: return st_reply_error(c->r, ST_ERR_NO_BUCKET);
+    case BS_EBUSY: return st_reply_error(c->r, ST_ERR_NOT_EMPTY);
+    default: return st_reply_failure(c->r, rc);
     }
 }
 
@@ -401,7 +396,7 @@ static int need_service(st_ctx *c)
 {
     if (c->service)
         return BS_OK;
-    st_err(c->r, 403, "Unauthorized", "new row violates row-level security policy");
+    st_reply_error(c->r, ST_ERR_DENIED);
     return BS_EDENIED;
 }
 
@@ -418,13 +413,13 @@ int st_bucket_create(st_ctx *c)
         idv = json_object_get(body, "name");
     int rc;
     if (!json_is_string(idv)) {
-        rc = st_err(c->r, 400, "Invalid Input", "Bucket name invalid");
+        rc = st_reply_error(c->r, ST_ERR_INVALID_BUCKET_NAME);
         goto out;
     }
     o.id = json_string_value(idv);
     o.owner = st_caller_sub(c);
     if (st_bucket_spec_parse(body, &o.spec, &o.msg) != BS_OK) {
-        rc = st_err(c->r, 400, "InvalidRequest", "%s", buf_cstr(&o.msg));
+        rc = st_reply_errorf(c->r, ST_ERR_BAD_REQUEST, "%s", buf_cstr(&o.msg));
         goto out;
     }
     rc = db_write(c->app->store, run_bucket_op, &o);
@@ -450,7 +445,7 @@ int st_bucket_update(st_ctx *c, const char *id)
     bucket_op o = {.op = B_UPDATE, .id = id, .msg = BUF_INIT, .s = c->s, .a = c->a};
     int rc;
     if (st_bucket_spec_parse(body, &o.spec, &o.msg) != BS_OK)
-        rc = st_err(c->r, 400, "InvalidRequest", "%s", buf_cstr(&o.msg));
+        rc = st_reply_errorf(c->r, ST_ERR_BAD_REQUEST, "%s", buf_cstr(&o.msg));
     else
         rc = bucket_op_answer(c, &o, db_write(c->app->store, run_bucket_op, &o), "{\"message\":\"Successfully updated\"}");
     json_decref(body);

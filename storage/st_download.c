@@ -167,54 +167,64 @@ static int send_bytes(http_req *r, int fd, int64_t from, int64_t len)
     return rc;
 }
 
-int st_download(st_ctx *c, const st_bucket *b, const char *key, bool check_rules)
+/* Read key's row and open its blob: BS_OK with *o and *fd, or an answer
+ * (404, 500).  An overwrite that commits between the two unlinks the old
+ * blob: then the row is read once more. */
+static int open_object(st_ctx *c, const st_bucket *b, const char *key, bool check_rules, st_object *o, int *fd)
 {
-    http_req *r = c->r;
     db_conn *db = db_reader(c->app->store);
-    st_object o;
-    int fd = -1, rc = BS_OK;
-    for (int attempt = 0; attempt < 2 && fd < 0; attempt++) {
-        rc = db ? st_object_get(db, c->a, b->id, key, &o) : BS_EDB;
-        if (rc == BS_ENOTFOUND)
-            return st_err(r, 404, "not_found", "Object not found");
-        if (rc)
-            return st_err_db(r, rc);
-        if (check_rules && !st_allowed(b, c->caller, RULES_SELECT, &o))
-            return st_err(r, 404, "not_found", "Object not found");
+    *fd = -1;
+    for (int attempt = 0; attempt < 2 && *fd < 0; attempt++) {
+        int rc = db ? st_object_get(db, c->a, b->id, key, o) : BS_EDB;
+        if (rc == BS_OK && check_rules && !st_allowed(b, c->caller, RULES_SELECT, o))
+            rc = BS_ENOTFOUND;
+        if (rc) {
+            if (rc == BS_ENOTFOUND)
+                st_reply_error(c->r, ST_ERR_NO_OBJECT);
+            else
+                st_reply_failure(c->r, rc);
+            return rc;
+        }
         char path[4400];
-        st_blob_path(c->s, o.blob, path, sizeof path);
-        fd = open(path, O_RDONLY | O_CLOEXEC);
-        if (fd < 0 && errno != ENOENT) {
+        st_blob_path(c->s, o->blob, path, sizeof path);
+        *fd = open(path, O_RDONLY | O_CLOEXEC);
+        if (*fd < 0 && errno != ENOENT) {
             log_error("storage: open %s: %s", path, strerror(errno));
             break;
         }
     }
-    if (fd < 0)
-        return st_err(r, 500, "InternalError", "Internal server error (the object's bytes are missing)");
-    struct stat sb;
-    int64_t size = fstat(fd, &sb) == 0 ? (int64_t)sb.st_size : o.size;
+    if (*fd >= 0)
+        return BS_OK;
+    st_reply_errorf(c->r, ST_ERR_INTERNAL, "Internal server error (the object's bytes are missing)");
+    return BS_EIO;
+}
 
+/* ETag, Last-Modified, Cache-Control, and what keeps active content from
+ * running in our origin (see the top of the file). */
+static void add_object_headers(st_ctx *c, const st_bucket *b, const st_object *o)
+{
+    http_req *r = c->r;
     char lm[40];
-    http_date(o.updated_at, lm);
-    http_add_header(r, "ETag", o.etag);
+    http_date(o->updated_at, lm);
+    http_add_header(r, "ETag", o->etag);
     if (lm[0])
         http_add_header(r, "Last-Modified", lm);
-    http_add_header(r, "Cache-Control", o.cache_control);
+    http_add_header(r, "Cache-Control", o->cache_control);
     http_add_header(r, "Accept-Ranges", "bytes");
     http_add_header(r, "X-Content-Type-Options", "nosniff");
-    bool active = st_mime_active(o.content_type);
+    bool active = st_mime_active(o->content_type);
     if (active)
         http_add_header(r, "Content-Security-Policy", "sandbox");
     const char *dl = http_param(r, "download");
     if (dl || (active && !b->allow_inline)) {
-        const char *name = dl && *dl ? dl : strrchr(o.name, '/') ? strrchr(o.name, '/') + 1 : o.name;
+        const char *name = dl && *dl ? dl : strrchr(o->name, '/') ? strrchr(o->name, '/') + 1 : o->name;
         add_disposition(r, c->a, name);
     }
-    const char *inm = http_header(r, "If-None-Match");
-    if (inm && etag_matches(inm, o.etag)) {
-        rc = http_send(r, 304, NULL, NULL, 0);
-        goto out;
-    }
+}
+
+/* 200 with all the bytes, 206 with the asked range, or 416. */
+static int send_object(http_req *r, int fd, int64_t size, const char *content_type)
+{
     int64_t from = 0, to = size - 1;
     const char *range = http_header(r, "Range");
     int rr = range ? parse_range(range, size, &from, &to) : 0;
@@ -222,8 +232,7 @@ int st_download(st_ctx *c, const st_bucket *b, const char *key, bool check_rules
     if (rr < 0) {
         snprintf(cr, sizeof cr, "bytes */%lld", (long long)size);
         http_add_header(r, "Content-Range", cr);
-        rc = st_err(r, 416, "InvalidRange", "The range is not satisfiable");
-        goto out;
+        return st_reply_error(r, ST_ERR_RANGE);
     }
     if (rr > 0) {
         snprintf(cr, sizeof cr, "bytes %lld-%lld/%lld", (long long)from, (long long)to, (long long)size);
@@ -233,13 +242,40 @@ int st_download(st_ctx *c, const st_bucket *b, const char *key, bool check_rules
         to = size - 1;
     }
     int64_t len = size ? to - from + 1 : 0;
-    rc = http_send_head(r, rr > 0 ? 206 : 200, o.content_type, len);
+    int rc = http_send_head(r, rr > 0 ? 206 : 200, content_type, len);
     if (rc == BS_OK && http_method(r) != HTTP_HEAD && len > 0)
-        rc = send_bytes(r, fd, from, len);
+        send_bytes(r, fd, from, len);
     /* a failure after the head was sent cannot be reported: the client sees
      * a short body against Content-Length */
-    rc = BS_OK;
-out:
+    return BS_OK;
+}
+
+static int download(st_ctx *c, const st_bucket *b, const char *key, bool check_rules)
+{
+    st_object o;
+    int fd;
+    if (open_object(c, b, key, check_rules, &o, &fd))
+        return BS_OK;
+    struct stat sb;
+    int64_t size = fstat(fd, &sb) == 0 ? (int64_t)sb.st_size : o.size;
+    add_object_headers(c, b, &o);
+    const char *inm = http_header(c->r, "If-None-Match");
+    int rc = inm && etag_matches(inm, o.etag) ? http_send(c->r, 304, NULL, NULL, 0)
+                                              : send_object(c->r, fd, size, o.content_type);
     close(fd);
+    return rc;
+}
+
+int st_download_from(st_ctx *c, const char *bucket, const char *key, st_dl_access access)
+{
+    st_bucket b;
+    if (st_load_bucket(c, bucket, &b))
+        return BS_OK;
+    int rc;
+    if (access == ST_DL_PUBLIC && !b.public_)
+        rc = st_reply_error(c->r, ST_ERR_NO_OBJECT);
+    else
+        rc = download(c, &b, key, access == ST_DL_RULES);
+    st_bucket_clear(&b);
     return rc;
 }

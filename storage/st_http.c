@@ -1,58 +1,42 @@
-/* st_http.c - /storage/v1 dispatch, key checks and storage-api errors.
+/* st_http.c - the /storage/v1 routes: dispatch, and the request helpers the
+ * endpoints share (JSON bodies, bucket and key paths).
  *
- * The route is HTTP_PUBLIC because two kinds of request carry no key:
- * GET /object/public/BUCKET/KEY (public buckets) and signed URLs
- * (/object/sign/... and /object/upload/sign/... with ?token=), which are
- * authorised by their token alone.  Every other path needs a valid apikey
- * (or Bearer token); Authorization: Bearer sets the caller's role and sub.
+ * Keys are checked by the gate, once, before any handler here runs:
+ * st_module.c gives each route its access level.  Three kinds of request
+ * carry no key and are authorised otherwise, so their routes are
+ * HTTP_PUBLIC; everything else under /storage/v1/ is HTTP_APIKEY_OR_USER
+ * and its handlers take the verified caller from http_claims().  A signed
+ * URL's token is storage's own kind of token, not a project key: st_sign.c
+ * verifies it (core/jwt.h, the shared verifier).
  *
- *   bucket[/ID[/empty]]                     st_bucket.c
- *   object/public/B/K        GET HEAD       no key, public buckets only
- *   object/sign/B/K?token=   GET HEAD       no key, the token names B/K
- *   object/upload/sign/B/K?token=  PUT      no key, the token names B/K
- *   object/sign/B/K          POST           sign one   (select rule)
- *   object/sign/B            POST           sign many  (select rule)
- *   object/upload/sign/B/K   POST           signed upload URL (insert rule)
- *   object/authenticated/B/K GET HEAD       download
- *   object/info/B/K          GET            info
- *   object/list/B            POST           list
+ *   public routes (no key)
+ *   object/public/B/K              GET HEAD   public buckets only
+ *   object/sign/B/K?token=         GET HEAD   the token names B/K
+ *   object/upload/sign/B/K?token=  PUT        the token names B/K
+ *
+ *   apikey or user (st_handle)
+ *   bucket[/ID[/empty]]                       st_bucket.c
+ *   object/sign/B/K          POST             sign one   (select rule)
+ *   object/sign/B            POST             sign many  (select rule)
+ *   object/upload/sign/B/K   POST             signed upload URL (insert rule)
+ *   object/authenticated/B/K GET HEAD         download
+ *   object/info/B/K          GET HEAD         info
+ *   object/list/B            POST             list
  *   object/move, object/copy POST
  *   object/B/K               GET HEAD POST PUT DELETE
- *   object/B                 DELETE         remove {"prefixes":[...]}
+ *   object/B                 DELETE           remove {"prefixes":[...]}
  */
-#include "core/utf8.h"
-#include "app/app.h"
 #include "storage/st_int.h"
-#include "storage/st_bucket.h"
 #include "core/error.h"
 #include "core/jsonin.h"
-#include "core/log.h"
-#include "core/timeutil.h"
+#include "core/utf8.h"
 
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 
-int st_err(http_req *r, int status, const char *error, const char *fmt, ...)
-{
-    char msg[1200];
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(msg, sizeof msg, fmt, ap);
-    va_end(ap);
-    return http_error(r, status, error, msg, NULL, NULL);
-}
-
-int st_err_db(http_req *r, int rc)
-{
-    if (rc == BS_ESHUTDOWN)
-        return st_err(r, 503, "InternalError", "the server is shutting down");
-    if (rc == BS_ENOMEM)
-        return st_err(r, 500, "InternalError", "out of memory");
-    return st_err(r, 500, "InternalError", "Internal server error (%s)", basalt_strerror(rc));
-}
+/* ---- request helpers ---- */
 
 int st_parse_object(const char *body, size_t len, json_t **out, char *msg, size_t msgsz)
 {
@@ -86,19 +70,19 @@ int st_read_json(http_req *r, json_t **out)
     *out = NULL;
     int rc = http_body(r, &body, &len);
     if (rc == BS_ETOOBIG) {
-        st_err(r, 413, "Payload too large", "The request body is too large");
+        st_reply_error(r, ST_ERR_BODY_TOO_LARGE);
         return rc;
     }
     if (rc) {
-        st_err(r, 400, "InvalidRequest", "The request body could not be read");
+        st_reply_errorf(r, ST_ERR_BAD_REQUEST, "The request body could not be read");
         return rc;
     }
     char msg[JSONIN_MSG_MAX + 64];
     rc = st_parse_object(body, len, out, msg, sizeof msg);
     if (rc == BS_ENOMEM)
-        st_err_db(r, rc);
+        st_reply_failure(r, rc);
     else if (rc)
-        st_err(r, 400, "InvalidRequest", "%s", msg);
+        st_reply_errorf(r, ST_ERR_BAD_REQUEST, "%s", msg);
     return rc;
 }
 
@@ -107,14 +91,20 @@ const char *st_caller_sub(const st_ctx *c)
     return c->caller && c->caller->sub && *c->caller->sub ? c->caller->sub : NULL;
 }
 
+bool st_upsert_asked(const st_ctx *c)
+{
+    const char *ups = http_header(c->r, "x-upsert");
+    return ups && strcasecmp(ups, "true") == 0;
+}
+
 /* Storage reads the raw path (http_subpath_raw): bucket and object names
  * are decoded exactly once, here, so a key's literal "%20" (sent as
  * "%2520") stays "%20" and "50% off.txt" works, and %00, a bad escape or
  * invalid UTF-8 is InvalidKey instead of a silently shortened name. */
 
-static char *decode_bucket(st_ctx *c, const char *raw, size_t n)
+char *st_bucket_decode(arena *a, const char *raw, size_t n)
 {
-    char *b = http_path_decode(c->a, raw, n);
+    char *b = http_path_decode(a, raw, n);
     return b && st_bucket_name_valid(b, strlen(b)) ? b : NULL;
 }
 
@@ -123,12 +113,12 @@ int st_split_path(st_ctx *c, const char *raw, char **bucket, char **key)
     const char *slash = strchr(raw, '/');
     *bucket = *key = NULL;
     if (!slash || !slash[1]) {
-        st_err(c->r, 400, "InvalidKey", "Invalid key: %s", "");
+        st_reply_error(c->r, ST_ERR_INVALID_KEY);
         return BS_EINVAL;
     }
-    *bucket = decode_bucket(c, raw, (size_t)(slash - raw));
+    *bucket = st_bucket_decode(c->a, raw, (size_t)(slash - raw));
     if (!*bucket) {
-        st_err(c->r, 404, "Bucket not found", "Bucket not found");
+        st_reply_error(c->r, ST_ERR_NO_BUCKET);
         return BS_ENOTFOUND;
     }
     const char *k = slash + 1;
@@ -136,7 +126,8 @@ int st_split_path(st_ctx *c, const char *raw, char **bucket, char **key)
     int rc = st_key_decode(c->a, k, kl, key);
     if (rc) {
         *key = NULL;
-        st_err(c->r, 400, "InvalidKey", "Invalid key: %.1024s", kl > ST_KEY_MAX ? "(too long)" : utf8_valid(k, kl) ? k : "(not UTF-8)");
+        st_reply_errorf(c->r, ST_ERR_INVALID_KEY, "Invalid key: %.1024s",
+                        kl > ST_KEY_MAX ? "(too long)" : utf8_valid(k, kl) ? k : "(not UTF-8)");
         return BS_EINVAL;
     }
     return BS_OK;
@@ -147,44 +138,33 @@ int st_load_bucket(st_ctx *c, const char *id, st_bucket *b)
     db_conn *db = db_reader(c->app->store);
     int rc = db ? st_bucket_get(db, c->a, id, b) : BS_EDB;
     if (rc == BS_ENOTFOUND)
-        st_err(c->r, 404, "Bucket not found", "Bucket not found");
+        st_reply_error(c->r, ST_ERR_NO_BUCKET);
     else if (rc)
-        st_err_db(c->r, rc);
+        st_reply_failure(c->r, rc);
     return rc;
 }
 
-/* Verify apikey and Bearer as the HTTP front does for HTTP_APIKEY_OR_USER routes,
- * answering in storage-api's shape.  BS_OK with c->caller set. */
-static int authenticate(st_ctx *c)
+/* ---- dispatch helpers ---- */
+
+typedef int (*object_fn)(st_ctx *c, const char *bucket, const char *key);
+typedef int (*bucket_fn)(st_ctx *c, const char *bucket);
+
+/* The request's context with the caller the gate verified (NULL on the
+ * public routes).  false when storage is not running (answered 503). */
+static bool ctx_open(http_req *r, st_ctx *c)
 {
-    int64_t now = time_now_s();
-    const char *key = http_apikey(c->r);
-    const char *tok = http_bearer(c->r);
-    if (!key && !tok) {
-        st_err(c->r, 401, "Unauthorized", "No API key found in request");
-        return BS_EAUTH;
-    }
-    auth_claims *kc = NULL;
-    if (key && auth_jwt_verify(c->app->jwt, key, now, &kc) != BS_OK) {
-        st_err(c->r, 401, "Unauthorized", "Invalid API key");
-        return BS_EAUTH;
-    }
-    if (tok && !(key && strcmp(tok, key) == 0)) {
-        auth_claims *tc = NULL;
-        int rc = auth_jwt_verify(c->app->jwt, tok, now, &tc);
-        auth_claims_release(kc);
-        kc = NULL;
-        if (rc) {
-            st_err(c->r, 400, "InvalidJWT", "%s", rc == BS_EEXPIRED ? "jwt expired" : "invalid signature");
-            return BS_EAUTH;
-        }
-        kc = tc;
-    }
-    c->caller = kc;
-    c->service = strcmp(kc->role, "service_role") == 0;
-    return BS_OK;
+    bs_app *app = http_app(r);
+    auth_claims *caller = http_claims(r);
+    *c = (st_ctx){r, app, app->storage, http_arena(r), caller,
+                  caller && strcmp(caller->role, "service_role") == 0};
+    if (c->s)
+        return true;
+    st_reply_errorf(r, ST_ERR_UNAVAILABLE, "storage is not running");
+    return false;
 }
 
+/* Does s start with the path segment(s) `word`?  *rest: what follows its
+ * '/', or "" when s is exactly word. */
 static bool is(const char *s, const char *word, const char **rest)
 {
     size_t n = strlen(word);
@@ -199,8 +179,48 @@ static bool is(const char *s, const char *word, const char **rest)
 
 static int bad_method(st_ctx *c)
 {
-    return st_err(c->r, 405, "InvalidRequest", "Method not allowed");
+    return st_reply_error(c->r, ST_ERR_METHOD);
 }
+
+/* "B/K" (raw) into a bucket and a key, then fn; answers 400/404 itself. */
+static int with_object(st_ctx *c, const char *raw, object_fn fn)
+{
+    char *bucket, *key;
+    if (st_split_path(c, raw, &bucket, &key))
+        return BS_OK;
+    return fn(c, bucket, key);
+}
+
+/* raw[0..n) as a bucket id, then fn; 404 when it cannot be one. */
+static int with_bucket(st_ctx *c, const char *raw, size_t n, bucket_fn fn)
+{
+    char *id = st_bucket_decode(c->a, raw, n);
+    return id ? fn(c, id) : st_reply_error(c->r, ST_ERR_NO_BUCKET);
+}
+
+/* ---- the public routes ---- */
+
+static int public_download(st_ctx *c, const char *bucket, const char *key)
+{
+    return st_download_from(c, bucket, key, ST_DL_PUBLIC);
+}
+
+/* One of the public routes: "B/K" after the prefix, then fn. */
+static int public_object(http_req *r, object_fn fn)
+{
+    st_ctx c;
+    if (!ctx_open(r, &c))
+        return BS_OK;
+    return with_object(&c, http_subpath_raw(r), fn);
+}
+
+int st_public_get(http_req *r) { return public_object(r, public_download); }
+
+int st_signed_get(http_req *r) { return public_object(r, st_sign_download); }
+
+int st_signed_put(http_req *r) { return public_object(r, st_sign_upload_put); }
+
+/* ---- bucket/... ---- */
 
 static int route_bucket(st_ctx *c, const char *rest)
 {
@@ -214,16 +234,13 @@ static int route_bucket(st_ctx *c, const char *rest)
     }
     const char *slash = strchr(rest, '/');
     size_t n = slash ? (size_t)(slash - rest) : strlen(rest);
-    char *id = decode_bucket(c, rest, n);
-    if (slash && strcmp(slash, "/empty") == 0) {
-        if (m != HTTP_POST)
-            return bad_method(c);
-        return id ? st_bucket_empty(c, id) : st_err(c->r, 404, "Bucket not found", "Bucket not found");
-    }
+    if (slash && strcmp(slash, "/empty") == 0)
+        return m == HTTP_POST ? with_bucket(c, rest, n, st_bucket_empty) : bad_method(c);
     if (slash && slash[1])
-        return st_err(c->r, 404, "not_found", "Route not found");
+        return st_reply_error(c->r, ST_ERR_NO_ROUTE);
+    char *id = st_bucket_decode(c->a, rest, n);
     if (!id)
-        return st_err(c->r, 404, "Bucket not found", "Bucket not found");
+        return st_reply_error(c->r, ST_ERR_NO_BUCKET);
     switch (m) {
     case HTTP_GET: return st_bucket_get_h(c, id);
     case HTTP_PUT:
@@ -233,228 +250,143 @@ static int route_bucket(st_ctx *c, const char *rest)
     }
 }
 
-/* Paths that need no key. Returns true when it answered. */
-static bool route_keyless(st_ctx *c, const char *sub, int *rc)
+/* ---- object/... ---- */
+
+static int obj_download(st_ctx *c, const char *bucket, const char *key)
 {
-    const char *rest;
-    unsigned m = http_method(c->r);
-    char *bucket, *key;
-    if (is(sub, "object/public", &rest) && (m & (HTTP_GET | HTTP_HEAD))) {
-        if (st_split_path(c, rest, &bucket, &key) == BS_OK) {
-            st_bucket b;
-            if (st_load_bucket(c, bucket, &b) == BS_OK) {
-                *rc = b.public_ ? st_download(c, &b, key, false)
-                                : st_err(c->r, 404, "not_found", "Object not found");
-                st_bucket_clear(&b);
-            }
-        }
-        return true;
-    }
-    if (is(sub, "object/sign", &rest) && (m & (HTTP_GET | HTTP_HEAD))) {
-        if (st_split_path(c, rest, &bucket, &key) == BS_OK)
-            *rc = st_sign_download(c, bucket, key);
-        return true;
-    }
-    if (is(sub, "object/upload/sign", &rest) && m == HTTP_PUT) {
-        if (st_split_path(c, rest, &bucket, &key) == BS_OK)
-            *rc = st_sign_upload_put(c, bucket, key);
-        return true;
-    }
-    return false;
+    return st_download_from(c, bucket, key, ST_DL_RULES);
 }
+
+/* POST object/B/K (create; x-upsert) or PUT (update). */
+static int obj_upload(st_ctx *c, const char *bucket, const char *key)
+{
+    st_upload_how how = http_method(c->r) == HTTP_PUT ? ST_UPLOAD_UPDATE : ST_UPLOAD_CREATE;
+    return st_upload(c, bucket, key, how, st_upsert_asked(c), st_caller_sub(c));
+}
+
+static int obj_remove_one(st_ctx *c, const char *bucket, const char *key)
+{
+    json_t *one = json_pack("[s]", key);
+    int rc = one ? st_obj_remove(c, bucket, one) : st_reply_failure(c->r, BS_ENOMEM);
+    json_decref(one);
+    return rc;
+}
+
+static int obj_remove_body(st_ctx *c, const char *bucket)
+{
+    json_t *body;
+    if (st_read_json(c->r, &body))
+        return BS_OK;
+    int rc = st_obj_remove(c, bucket, json_object_get(body, "prefixes"));
+    json_decref(body);
+    return rc;
+}
+
+/* DELETE object/B/K, or DELETE object/B {"prefixes":[...]} */
+static int obj_delete(st_ctx *c, const char *sub)
+{
+    const char *slash = strchr(sub, '/');
+    if (!slash)
+        return with_bucket(c, sub, strlen(sub), obj_remove_body);
+    if (!st_bucket_decode(c->a, sub, (size_t)(slash - sub)))
+        return st_reply_error(c->r, ST_ERR_NO_BUCKET);
+    return with_object(c, sub, obj_remove_one);
+}
+
+/* object/B[/K]: no word of the table above, so B is a bucket. */
+static int route_object_name(st_ctx *c, const char *sub)
+{
+    unsigned m = http_method(c->r);
+    if (m == HTTP_DELETE)
+        return obj_delete(c, sub);
+    if (!strchr(sub, '/'))
+        return st_reply_error(c->r, ST_ERR_INVALID_KEY);
+    if (m == HTTP_POST || m == HTTP_PUT)
+        return with_object(c, sub, obj_upload);
+    if (m & (HTTP_GET | HTTP_HEAD))
+        return with_object(c, sub, obj_download);
+    return bad_method(c);
+}
+
+static int obj_authenticated(st_ctx *c, const char *rest) { return with_object(c, rest, obj_download); }
+
+/* object/info/[public/|authenticated/]B/K */
+static int obj_info(st_ctx *c, const char *rest)
+{
+    const char *r2;
+    if (is(rest, "public", &r2) || is(rest, "authenticated", &r2))
+        rest = r2;
+    return with_object(c, rest, st_obj_info);
+}
+
+static int obj_list(st_ctx *c, const char *rest) { return with_bucket(c, rest, strlen(rest), st_obj_list); }
+
+static int obj_move(st_ctx *c, const char *rest)
+{
+    (void)rest;
+    return st_obj_move_copy(c, false);
+}
+
+static int obj_copy(st_ctx *c, const char *rest)
+{
+    (void)rest;
+    return st_obj_move_copy(c, true);
+}
+
+static int obj_sign_upload(st_ctx *c, const char *rest) { return with_object(c, rest, st_sign_upload_create); }
+
+/* object/sign/B (many) or object/sign/B/K (one) */
+static int obj_sign(st_ctx *c, const char *rest)
+{
+    if (!strchr(rest, '/'))
+        return with_bucket(c, rest, strlen(rest), st_sign_many);
+    return with_object(c, rest, st_sign_one);
+}
+
+/* The words after object/ (matched in this order), the methods each takes
+ * here, and its handler.  GET/HEAD of public and sign, and PUT of
+ * upload/sign, are the public routes: they never reach this table. */
+static const struct {
+    const char *word;
+    bool exact;          /* the whole rest of the path, not a prefix */
+    unsigned methods;
+    int (*fn)(st_ctx *c, const char *rest);
+} object_words[] = {
+    {"authenticated", false, HTTP_GET | HTTP_HEAD, obj_authenticated},
+    {"info", false, HTTP_GET | HTTP_HEAD, obj_info},
+    {"list", false, HTTP_POST, obj_list},
+    {"move", true, HTTP_POST, obj_move},
+    {"copy", true, HTTP_POST, obj_copy},
+    {"upload/sign", false, HTTP_POST, obj_sign_upload},
+    {"sign", false, HTTP_POST, obj_sign},
+    {"public", false, 0, NULL},
+};
 
 static int route_object(st_ctx *c, const char *sub)
 {
-    const char *rest;
     unsigned m = http_method(c->r);
-    char *bucket, *key;
-    if (is(sub, "authenticated", &rest)) {
-        if (!(m & (HTTP_GET | HTTP_HEAD)))
+    for (size_t i = 0; i < sizeof object_words / sizeof object_words[0]; i++) {
+        const char *rest;
+        bool hit = object_words[i].exact ? strcmp(sub, object_words[i].word) == 0
+                                         : is(sub, object_words[i].word, &rest);
+        if (!hit)
+            continue;
+        if (!(m & object_words[i].methods))
             return bad_method(c);
-        goto download;
+        return object_words[i].fn(c, object_words[i].exact ? "" : rest);
     }
-    if (is(sub, "info", &rest)) {
-        if (m != HTTP_GET && m != HTTP_HEAD)
-            return bad_method(c);
-        const char *r2;
-        if (is(rest, "public", &r2) || is(rest, "authenticated", &r2))
-            rest = r2;
-        if (st_split_path(c, rest, &bucket, &key))
-            return BS_OK;
-        return st_obj_info(c, bucket, key);
-    }
-    if (is(sub, "list", &rest)) {
-        if (m != HTTP_POST)
-            return bad_method(c);
-        char *b = decode_bucket(c, rest, strlen(rest));
-        return b ? st_obj_list(c, b) : st_err(c->r, 404, "Bucket not found", "Bucket not found");
-    }
-    if (strcmp(sub, "move") == 0 || strcmp(sub, "copy") == 0) {
-        if (m != HTTP_POST)
-            return bad_method(c);
-        return st_obj_move_copy(c, sub[0] == 'c');
-    }
-    if (is(sub, "upload/sign", &rest)) {
-        if (m != HTTP_POST)
-            return bad_method(c);
-        if (st_split_path(c, rest, &bucket, &key))
-            return BS_OK;
-        return st_sign_upload_create(c, bucket, key);
-    }
-    if (is(sub, "sign", &rest)) {
-        if (m != HTTP_POST)
-            return bad_method(c);
-        if (!strchr(rest, '/')) {
-            char *b = decode_bucket(c, rest, strlen(rest));
-            return b ? st_sign_many(c, b) : st_err(c->r, 404, "Bucket not found", "Bucket not found");
-        }
-        if (st_split_path(c, rest, &bucket, &key))
-            return BS_OK;
-        return st_sign_one(c, bucket, key);
-    }
-    if (is(sub, "public", &rest))
-        return bad_method(c);
-    rest = sub;
-    if (!strchr(rest, '/') || m == HTTP_DELETE) {
-        /* DELETE /object/B {"prefixes":[...]} or DELETE /object/B/K */
-        if (m != HTTP_DELETE)
-            return st_err(c->r, 400, "InvalidKey", "Invalid key: %s", "");
-        const char *slash = strchr(rest, '/');
-        char *b = decode_bucket(c, rest, slash ? (size_t)(slash - rest) : strlen(rest));
-        if (!b)
-            return st_err(c->r, 404, "Bucket not found", "Bucket not found");
-        if (slash) {
-            if (st_split_path(c, rest, &bucket, &key))
-                return BS_OK;
-            json_t *one = json_pack("[s]", key);
-            int rc = st_obj_remove(c, b, one);
-            json_decref(one);
-            return rc;
-        }
-        json_t *body;
-        if (st_read_json(c->r, &body))
-            return BS_OK;
-        int rc = st_obj_remove(c, b, json_object_get(body, "prefixes"));
-        json_decref(body);
-        return rc;
-    }
-    if (m == HTTP_POST || m == HTTP_PUT) {
-        if (st_split_path(c, rest, &bucket, &key))
-            return BS_OK;
-        const char *ups = http_header(c->r, "x-upsert");
-        bool upsert = ups && strcasecmp(ups, "true") == 0;
-        return st_upload(c, bucket, key, m == HTTP_PUT ? 1 : 0, upsert, st_caller_sub(c));
-    }
-    if (!(m & (HTTP_GET | HTTP_HEAD)))
-        return bad_method(c);
-download:
-    if (st_split_path(c, rest, &bucket, &key))
-        return BS_OK;
-    st_bucket b;
-    if (st_load_bucket(c, bucket, &b))
-        return BS_OK;
-    int rc = st_download(c, &b, key, true);
-    st_bucket_clear(&b);
-    return rc;
+    return route_object_name(c, sub);
 }
 
 int st_handle(http_req *r)
 {
-    bs_app *app = http_app(r);
-    st_ctx c = {r, app, app->storage, http_arena(r), NULL, false};
+    st_ctx c;
     const char *sub = http_subpath_raw(r), *rest;
-    int rc = BS_OK;
-    if (!c.s)
-        return st_err(r, 503, "InternalError", "storage is not running");
-    if (route_keyless(&c, sub, &rc))
-        return rc;
-    if (authenticate(&c))
+    if (!ctx_open(r, &c))
         return BS_OK;
     if (is(sub, "bucket", &rest))
-        rc = route_bucket(&c, rest);
-    else if (is(sub, "object", &rest))
-        rc = route_object(&c, rest);
-    else
-        rc = st_err(r, 404, "not_found", "Route %s %s not found", http_method_name(r), http_path(r));
-    auth_claims_release(c.caller);
-    return rc;
-}
-
-/* ---- /admin/v1/buckets/NAME/rules ---- */
-
-typedef struct rules_op_arg {
-    const char *id;
-    const char *text;
-} rules_op_arg;
-
-static int run_set_rules(db_conn *w, void *arg)
-{
-    rules_op_arg *o = arg;
-    return st_bucket_set_rules(w, o->id, o->text);
-}
-
-int st_admin_buckets(http_req *r)
-{
-    bs_app *app = http_app(r);
-    st_ctx c = {r, app, app->storage, http_arena(r), NULL, true};
-    const char *sub = http_subpath_raw(r);
-    const char *slash = strchr(sub, '/');
-    if (!slash || strcmp(slash, "/rules") != 0)
-        return http_error(r, 404, "PGRST125", "Invalid path specified in request URL", NULL, NULL);
-    char *id = decode_bucket(&c, sub, (size_t)(slash - sub));
-    st_bucket b;
-    db_conn *db = db_reader(app->store);
-    int rc = !id ? BS_ENOTFOUND : db ? st_bucket_get(db, c.a, id, &b) : BS_EDB;
-    if (rc == BS_ENOTFOUND)
-        return http_error(r, 404, "PGRST205", "bucket not found", NULL, NULL);
-    if (rc)
-        return http_error(r, 500, "PGRST000", basalt_strerror(rc), NULL, NULL);
-    unsigned m = http_method(r);
-    json_t *body = NULL, *merged = NULL;
-    buf msg = BUF_INIT;
-    char *text = NULL;
-    if (m == HTTP_GET) {
-        text = json_dumps(b.rules, JSON_COMPACT);
-        rc = text ? http_send_json(r, 200, text, strlen(text)) : BS_ENOMEM;
-        goto out;
-    }
-    if (m != HTTP_POST && m != HTTP_PATCH && m != HTTP_PUT) {
-        rc = http_error(r, 405, "PGRST117", "Unsupported HTTP method", NULL, NULL);
-        goto out;
-    }
-    const char *data;
-    size_t len;
-    char why[JSONIN_MSG_MAX];
-    /* not json_is_object(body = ...): the jansson macro evaluates its
-     * argument twice, which parsed the body twice and leaked one tree */
-    if (http_body(r, &data, &len) == BS_OK &&
-        jsonin_parse(data, len, JSONIN_ANY_SIZE, 0, &body, why, sizeof why) != BS_OK) {
-        rc = http_error(r, 400, "PGRST102", "the request body is not valid JSON", why, NULL);
-        goto out;
-    }
-    if (!json_is_object(body)) {
-        rc = http_error(r, 400, "PGRST102", "the request body must be a JSON object", NULL, NULL);
-        goto out;
-    }
-    /* POST/PUT replace the whole set, PATCH changes the named operations */
-    if (st_rules_merge(m == HTTP_PATCH ? b.rules : NULL, body, &merged, &msg) != BS_OK) {
-        rc = http_error(r, 400, "PGRST100", buf_cstr(&msg), NULL, NULL);
-        goto out;
-    }
-    text = json_dumps(merged, JSON_COMPACT);
-    rules_op_arg o = {id, text};
-    rc = text ? db_write(app->store, run_set_rules, &o) : BS_ENOMEM;
-    if (rc == BS_OK)
-        rc = http_send_json(r, 200, text, strlen(text));
-    else if (rc == BS_ENOTFOUND)
-        rc = http_error(r, 404, "PGRST205", "bucket not found", NULL, NULL);
-    else
-        rc = http_error(r, 500, "PGRST000", basalt_strerror(rc), NULL, NULL);
-out:
-    free(text);
-    json_decref(body);
-    json_decref(merged);
-    buf_free(&msg);
-    st_bucket_clear(&b);
-    return rc;
+        return route_bucket(&c, rest);
+    if (is(sub, "object", &rest))
+        return route_object(&c, rest);
+    return st_reply_errorf(r, ST_ERR_NO_ROUTE, "Route %s %s not found", http_method_name(r), http_path(r));
 }

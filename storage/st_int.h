@@ -4,7 +4,9 @@
  *   st_db.c       bucket and object rows: reads on the reader, writes on
  *                 the writer, JSON shapes of storage-api
  *   st_rules.c    per-bucket access rules over object.* and auth.*
- *   st_http.c     /storage/v1 dispatch, key checks, errors
+ *   st_errors.c   the storage-api error catalogue (st_errors.h)
+ *   st_http.c     /storage/v1 dispatch and request helpers
+ *   st_admin.c    /admin/v1/buckets/NAME/rules
  *   st_bucket.c   bucket endpoints
  *   st_upload.c   streaming uploads (raw and multipart)
  *   st_download.c downloads (Range, ETag, 304, HEAD)
@@ -26,6 +28,8 @@
 #include "db/store.h"
 #include "http/http.h"
 #include "rules/rules.h"
+#include "storage/st_bucket.h"
+#include "storage/st_errors.h"
 #include "storage/st_path.h"
 #include "storage/st_service.h"
 
@@ -119,14 +123,18 @@ typedef struct st_ctx {
     bs_app *app;
     st_service *s;
     arena *a;
-    auth_claims *caller;         /* NULL: no key (public/signed routes) */
+    auth_claims *caller;         /* as the gate verified it (owned by the request);
+                                  * NULL on the public routes */
     bool service;                /* caller is service_role */
 } st_ctx;
 
-/* Answer a storage-api error. */
-int st_err(http_req *r, int status, const char *error, const char *fmt, ...)
-    __attribute__((format(printf, 4, 5)));
-int st_err_db(http_req *r, int rc);
+/* The route handlers st_module.c lists (civetweb workers). */
+int st_public_get(http_req *r);   /* GET|HEAD object/public/B/K      (public) */
+int st_signed_get(http_req *r);   /* GET|HEAD object/sign/B/K?token= (public) */
+int st_signed_put(http_req *r);   /* PUT object/upload/sign/B/K?token= (public) */
+int st_handle(http_req *r);       /* everything else under /storage/v1/ (apikey or user) */
+int st_admin_buckets(http_req *r); /* /admin/v1/buckets/NAME/rules (service_role) */
+
 /* Read the body as a JSON object (answers 400/413 itself; returns non-OK). */
 int st_read_json(http_req *r, json_t **out);
 /* st_read_json's parse, pure (any thread; the fuzz target calls it): an
@@ -136,12 +144,16 @@ int st_read_json(http_req *r, json_t **out);
 int st_parse_object(const char *body, size_t len, json_t **out, char *msg, size_t msgsz);
 /* sub of the caller or NULL. */
 const char *st_caller_sub(const st_ctx *c);
+/* "x-upsert: true" was sent. */
+bool st_upsert_asked(const st_ctx *c);
+/* raw[0..n) percent-decoded (once) into a, if it is a valid bucket id;
+ * else NULL. */
+char *st_bucket_decode(arena *a, const char *raw, size_t n);
 /* Split "bucket/key..." (raw) into a bucket id and a decoded, validated
  * key.  Answers 400/404 itself on failure. */
 int st_split_path(st_ctx *c, const char *raw, char **bucket, char **key);
 /* Load the bucket or answer 404. */
 int st_load_bucket(st_ctx *c, const char *id, st_bucket *b);
-/* A query parameter (decoded) or NULL. */
 
 /* ---- endpoints ---- */
 int st_bucket_list(st_ctx *c);
@@ -186,13 +198,32 @@ int st_write_all(int fd, const void *p, size_t n);
 /* The quoted ETag of a SHA-256 digest (its first 128 bits in hex). */
 void st_etag_hex(const unsigned char *md, unsigned int mdlen, char out[ST_ETAG_LEN + 1]);
 
-/* Upload into bucket/key.  how: 0 POST (x-upsert decides), 1 PUT update
- * (must exist), 2 signed upload (upsert from the token; owner given). */
-int st_upload(st_ctx *c, const char *bucket, const char *key, int how, bool upsert, const char *owner);
+typedef enum {
+    ST_UPLOAD_CREATE, /* POST: x-upsert decides whether an existing key is replaced */
+    ST_UPLOAD_UPDATE, /* PUT: replaces (or creates) the key */
+    ST_UPLOAD_SIGNED, /* PUT to a signed upload URL: upsert and owner from its token, no rules */
+} st_upload_how;
 
-/* Download; check_rules false for public and signed access. */
-int st_download(st_ctx *c, const st_bucket *b, const char *key, bool check_rules);
+/* Upload the request body into bucket/key and answer. */
+int st_upload(st_ctx *c, const char *bucket, const char *key, st_upload_how how, bool upsert, const char *owner);
 
+/* ---- downloads (st_download.c) ---- */
+
+typedef enum {
+    ST_DL_RULES,      /* the bucket's select rule decides */
+    ST_DL_PUBLIC,     /* public buckets only (404 otherwise), no rules */
+    ST_DL_SIGNED,     /* a signed URL's token allowed it: no rules */
+} st_dl_access;
+
+/* Load bucket and answer a download of key from it (404 when the bucket
+ * or the object is missing or not readable). */
+int st_download_from(st_ctx *c, const char *bucket, const char *key, st_dl_access access);
+
+/* ---- objects (st_objops.c, st_sign.c) ---- */
+
+/* Read bucket b's row of key into *o if the caller may select it:
+ * BS_OK, BS_ENOTFOUND (missing or not readable), BS_EDB. */
+int st_obj_readable(st_ctx *c, const st_bucket *b, const char *key, st_object *o);
 int st_obj_info(st_ctx *c, const char *bucket, const char *key);
 int st_obj_list(st_ctx *c, const char *bucket);
 int st_obj_remove(st_ctx *c, const char *bucket, json_t *names);

@@ -22,12 +22,21 @@
 
 static int send_buf(http_req *r, int rc, buf *out)
 {
-    rc = rc ? st_err_db(r, rc) : http_send_json(r, 200, out->data ? out->data : "", out->len);
+    rc = rc ? st_reply_failure(r, rc) : http_send_json(r, 200, out->data ? out->data : "", out->len);
     buf_free(out);
     return rc;
 }
 
 /* ---- info ---- */
+
+int st_obj_readable(st_ctx *c, const st_bucket *b, const char *key, st_object *o)
+{
+    db_conn *db = db_reader(c->app->store);
+    int rc = db ? st_object_get(db, c->a, b->id, key, o) : BS_EDB;
+    if (rc == BS_OK && !st_allowed(b, c->caller, RULES_SELECT, o))
+        rc = BS_ENOTFOUND;
+    return rc;
+}
 
 int st_obj_info(st_ctx *c, const char *bucket, const char *key)
 {
@@ -35,15 +44,12 @@ int st_obj_info(st_ctx *c, const char *bucket, const char *key)
     if (st_load_bucket(c, bucket, &b))
         return BS_OK;
     st_object o;
-    db_conn *db = db_reader(c->app->store);
-    int rc = db ? st_object_get(db, c->a, bucket, key, &o) : BS_EDB;
-    if (rc == BS_OK && !st_allowed(&b, c->caller, RULES_SELECT, &o))
-        rc = BS_ENOTFOUND;
+    int rc = st_obj_readable(c, &b, key, &o);
     st_bucket_clear(&b);
     if (rc == BS_ENOTFOUND)
-        return st_err(c->r, 404, "not_found", "Object not found");
+        return st_reply_error(c->r, ST_ERR_NO_OBJECT);
     if (rc)
-        return st_err_db(c->r, rc);
+        return st_reply_failure(c->r, rc);
     buf out = BUF_INIT;
     rc = buf_puts(&out, "{\"id\":");
     if (!rc) rc = buf_json_str(&out, o.id, strlen(o.id));
@@ -115,45 +121,25 @@ static bool starts_ci(const char *s, const char *prefix)
     return strncasecmp(s, prefix, strlen(prefix)) == 0;
 }
 
-int st_obj_list(st_ctx *c, const char *bucket)
+/* What a list request asks for. */
+typedef struct list_query {
+    const char *lo, *hi;  /* keys under the prefix: lo < name < hi */
+    size_t pl;            /* strlen(lo); 0 lists the whole bucket */
+    const char *search;   /* names starting with it (any case), or NULL */
+    long long limit, offset;
+    sort_by sort;
+} list_query;
+
+/* The range of keys under prefix: "dir" and "dir/" both list dir's
+ * contents.  BS_ENOMEM. */
+static int list_range(arena *a, const char *prefix, list_query *q)
 {
-    json_t *body;
-    if (st_read_json(c->r, &body))
-        return BS_OK;
-    st_bucket b;
-    int rc = BS_OK;
-    if (st_load_bucket(c, bucket, &b)) {
-        json_decref(body);
-        return BS_OK;
-    }
-    const char *prefix = json_string_value(json_object_get(body, "prefix"));
-    const char *search = json_string_value(json_object_get(body, "search"));
-    json_t *lim = json_object_get(body, "limit"), *off = json_object_get(body, "offset");
-    json_t *sb = json_object_get(body, "sortBy");
-    long long limit = json_is_integer(lim) ? json_integer_value(lim) : 100;
-    long long offset = json_is_integer(off) ? json_integer_value(off) : 0;
-    const char *col = json_string_value(json_object_get(sb, "column"));
-    const char *ord = json_string_value(json_object_get(sb, "order"));
-    if (!col)
-        col = "name";
-    if (strcmp(col, "name") && strcmp(col, "created_at") && strcmp(col, "updated_at") &&
-        strcmp(col, "last_accessed_at")) {
-        rc = st_err(c->r, 400, "InvalidRequest", "sortBy.column must be name, created_at, updated_at or last_accessed_at");
-        goto out;
-    }
-    if (limit < 0)
-        limit = 100;
-    if (offset < 0)
-        offset = 0;
-    /* the prefix names a folder: "dir" and "dir/" both list dir's contents */
     while (prefix && *prefix == '/')
         prefix++;
     size_t pl = prefix ? strlen(prefix) : 0;
-    char *lo = arena_alloc(c->a, pl + 2), *hi = arena_alloc(c->a, pl + 2);
-    if (!lo || !hi) {
-        rc = st_err_db(c->r, BS_ENOMEM);
-        goto out;
-    }
+    char *lo = arena_alloc(a, pl + 2), *hi = arena_alloc(a, pl + 2);
+    if (!lo || !hi)
+        return BS_ENOMEM;
     memcpy(lo, prefix ? prefix : "", pl);
     if (pl && lo[pl - 1] != '/')
         lo[pl++] = '/';
@@ -161,100 +147,159 @@ int st_obj_list(st_ctx *c, const char *bucket)
     memcpy(hi, lo, pl + 1);
     if (pl)
         hi[pl - 1] = '0'; /* '/' + 1: the end of the range of keys under lo */
+    q->lo = lo;
+    q->hi = hi;
+    q->pl = pl;
+    return BS_OK;
+}
 
+/* The body's prefix, search, limit, offset and sortBy; answers itself
+ * (400, 500) and returns non-OK when it cannot. */
+static int list_options(st_ctx *c, json_t *body, list_query *q)
+{
+    json_t *lim = json_object_get(body, "limit"), *off = json_object_get(body, "offset");
+    json_t *sb = json_object_get(body, "sortBy");
+    const char *col = json_string_value(json_object_get(sb, "column"));
+    const char *ord = json_string_value(json_object_get(sb, "order"));
+    if (!col)
+        col = "name";
+    if (strcmp(col, "name") && strcmp(col, "created_at") && strcmp(col, "updated_at") &&
+        strcmp(col, "last_accessed_at")) {
+        st_reply_errorf(c->r, ST_ERR_BAD_REQUEST,
+                        "sortBy.column must be name, created_at, updated_at or last_accessed_at");
+        return BS_EINVAL;
+    }
+    q->search = json_string_value(json_object_get(body, "search"));
+    q->limit = json_is_integer(lim) ? json_integer_value(lim) : 100;
+    q->offset = json_is_integer(off) ? json_integer_value(off) : 0;
+    if (q->limit < 0)
+        q->limit = 100;
+    if (q->offset < 0)
+        q->offset = 0;
+    q->sort = (sort_by){col, ord && strcasecmp(ord, "desc") == 0};
+    int rc = list_range(c->a, json_string_value(json_object_get(body, "prefix")), q);
+    if (rc)
+        st_reply_failure(c->r, rc);
+    return rc;
+}
+
+/* What the row in st shows under the prefix: the object, or the folder one
+ * level down that holds it.  e->name NULL: nothing (the folder is listed
+ * already, or the caller may not read the object). */
+static int row_entry(st_ctx *c, const st_bucket *b, sqlite3_stmt *st, size_t pl, const char *last_folder, entry *e)
+{
+    st_object *o = arena_alloc(c->a, sizeof *o);
+    *e = (entry){NULL, o};
+    if (!o || st_object_from_stmt(st, 0, c->a, o) != BS_OK)
+        return BS_ENOMEM;
+    const char *rel = o->name + pl;
+    const char *slash = strchr(rel, '/');
+    size_t fl = slash ? (size_t)(slash - rel) : 0;
+    if (slash && last_folder && strlen(last_folder) == fl && memcmp(last_folder, rel, fl) == 0)
+        return BS_OK;
+    /* a folder shows when any object in it is visible */
+    if (!st_allowed(b, c->caller, RULES_SELECT, o))
+        return BS_OK;
+    if (!slash) {
+        e->name = rel;
+        return BS_OK;
+    }
+    e->name = arena_strndup(c->a, rel, fl);
+    e->obj = NULL;
+    return e->name ? BS_OK : BS_ENOMEM;
+}
+
+/* The entries the caller sees under the prefix, in key order, appended to
+ * list (a buf used as an array of entry: its block comes from realloc, so
+ * it is aligned for any type).  BS_EDB, BS_ENOMEM. */
+static int list_collect(st_ctx *c, const st_bucket *b, const list_query *q, buf *list)
+{
     db_conn *db = db_reader(c->app->store);
-    const char *q = pl ? "SELECT " ST_OBJ_COLS " FROM _basalt_objects WHERE bucket_id=? AND name>? AND name<? ORDER BY name"
-                       : "SELECT " ST_OBJ_COLS " FROM _basalt_objects WHERE bucket_id=? ORDER BY name";
-    sqlite3_stmt *st = db ? db_stmt(db, q, strlen(q), NULL) : NULL;
-    if (!st) {
-        rc = st_err_db(c->r, BS_EDB);
-        goto out;
+    const char *sql = q->pl ? "SELECT " ST_OBJ_COLS " FROM _basalt_objects WHERE bucket_id=? AND name>? AND name<? "
+                              "ORDER BY name"
+                            : "SELECT " ST_OBJ_COLS " FROM _basalt_objects WHERE bucket_id=? ORDER BY name";
+    sqlite3_stmt *st = db ? db_stmt(db, sql, strlen(sql), NULL) : NULL;
+    if (!st)
+        return BS_EDB;
+    sqlite3_bind_text(st, 1, b->id, -1, SQLITE_STATIC);
+    if (q->pl) {
+        sqlite3_bind_text(st, 2, q->lo, -1, SQLITE_STATIC);
+        sqlite3_bind_text(st, 3, q->hi, -1, SQLITE_STATIC);
     }
-    sqlite3_bind_text(st, 1, bucket, -1, SQLITE_STATIC);
-    if (pl) {
-        sqlite3_bind_text(st, 2, lo, -1, SQLITE_STATIC);
-        sqlite3_bind_text(st, 3, hi, -1, SQLITE_STATIC);
-    }
-    entry *list = NULL;
-    size_t n = 0, cap = 0;
     const char *last_folder = NULL;
-    int step, err = BS_OK;
-    while (err == BS_OK && (step = sqlite3_step(st)) == SQLITE_ROW) {
-        st_object *o = arena_alloc(c->a, sizeof *o);
-        if (!o || st_object_from_stmt(st, 0, c->a, o) != BS_OK) {
-            err = BS_ENOMEM;
-            break;
-        }
-        const char *rel = o->name + pl;
-        const char *slash = strchr(rel, '/');
-        entry e = {rel, o};
-        if (slash) {
-            size_t fl = (size_t)(slash - rel);
-            if (last_folder && strlen(last_folder) == fl && memcmp(last_folder, rel, fl) == 0)
-                continue;
-            /* a folder shows when any object in it is visible */
-            if (!st_allowed(&b, c->caller, RULES_SELECT, o))
-                continue;
-            e.name = arena_strndup(c->a, rel, fl);
-            e.obj = NULL;
+    int rc = BS_OK;
+    while (rc == BS_OK && sqlite3_step(st) == SQLITE_ROW) {
+        entry e;
+        rc = row_entry(c, b, st, q->pl, last_folder, &e);
+        if (rc || !e.name)
+            continue;
+        if (!e.obj)
             last_folder = e.name;
-        } else if (!st_allowed(&b, c->caller, RULES_SELECT, o)) {
+        if (q->search && *q->search && !starts_ci(e.name, q->search))
             continue;
-        }
-        if (!e.name) {
-            err = BS_ENOMEM;
-            break;
-        }
-        if (search && *search && !starts_ci(e.name, search))
-            continue;
-        if (n == cap) {
-            size_t nc = cap ? cap * 2 : 64;
-            entry *nl = realloc(list, nc * sizeof *nl);
-            if (!nl) {
-                err = BS_ENOMEM;
-                break;
-            }
-            list = nl;
-            cap = nc;
-        }
-        list[n++] = e;
+        rc = buf_append(list, &e, sizeof e);
     }
     db_stmt_done(st);
-    if (err) {
-        free(list);
-        rc = st_err_db(c->r, err);
-        goto out;
-    }
-    sort_by sb_ = {col, ord && strcasecmp(ord, "desc") == 0};
+    return rc;
+}
+
+static int entry_json(buf *out, const entry *e)
+{
+    int rc = buf_puts(out, "{\"name\":");
+    if (!rc) rc = buf_json_str(out, e->name, strlen(e->name));
+    const st_object *o = e->obj;
+    if (!o)
+        return rc ? rc : buf_puts(out, ",\"id\":null,\"updated_at\":null,\"created_at\":null,"
+                                       "\"last_accessed_at\":null,\"metadata\":null}");
+    if (!rc) rc = buf_printf(out, ",\"id\":\"%s\",\"updated_at\":\"%s\",\"created_at\":\"%s\","
+                                  "\"last_accessed_at\":\"%s\",\"metadata\":",
+                             o->id, o->updated_at, o->created_at, o->last_accessed_at);
+    if (!rc) rc = st_object_meta_json(o, out);
+    if (!rc) rc = buf_putc(out, '}');
+    return rc;
+}
+
+/* Sort the entries and answer the page offset..offset+limit. */
+static int list_answer(st_ctx *c, entry *list, size_t n, list_query *q)
+{
     if (n > 1)
-        qsort_r(list, n, sizeof *list, cmp_entry, &sb_); /* glibc (_GNU_SOURCE) */
+        qsort_r(list, n, sizeof *list, cmp_entry, &q->sort); /* glibc (_GNU_SOURCE) */
     buf out = BUF_INIT;
-    int brc = buf_putc(&out, '[');
-    bool first = true;
-    for (size_t i = (size_t)offset; brc == BS_OK && i < n && (long long)(i - (size_t)offset) < limit; i++) {
-        if (!first)
-            brc = buf_putc(&out, ',');
-        first = false;
-        if (!brc) brc = buf_puts(&out, "{\"name\":");
-        if (!brc) brc = buf_json_str(&out, list[i].name, strlen(list[i].name));
-        const st_object *o = list[i].obj;
-        if (!o) {
-            if (!brc)
-                brc = buf_puts(&out, ",\"id\":null,\"updated_at\":null,\"created_at\":null,"
-                                     "\"last_accessed_at\":null,\"metadata\":null}");
-            continue;
-        }
-        if (!brc) brc = buf_printf(&out, ",\"id\":\"%s\",\"updated_at\":\"%s\",\"created_at\":\"%s\","
-                                         "\"last_accessed_at\":\"%s\",\"metadata\":",
-                                   o->id, o->updated_at, o->created_at, o->last_accessed_at);
-        if (!brc) brc = st_object_meta_json(o, &out);
-        if (!brc) brc = buf_putc(&out, '}');
+    int rc = buf_putc(&out, '[');
+    size_t from = (size_t)q->offset;
+    for (size_t i = from; rc == BS_OK && i < n && (long long)(i - from) < q->limit; i++) {
+        if (i > from)
+            rc = buf_putc(&out, ',');
+        if (!rc)
+            rc = entry_json(&out, &list[i]);
     }
-    if (!brc)
-        brc = buf_putc(&out, ']');
-    free(list);
-    rc = send_buf(c->r, brc, &out);
+    if (!rc)
+        rc = buf_putc(&out, ']');
+    return send_buf(c->r, rc, &out);
+}
+
+int st_obj_list(st_ctx *c, const char *bucket)
+{
+    json_t *body;
+    if (st_read_json(c->r, &body))
+        return BS_OK;
+    st_bucket b;
+    if (st_load_bucket(c, bucket, &b)) {
+        json_decref(body);
+        return BS_OK;
+    }
+    list_query q;
+    buf list = BUF_INIT;
+    int rc = BS_OK;
+    if (list_options(c, body, &q))
+        goto out;
+    rc = list_collect(c, &b, &q, &list);
+    if (rc)
+        rc = st_reply_failure(c->r, rc);
+    else
+        rc = list_answer(c, (entry *)list.data, list.len / sizeof(entry), &q);
 out:
+    buf_free(&list);
     st_bucket_clear(&b);
     json_decref(body);
     return rc;
@@ -313,19 +358,19 @@ static int run_remove(db_conn *w, void *arg)
 int st_obj_remove(st_ctx *c, const char *bucket, json_t *names)
 {
     if (!json_is_array(names))
-        return st_err(c->r, 400, "InvalidRequest", "body must have prefixes: an array of object names");
+        return st_reply_errorf(c->r, ST_ERR_BAD_REQUEST, "body must have prefixes: an array of object names");
     size_t n = json_array_size(names);
     if (n > MAX_REMOVE)
-        return st_err(c->r, 400, "InvalidRequest", "at most %d objects per request", MAX_REMOVE);
+        return st_reply_errorf(c->r, ST_ERR_BAD_REQUEST, "at most %d objects per request", MAX_REMOVE);
     remove_arg ra = {.c = c, .bucket = bucket, .out = BUF_INIT};
     ra.names = arena_alloc(c->a, (n ? n : 1) * sizeof *ra.names);
     ra.blobs = arena_alloc(c->a, (n ? n : 1) * sizeof *ra.blobs);
     if (!ra.names || !ra.blobs)
-        return st_err_db(c->r, BS_ENOMEM);
+        return st_reply_failure(c->r, BS_ENOMEM);
     for (size_t i = 0; i < n; i++) {
         const char *k = json_string_value(json_array_get(names, i));
         if (!k)
-            return st_err(c->r, 400, "InvalidRequest", "prefixes must be strings");
+            return st_reply_errorf(c->r, ST_ERR_BAD_REQUEST, "prefixes must be strings");
         while (*k == '/')
             k++;
         /* an invalid key names no object: skip it */
@@ -335,7 +380,7 @@ int st_obj_remove(st_ctx *c, const char *bucket, json_t *names)
     int rc = db_write(c->app->store, run_remove, &ra);
     if (rc == BS_ENOTFOUND) {
         buf_free(&ra.out);
-        return st_err(c->r, 404, "Bucket not found", "Bucket not found");
+        return st_reply_error(c->r, ST_ERR_NO_BUCKET);
     }
     if (rc == BS_OK)
         for (size_t i = 0; i < ra.nblobs; i++)
@@ -432,87 +477,98 @@ static char *body_key(st_ctx *c, json_t *body, const char *field)
     return st_key_valid(k, strlen(k)) ? arena_strdup(c->a, k) : NULL;
 }
 
+/* The body's buckets and keys into m; answers itself (404, 400) and
+ * returns non-OK when they cannot name objects. */
+static int move_names(st_ctx *c, json_t *body, move_arg *m)
+{
+    m->sb = json_string_value(json_object_get(body, "bucketId"));
+    m->db = json_string_value(json_object_get(body, "destinationBucket"));
+    if (!m->db)
+        m->db = m->sb;
+    m->sk = body_key(c, body, "sourceKey");
+    m->dk = body_key(c, body, "destinationKey");
+    if (!m->sb || !st_bucket_name_valid(m->sb, strlen(m->sb)) || !st_bucket_name_valid(m->db, strlen(m->db))) {
+        st_reply_error(c->r, ST_ERR_NO_BUCKET);
+        return BS_ENOTFOUND;
+    }
+    if (!m->sk || !m->dk) {
+        const char *bad = json_string_value(json_object_get(body, m->sk ? "destinationKey" : "sourceKey"));
+        st_reply_errorf(c->r, ST_ERR_INVALID_KEY, "Invalid key: %.1024s", bad ? bad : "");
+        return BS_EINVAL;
+    }
+    m->sb = arena_strdup(c->a, m->sb);
+    m->db = arena_strdup(c->a, m->db);
+    if (!m->sb || !m->db) {
+        st_reply_failure(c->r, BS_ENOMEM);
+        return BS_ENOMEM;
+    }
+    return BS_OK;
+}
+
+/* copy: a second blob with the source's bytes (m->new_blob) and the new
+ * row's id, before the write; answers itself (404, 500) on failure. */
+static int copy_prepare(st_ctx *c, move_arg *m)
+{
+    st_object src;
+    db_conn *db = db_reader(c->app->store);
+    int rc = db ? st_object_get(db, c->a, m->sb, m->sk, &src) : BS_EDB;
+    char *blob = arena_alloc(c->a, ST_BLOB_ID_LEN + 1);
+    if (rc == BS_OK && !blob)
+        rc = BS_ENOMEM;
+    if (rc == BS_OK)
+        rc = st_blob_clone(c->s, src.blob, blob);
+    if (rc == BS_OK && uuid_v7(m->id) != BS_OK) {
+        st_blob_remove(c->s, blob);
+        rc = BS_EIO;
+    }
+    if (rc == BS_ENOTFOUND)
+        st_reply_error(c->r, ST_ERR_NO_OBJECT);
+    else if (rc)
+        st_reply_failure(c->r, rc);
+    else
+        m->new_blob = blob;
+    return rc;
+}
+
+/* After the write: remove what it replaced and answer. */
+static int move_answer(st_ctx *c, move_arg *m, int rc)
+{
+    switch (rc) {
+    case BS_OK: break;
+    /* which one: a missing bucket, or the source object */
+    case BS_ENOTFOUND: return st_reply_error(c->r, ST_ERR_NO_OBJECT);
+    case BS_EEXISTS: return st_reply_error(c->r, ST_ERR_DUPLICATE);
+    case BS_EDENIED: return st_reply_error(c->r, ST_ERR_DENIED);
+    default: return st_reply_failure(c->r, rc);
+    }
+    if (m->old_blob)
+        st_blob_remove(c->s, m->old_blob);
+    if (!m->copy)
+        return http_send_json(c->r, 200, "{\"message\":\"Successfully moved\"}", 32);
+    buf out = BUF_INIT;
+    char *full = st_full_key(c->a, m->db, m->dk);
+    int brc = full ? BS_OK : BS_ENOMEM;
+    if (!brc) brc = buf_puts(&out, "{\"Id\":");
+    if (!brc) brc = buf_json_str(&out, m->result_id, strlen(m->result_id));
+    if (!brc) brc = buf_puts(&out, ",\"Key\":");
+    if (!brc) brc = buf_json_str(&out, full, strlen(full));
+    if (!brc) brc = buf_putc(&out, '}');
+    return send_buf(c->r, brc, &out);
+}
+
 int st_obj_move_copy(st_ctx *c, bool copy)
 {
     json_t *body;
     if (st_read_json(c->r, &body))
         return BS_OK;
-    move_arg m = {.c = c, .copy = copy};
-    int rc;
-    const char *ups = http_header(c->r, "x-upsert");
-    m.upsert = ups && strcasecmp(ups, "true") == 0;
-    m.sb = json_string_value(json_object_get(body, "bucketId"));
-    m.db = json_string_value(json_object_get(body, "destinationBucket"));
-    if (!m.db)
-        m.db = m.sb;
-    m.sk = body_key(c, body, "sourceKey");
-    m.dk = body_key(c, body, "destinationKey");
-    if (!m.sb || !st_bucket_name_valid(m.sb, strlen(m.sb)) || !st_bucket_name_valid(m.db, strlen(m.db))) {
-        rc = st_err(c->r, 404, "Bucket not found", "Bucket not found");
+    move_arg m = {.c = c, .copy = copy, .upsert = st_upsert_asked(c)};
+    int rc = BS_OK;
+    if (move_names(c, body, &m) || (copy && copy_prepare(c, &m)))
         goto out;
-    }
-    if (!m.sk || !m.dk) {
-        const char *bad = json_string_value(json_object_get(body, m.sk ? "destinationKey" : "sourceKey"));
-        rc = st_err(c->r, 400, "InvalidKey", "Invalid key: %.1024s", bad ? bad : "");
-        goto out;
-    }
-    m.sb = arena_strdup(c->a, m.sb);
-    m.db = arena_strdup(c->a, m.db);
-    if (copy) {
-        st_object src;
-        db_conn *db = db_reader(c->app->store);
-        int g = db ? st_object_get(db, c->a, m.sb, m.sk, &src) : BS_EDB;
-        char *blob = arena_alloc(c->a, ST_BLOB_ID_LEN + 1);
-        if (g == BS_OK && !blob)
-            g = BS_ENOMEM;
-        if (g == BS_OK)
-            g = st_blob_clone(c->s, src.blob, blob);
-        if (g == BS_ENOTFOUND) {
-            rc = st_err(c->r, 404, "not_found", "Object not found");
-            goto out;
-        }
-        if (g) {
-            rc = st_err_db(c->r, g);
-            goto out;
-        }
-        m.new_blob = blob;
-        if (uuid_v7(m.id) != BS_OK) {
-            st_blob_remove(c->s, blob);
-            rc = st_err_db(c->r, BS_EIO);
-            goto out;
-        }
-    }
     rc = db_write(c->app->store, run_move, &m);
     if (rc != BS_OK && m.new_blob)
         st_blob_remove(c->s, m.new_blob);
-    switch (rc) {
-    case BS_OK: {
-        if (m.old_blob)
-            st_blob_remove(c->s, m.old_blob);
-        if (!copy) {
-            rc = http_send_json(c->r, 200, "{\"message\":\"Successfully moved\"}", 32);
-            break;
-        }
-        buf out = BUF_INIT;
-        char *full = st_full_key(c->a, m.db, m.dk);
-        int brc = full ? BS_OK : BS_ENOMEM;
-        if (!brc)
-            brc = buf_puts(&out, "{\"Id\":");
-        if (!brc) brc = buf_json_str(&out, m.result_id, strlen(m.result_id));
-        if (!brc) brc = buf_puts(&out, ",\"Key\":");
-        if (!brc) brc = buf_json_str(&out, full, strlen(full));
-        if (!brc) brc = buf_putc(&out, '}');
-        rc = send_buf(c->r, brc, &out);
-        break;
-    }
-    case BS_ENOTFOUND:
-        /* which one: a missing bucket, or the source object */
-        rc = st_err(c->r, 404, "not_found", "Object not found");
-        break;
-    case BS_EEXISTS: rc = st_err(c->r, 409, "Duplicate", "The resource already exists"); break;
-    case BS_EDENIED: rc = st_err(c->r, 403, "Unauthorized", "new row violates row-level security policy"); break;
-    default: rc = st_err_db(c->r, rc);
-    }
+    rc = move_answer(c, &m, rc);
 out:
     json_decref(body);
     return rc;

@@ -10,11 +10,8 @@
  * rename and commit, or between commit and unlink, leaves behind); then the
  * HTTP handlers may run.  st_free after the listener has stopped.
  *
- * Handlers (civetweb worker threads):
- *   st_handle         every path under /storage/v1/ (route access
- *                     HTTP_PUBLIC: keys are checked here, because public
- *                     objects and signed URLs need none)
- *   st_admin_buckets  /admin/v1/buckets/NAME/rules (service_role by route)
+ * Routes: storage_module (st_module.c) lists them with their access
+ * levels; the gate checks keys before any storage handler runs.
  */
 #ifndef BS_ST_SERVICE_H
 #define BS_ST_SERVICE_H
@@ -22,7 +19,6 @@
 #include "app/app.h"
 #include "db/store.h"
 #include "core/buf.h"
-#include "http/http.h"
 
 #include <stdbool.h>
 #include <stddef.h>
@@ -33,9 +29,6 @@ typedef struct st_service st_service;
 int st_start(bs_app *app, st_service **out);
 /* NULL-safe. */
 void st_free(st_service *s);
-
-int st_handle(http_req *r);
-int st_admin_buckets(http_req *r);
 
 /* Register basalt_create_bucket(id, spec_json) and
  * basalt_set_bucket_rules(id, rules_json) on the writer connection for app

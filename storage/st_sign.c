@@ -60,13 +60,13 @@ static auth_claims *check_token(st_ctx *c, const char *bucket, const char *key, 
 {
     const char *tok = http_param(c->r, "token");
     if (!tok || !*tok) {
-        st_err(c->r, 400, "InvalidRequest", "Missing token query parameter");
+        st_reply_errorf(c->r, ST_ERR_BAD_REQUEST, "Missing token query parameter");
         return NULL;
     }
     auth_claims *cl = NULL;
     int rc = auth_jwt_verify(c->app->jwt, tok, time_now_s(), &cl);
     if (rc) {
-        st_err(c->r, 400, "InvalidJWT", "%s", rc == BS_EEXPIRED ? "jwt expired" : "invalid signature");
+        st_reply_error(c->r, rc == BS_EEXPIRED ? ST_ERR_EXPIRED_JWT : ST_ERR_INVALID_JWT);
         return NULL;
     }
     const char *url = json_string_value(json_object_get(cl->json, "url"));
@@ -74,7 +74,7 @@ static auth_claims *check_token(st_ctx *c, const char *bucket, const char *key, 
     char *want = st_full_key(c->a, bucket, key);
     if (!url || !st || !want || strcmp(url, want) != 0 || strcmp(st, kind) != 0) {
         auth_claims_release(cl);
-        st_err(c->r, 400, "InvalidSignature", "The token is not valid for this object");
+        st_reply_error(c->r, ST_ERR_INVALID_SIGNATURE);
         return NULL;
     }
     return cl;
@@ -103,17 +103,6 @@ static int signed_url_json(st_ctx *c, buf *out, const char *bucket, const char *
     return rc;
 }
 
-/* Does bucket/key exist and may the caller read it? */
-static int readable(st_ctx *c, const st_bucket *b, const char *key)
-{
-    st_object o;
-    db_conn *db = db_reader(c->app->store);
-    int rc = db ? st_object_get(db, c->a, b->id, key, &o) : BS_EDB;
-    if (rc == BS_OK && !st_allowed(b, c->caller, RULES_SELECT, &o))
-        rc = BS_ENOTFOUND;
-    return rc;
-}
-
 int st_sign_one(st_ctx *c, const char *bucket, const char *key)
 {
     json_t *body;
@@ -124,20 +113,21 @@ int st_sign_one(st_ctx *c, const char *bucket, const char *key)
     int64_t ttl = expires_in(body, &ok);
     json_decref(body);
     if (!ok)
-        return st_err(c->r, 400, "InvalidRequest", "expiresIn must be a number of seconds (at least 1)");
+        return st_reply_errorf(c->r, ST_ERR_BAD_REQUEST, "expiresIn must be a number of seconds (at least 1)");
     if (st_load_bucket(c, bucket, &b))
         return BS_OK;
-    int rc = readable(c, &b, key);
+    st_object o;
+    int rc = st_obj_readable(c, &b, key, &o);
     st_bucket_clear(&b);
     if (rc == BS_ENOTFOUND)
-        return st_err(c->r, 404, "not_found", "Object not found");
+        return st_reply_error(c->r, ST_ERR_NO_OBJECT);
     if (rc)
-        return st_err_db(c->r, rc);
+        return st_reply_failure(c->r, rc);
     buf out = BUF_INIT;
     rc = buf_puts(&out, "{\"signedURL\":");
     if (!rc) rc = signed_url_json(c, &out, bucket, key, ttl);
     if (!rc) rc = buf_putc(&out, '}');
-    rc = rc ? st_err_db(c->r, rc) : http_send_json(c->r, 200, out.data, out.len);
+    rc = rc ? st_reply_failure(c->r, rc) : http_send_json(c->r, 200, out.data, out.len);
     buf_free(&out);
     return rc;
 }
@@ -153,7 +143,7 @@ int st_sign_many(st_ctx *c, const char *bucket)
     st_bucket b;
     int rc = BS_OK;
     if (!ok || !json_is_array(paths) || json_array_size(paths) > 1000) {
-        rc = st_err(c->r, 400, "InvalidRequest", "body must have expiresIn (seconds) and paths (at most 1000)");
+        rc = st_reply_errorf(c->r, ST_ERR_BAD_REQUEST, "body must have expiresIn (seconds) and paths (at most 1000)");
         json_decref(body);
         return rc;
     }
@@ -174,7 +164,8 @@ int st_sign_many(st_ctx *c, const char *bucket)
         const char *k = key;
         while (k && *k == '/')
             k++;
-        int r2 = k && st_key_valid(k, strlen(k)) ? readable(c, &b, k) : BS_ENOTFOUND;
+        st_object o;
+        int r2 = k && st_key_valid(k, strlen(k)) ? st_obj_readable(c, &b, k, &o) : BS_ENOTFOUND;
         if (r2 && r2 != BS_ENOTFOUND) {
             rc = r2;
             break;
@@ -192,7 +183,7 @@ int st_sign_many(st_ctx *c, const char *bucket)
     }
     if (!rc)
         rc = buf_putc(&out, ']');
-    rc = rc ? st_err_db(c->r, rc) : http_send_json(c->r, 200, out.data, out.len);
+    rc = rc ? st_reply_failure(c->r, rc) : http_send_json(c->r, 200, out.data, out.len);
     buf_free(&out);
     st_bucket_clear(&b);
     json_decref(body);
@@ -205,12 +196,7 @@ int st_sign_download(st_ctx *c, const char *bucket, const char *key)
     if (!cl)
         return BS_OK;
     auth_claims_release(cl);
-    st_bucket b;
-    if (st_load_bucket(c, bucket, &b))
-        return BS_OK;
-    int rc = st_download(c, &b, key, false);
-    st_bucket_clear(&b);
-    return rc;
+    return st_download_from(c, bucket, key, ST_DL_SIGNED);
 }
 
 int st_sign_upload_create(st_ctx *c, const char *bucket, const char *key)
@@ -218,18 +204,17 @@ int st_sign_upload_create(st_ctx *c, const char *bucket, const char *key)
     st_bucket b;
     if (st_load_bucket(c, bucket, &b))
         return BS_OK;
-    const char *ups = http_header(c->r, "x-upsert");
-    bool upsert = ups && strcasecmp(ups, "true") == 0;
+    bool upsert = st_upsert_asked(c);
     st_object old;
     db_conn *db = db_reader(c->app->store);
     int g = db ? st_object_get(db, c->a, bucket, key, &old) : BS_EDB;
     int rc = BS_OK;
     if (g && g != BS_ENOTFOUND) {
-        rc = st_err_db(c->r, g);
+        rc = st_reply_failure(c->r, g);
         goto out;
     }
     if (g == BS_OK && !upsert) {
-        rc = st_err(c->r, 409, "Duplicate", "The resource already exists");
+        rc = st_reply_error(c->r, ST_ERR_DUPLICATE);
         goto out;
     }
     const char *owner = st_caller_sub(c);
@@ -237,13 +222,13 @@ int st_sign_upload_create(st_ctx *c, const char *bucket, const char *key)
     bool ok = g == BS_OK ? st_allowed(&b, c->caller, RULES_UPDATE, &old) && st_allowed(&b, c->caller, RULES_UPDATE, &n)
                          : st_allowed(&b, c->caller, RULES_INSERT, &n);
     if (!ok) {
-        rc = st_err(c->r, 403, "Unauthorized", "new row violates row-level security policy");
+        rc = st_reply_error(c->r, ST_ERR_DENIED);
         goto out;
     }
     char *full = st_full_key(c->a, bucket, key);
     char *tok = full ? make_token(c, full, "upload", UPLOAD_URL_TTL, upsert, owner) : NULL;
     if (!tok) {
-        rc = st_err_db(c->r, BS_ENOMEM);
+        rc = st_reply_failure(c->r, BS_ENOMEM);
         goto out;
     }
     buf u = BUF_INIT, out = BUF_INIT;
@@ -253,7 +238,7 @@ int st_sign_upload_create(st_ctx *c, const char *bucket, const char *key)
     if (!brc) brc = buf_puts(&out, ",\"token\":");
     if (!brc) brc = buf_json_str(&out, tok, strlen(tok));
     if (!brc) brc = buf_putc(&out, '}');
-    rc = brc ? st_err_db(c->r, brc) : http_send_json(c->r, 200, out.data, out.len);
+    rc = brc ? st_reply_failure(c->r, brc) : http_send_json(c->r, 200, out.data, out.len);
     buf_free(&u);
     buf_free(&out);
 out:
@@ -270,5 +255,5 @@ int st_sign_upload_put(st_ctx *c, const char *bucket, const char *key)
     const char *owner = json_string_value(json_object_get(cl->json, "owner"));
     char *own = owner ? arena_strdup(c->a, owner) : NULL;
     auth_claims_release(cl);
-    return st_upload(c, bucket, key, 2, upsert, own);
+    return st_upload(c, bucket, key, ST_UPLOAD_SIGNED, upsert, own);
 }

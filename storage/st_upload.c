@@ -44,7 +44,7 @@ typedef struct upload {
     st_ctx *c;
     st_bucket *b;
     const char *bucket, *key, *owner;
-    int how;
+    st_upload_how how;
     bool upsert;
     int64_t limit;
     st_tmp tmp;
@@ -58,18 +58,21 @@ typedef struct upload {
     const char *content_type;
     const char *cache_control;
     const char *metadata;  /* JSON text or NULL */
-    /* a refusal found while streaming */
-    int status;
-    const char *error;
+    /* the first refusal found on the way, answered at the end */
+    bool refused;
+    st_error err;
     char msg[400];
+    bool body_read;        /* all of the body was read (no "Connection: close") */
 } upload;
 
-static int refuse(upload *u, int status, const char *error, const char *msg)
+/* Keep the refusal to answer at the end (msg NULL: e's default message);
+ * returns BS_EDENIED. */
+static int refuse(upload *u, st_error e, const char *msg)
 {
-    if (!u->status) {
-        u->status = status;
-        u->error = error;
-        snprintf(u->msg, sizeof u->msg, "%s", msg);
+    if (!u->refused) {
+        u->refused = true;
+        u->err = e;
+        snprintf(u->msg, sizeof u->msg, "%s", msg ? msg : st_error_message(e));
     }
     return BS_EDENIED;
 }
@@ -92,7 +95,7 @@ static int check_mime(upload *u, const char *type)
     if (!st_mime_valid(type) || !mime_allowed(u->b, type)) {
         char m[330];
         snprintf(m, sizeof m, "mime type %.300s is not supported", type);
-        return refuse(u, 415, "invalid_mime_type", m);
+        return refuse(u, ST_ERR_MIME, m);
     }
     return BS_OK;
 }
@@ -115,12 +118,12 @@ static int write_all(int fd, const char *p, size_t n)
 static int file_bytes(upload *u, const char *p, size_t n)
 {
     if (u->size + (int64_t)n > u->limit)
-        return refuse(u, 413, "Payload too large", "The object exceeded the maximum allowed size");
+        return refuse(u, ST_ERR_OBJECT_TOO_LARGE, NULL);
     u->size += (int64_t)n;
     EVP_DigestUpdate(u->md, p, n);
     if (write_all(u->tmp.fd, p, n) != BS_OK) {
         log_error("storage: write %s: %s", u->tmp.path, strerror(errno));
-        return refuse(u, 500, "InternalError", "Internal server error (cannot write the object)");
+        return refuse(u, ST_ERR_INTERNAL, "Internal server error (cannot write the object)");
     }
     return BS_OK;
 }
@@ -167,7 +170,7 @@ static int set_metadata(upload *u, const char *text, size_t len)
     if (rc == BS_ENOMEM)
         return rc;
     if (rc)
-        return refuse(u, 400, "InvalidRequest", msg);
+        return refuse(u, ST_ERR_BAD_REQUEST, msg);
     u->metadata = arena_strdup(u->c->a, s);
     free(s);
     return u->metadata ? BS_OK : BS_ENOMEM;
@@ -205,7 +208,7 @@ static int on_data(void *arg, const char *p, size_t n)
     if (!u->field)
         return BS_OK;
     if (u->fbuf.len + n > MAX_FIELD)
-        return refuse(u, 400, "InvalidRequest", "a form field is too large");
+        return refuse(u, ST_ERR_BAD_REQUEST, "a form field is too large");
     return buf_append(&u->fbuf, p, n);
 }
 
@@ -234,11 +237,11 @@ static int raw_headers(upload *u)
     if (xm && *xm) {
         size_t n = strlen(xm);
         if (n > 4 * MAX_FIELD / 3)
-            return refuse(u, 400, "InvalidRequest", "x-metadata is too large");
+            return refuse(u, ST_ERR_BAD_REQUEST, "x-metadata is too large");
         unsigned char *dec = arena_alloc(u->c->a, n + 4);
         int dl = dec ? EVP_DecodeBlock(dec, (const unsigned char *)xm, (int)n) : -1;
         if (dl < 0 || n % 4)
-            return refuse(u, 400, "InvalidRequest", "x-metadata must be base64 of a JSON object");
+            return refuse(u, ST_ERR_BAD_REQUEST, "x-metadata must be base64 of a JSON object");
         while (n && xm[n - 1] == '=' && dl > 0)
             n--, dl--;
         int rc = set_metadata(u, (const char *)dec, (size_t)dl);
@@ -259,7 +262,7 @@ static int stream_body(upload *u, st_mp *mp)
     for (;;) {
         long n = http_read(u->c->r, chunk, ST_CHUNK);
         if (n < 0) {
-            rc = refuse(u, 400, "InvalidRequest", "the connection failed while reading the body");
+            rc = refuse(u, ST_ERR_BAD_REQUEST, "the connection failed while reading the body");
             break;
         }
         if (n == 0)
@@ -270,11 +273,11 @@ static int stream_body(upload *u, st_mp *mp)
     }
     free(chunk);
     if (rc == BS_OK && mp && !st_mp_done(mp))
-        rc = refuse(u, 400, "InvalidRequest", "the multipart body ended early");
+        rc = refuse(u, ST_ERR_BAD_REQUEST, "the multipart body ended early");
     if (rc == BS_OK && mp && !u->file_seen)
-        rc = refuse(u, 400, "InvalidRequest", "No file found in the request (send it as a form part with a filename)");
+        rc = refuse(u, ST_ERR_BAD_REQUEST, "No file found in the request (send it as a form part with a filename)");
     if (rc == BS_EPARSE || rc == BS_ETOOBIG)
-        rc = refuse(u, 400, "InvalidRequest", "malformed multipart/form-data body");
+        rc = refuse(u, ST_ERR_BAD_REQUEST, "malformed multipart/form-data body");
     return rc;
 }
 
@@ -381,7 +384,7 @@ static int answer(upload *u, const char *id)
 {
     buf out = BUF_INIT;
     int rc = BS_OK;
-    if (u->how != 2) {
+    if (u->how != ST_UPLOAD_SIGNED) {
         rc = buf_puts(&out, "{\"Id\":");
         if (!rc) rc = buf_json_str(&out, id, strlen(id));
         if (!rc) rc = buf_putc(&out, ',');
@@ -394,16 +397,16 @@ static int answer(upload *u, const char *id)
         rc = full ? buf_json_str(&out, full, strlen(full)) : BS_ENOMEM;
     }
     if (!rc) rc = buf_putc(&out, '}');
-    rc = rc ? st_err_db(u->c->r, rc) : http_send_json(u->c->r, 200, out.data, out.len);
+    rc = rc ? st_reply_failure(u->c->r, rc) : http_send_json(u->c->r, 200, out.data, out.len);
     buf_free(&out);
     return rc;
 }
 
-static int send_refusal(upload *u, bool body_left)
+static int send_refusal(upload *u)
 {
-    if (body_left)
+    if (!u->body_read)
         http_add_header(u->c->r, "Connection", "close");
-    return st_err(u->c->r, u->status, u->error, "%s", u->msg);
+    return st_reply_errorf(u->c->r, u->err, "%s", u->msg);
 }
 
 /* The early rule check, before reading the body: refuses when there is no
@@ -411,7 +414,7 @@ static int send_refusal(upload *u, bool body_left)
  * is known (size only for raw bodies with a Content-Length). */
 static bool early_allowed(upload *u, const st_object *old, bool size_known)
 {
-    if (u->how == 2 || u->c->service)
+    if (u->how == ST_UPLOAD_SIGNED || u->c->service)
         return true;
     rules_op op = old ? RULES_UPDATE : RULES_INSERT;
     if (!json_object_get(u->b->rules, op == RULES_UPDATE ? "update" : "insert"))
@@ -423,113 +426,129 @@ static bool early_allowed(upload *u, const st_object *old, bool size_known)
     return (!old || st_allowed(u->b, u->c->caller, op, old)) && st_allowed(u->b, u->c->caller, op, &o);
 }
 
-int st_upload(st_ctx *c, const char *bucket, const char *key, int how, bool upsert, const char *owner)
+/* ---- the steps of an upload ----
+ * Each returns BS_OK to go on; otherwise it has answered, or kept a
+ * refusal (refuse) that st_upload answers. */
+
+/* Is the key there already (*old)?  409 without upsert, before reading
+ * anything. */
+static int check_existing(upload *u, st_object *old, bool *exists)
 {
-    upload u = {.c = c, .bucket = bucket, .key = key, .owner = owner, .how = how, .upsert = upsert || how == 1,
-                .tmp = {.fd = -1}, .fbuf = BUF_INIT};
+    db_conn *db = db_reader(u->c->app->store);
+    int rc = db ? st_object_get(db, u->c->a, u->bucket, u->key, old) : BS_EDB;
+    *exists = rc == BS_OK;
+    if (rc != BS_OK && rc != BS_ENOTFOUND) {
+        st_reply_failure(u->c->r, rc);
+        return rc;
+    }
+    return *exists && !u->upsert ? refuse(u, ST_ERR_DUPLICATE, NULL) : BS_OK;
+}
+
+/* A multipart body gets its parser (*mp); a raw one is described by the
+ * request's headers, and refused now when its Content-Length is over the
+ * limit.  *size_known: u->size is the raw body's length. */
+static int body_setup(upload *u, st_mp **mp, bool *size_known)
+{
+    http_req *r = u->c->r;
+    const char *ct = http_header(r, "Content-Type");
+    *size_known = false;
+    if (ct && strncasecmp(ct, "multipart/form-data", 19) == 0) {
+        char boundary[ST_MP_MAX_BOUNDARY + 1];
+        st_mp_callbacks cb = {on_part, on_data, on_end};
+        if (st_mp_boundary(ct, boundary, sizeof boundary) != BS_OK || st_mp_new(boundary, &cb, u, mp) != BS_OK)
+            return refuse(u, ST_ERR_BAD_REQUEST, "multipart/form-data without a valid boundary");
+        u->cache_control = "no-cache";
+        return BS_OK;
+    }
+    int rc = raw_headers(u);
+    if (rc)
+        return rc;
+    int64_t clen = http_content_length(r);
+    if (clen > u->limit)
+        return refuse(u, ST_ERR_OBJECT_TOO_LARGE, NULL);
+    u->size = clen;
+    *size_known = clen >= 0;
+    return BS_OK;
+}
+
+/* Stream the body into a temp file, hashing it. */
+static int receive(upload *u, st_mp *mp)
+{
+    u->md = EVP_MD_CTX_new();
+    if (!u->md || EVP_DigestInit_ex(u->md, EVP_sha256(), NULL) != 1) {
+        st_reply_failure(u->c->r, BS_ENOMEM);
+        return BS_ENOMEM;
+    }
+    if (st_tmp_open(u->c->s, &u->tmp)) {
+        st_reply_errorf(u->c->r, ST_ERR_INTERNAL, "Internal server error (cannot create a temp file)");
+        return BS_EIO;
+    }
+    int rc = stream_body(u, mp);
+    if (rc)
+        return refuse(u, ST_ERR_INTERNAL, NULL); /* keeps the first refusal, if any */
+    u->body_read = true;
+    return BS_OK;
+}
+
+/* The bytes are in: make them a blob, commit its row (st_object_commit
+ * owns the blob from there on) and answer. */
+static int store(upload *u)
+{
+    unsigned char md[EVP_MAX_MD_SIZE];
+    unsigned int mdlen = 0;
+    EVP_DigestFinal_ex(u->md, md, &mdlen);
+    char etag[ST_ETAG_LEN + 1];
+    st_etag_hex(md, mdlen, etag);
+    st_put put = {.bucket = u->bucket, .key = u->key, .owner = u->owner, .content_type = u->content_type,
+                  .cache_control = u->cache_control, .etag = etag, .metadata = u->metadata, .size = u->size,
+                  .upsert = u->upsert, .check_rules = u->how != ST_UPLOAD_SIGNED, .caller = u->c->caller};
+    if (st_tmp_commit(u->c->s, &u->tmp, put.blob)) {
+        st_reply_errorf(u->c->r, ST_ERR_INTERNAL, "Internal server error (cannot store the object)");
+        return BS_EIO;
+    }
+    int rc = st_object_commit(u->c->s, u->c->a, &put);
+    switch (rc) {
+    case BS_OK: return answer(u, put.id);
+    case BS_EEXISTS: return refuse(u, ST_ERR_DUPLICATE, NULL);
+    case BS_ENOTFOUND: return refuse(u, ST_ERR_NO_BUCKET, NULL);
+    case BS_EDENIED: return refuse(u, ST_ERR_DENIED, NULL);
+    default: st_reply_failure(u->c->r, rc); return rc;
+    }
+}
+
+int st_upload(st_ctx *c, const char *bucket, const char *key, st_upload_how how, bool upsert, const char *owner)
+{
+    upload u = {.c = c, .bucket = bucket, .key = key, .owner = owner, .how = how,
+                .upsert = upsert || how == ST_UPLOAD_UPDATE, .tmp = {.fd = -1}, .fbuf = BUF_INIT};
     st_bucket b;
     st_mp *mp = NULL;
-    int rc = BS_OK;
-    bool have_bucket = false, body_left = true;
+    st_object old;
+    bool exists = false, size_known = false;
     if (st_load_bucket(c, bucket, &b))
         return BS_OK;
-    have_bucket = true;
     u.b = &b;
     u.limit = (int64_t)c->app->cfg->storage_max_file;
     if (b.size_limit > 0 && b.size_limit < u.limit)
         u.limit = b.size_limit;
 
-    /* existence: 409 without upsert before reading anything */
-    st_object old;
-    db_conn *db = db_reader(c->app->store);
-    int gr = db ? st_object_get(db, c->a, bucket, key, &old) : BS_EDB;
-    if (gr != BS_OK && gr != BS_ENOTFOUND) {
-        rc = st_err_db(c->r, gr);
-        goto out;
-    }
-    bool exists = gr == BS_OK;
-    if (exists && !u.upsert) {
-        refuse(&u, 409, "Duplicate", "The resource already exists");
-        goto refused;
-    }
-
-    char boundary[ST_MP_MAX_BOUNDARY + 1];
-    const char *ct = http_header(c->r, "Content-Type");
-    bool multipart = ct && strncasecmp(ct, "multipart/form-data", 19) == 0;
-    int64_t clen = http_content_length(c->r);
-    if (multipart) {
-        st_mp_callbacks cb = {on_part, on_data, on_end};
-        if (st_mp_boundary(ct, boundary, sizeof boundary) != BS_OK || st_mp_new(boundary, &cb, &u, &mp) != BS_OK) {
-            refuse(&u, 400, "InvalidRequest", "multipart/form-data without a valid boundary");
-            goto refused;
-        }
-        u.cache_control = "no-cache";
-    } else {
-        if (raw_headers(&u))
-            goto refused;
-        if (clen > u.limit) {
-            refuse(&u, 413, "Payload too large", "The object exceeded the maximum allowed size");
-            goto refused;
-        }
-        u.size = clen;
-    }
-    if (!early_allowed(&u, exists ? &old : NULL, !multipart && clen >= 0)) {
-        refuse(&u, 403, "Unauthorized", "new row violates row-level security policy");
-        goto refused;
-    }
+    int rc = check_existing(&u, &old, &exists);
+    if (!rc)
+        rc = body_setup(&u, &mp, &size_known);
+    if (!rc && !early_allowed(&u, exists ? &old : NULL, size_known))
+        rc = refuse(&u, ST_ERR_DENIED, NULL);
     u.size = 0;
-
-    /* stream */
-    u.md = EVP_MD_CTX_new();
-    if (!u.md || EVP_DigestInit_ex(u.md, EVP_sha256(), NULL) != 1) {
-        rc = st_err_db(c->r, BS_ENOMEM);
-        goto out;
-    }
-    if (st_tmp_open(c->s, &u.tmp)) {
-        rc = st_err(c->r, 500, "InternalError", "Internal server error (cannot create a temp file)");
-        goto out;
-    }
-    rc = stream_body(&u, mp);
-    if (rc) {
-        if (!u.status)
-            refuse(&u, 500, "InternalError", "Internal server error");
-        goto refused;
-    }
-    body_left = false;
-    unsigned char md[EVP_MAX_MD_SIZE];
-    unsigned int mdlen = 0;
-    EVP_DigestFinal_ex(u.md, md, &mdlen);
-    char etag[ST_ETAG_LEN + 1];
-    st_etag_hex(md, mdlen, etag);
-    st_put put = {.bucket = bucket, .key = key, .owner = owner, .content_type = u.content_type,
-                  .cache_control = u.cache_control, .etag = etag, .metadata = u.metadata, .size = u.size,
-                  .upsert = u.upsert, .check_rules = how != 2, .caller = c->caller};
-    if (st_tmp_commit(c->s, &u.tmp, put.blob)) {
-        rc = st_err(c->r, 500, "InternalError", "Internal server error (cannot store the object)");
-        goto out;
-    }
-
-    /* commit the row (st_object_commit owns the blob from here on) */
-    int wr = st_object_commit(c->s, c->a, &put);
-    switch (wr) {
-    case BS_OK:
-        rc = answer(&u, put.id);
-        goto out;
-    case BS_EEXISTS: refuse(&u, 409, "Duplicate", "The resource already exists"); break;
-    case BS_ENOTFOUND: refuse(&u, 404, "Bucket not found", "Bucket not found"); break;
-    case BS_EDENIED: refuse(&u, 403, "Unauthorized", "new row violates row-level security policy"); break;
-    default:
-        rc = st_err_db(c->r, wr);
-        goto out;
-    }
-refused:
-    rc = send_refusal(&u, body_left);
-out:
+    if (!rc)
+        rc = receive(&u, mp);
+    if (!rc)
+        rc = store(&u);
+    if (u.refused)
+        rc = send_refusal(&u);
+    else if (rc && !http_responded(c->r))
+        rc = st_reply_failure(c->r, rc);
     st_tmp_abort(&u.tmp);
     EVP_MD_CTX_free(u.md);
     st_mp_free(mp);
     buf_free(&u.fbuf);
-    if (have_bucket)
-        st_bucket_clear(&b);
-    return rc;
+    st_bucket_clear(&b);
+    return http_responded(c->r) ? BS_OK : rc;
 }
