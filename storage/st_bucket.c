@@ -36,75 +36,95 @@ static bool mime_pattern_valid(const char *p)
     return st_mime_valid(p);
 }
 
+/* body[key], when present, must be a boolean or null (false).  BS_EINVAL
+ * with msg. */
+static int spec_bool(json_t *body, const char *key, bool *has, bool *val, buf *msg)
+{
+    json_t *v = json_object_get(body, key);
+    if (!v)
+        return BS_OK;
+    if (!json_is_boolean(v) && !json_is_null(v)) {
+        buf_printf(msg, "%s must be a boolean", key);
+        return BS_EINVAL;
+    }
+    *has = true;
+    *val = json_is_true(v);
+    return BS_OK;
+}
+
+/* file_size_limit: bytes (a number or a size string such as "20MB"), 0 or
+ * null for none (-1). */
+static int spec_size_limit(json_t *v, int64_t *out, buf *msg)
+{
+    int64_t n = 0;
+    const char *bad = NULL;
+    if (json_is_integer(v)) {
+        n = json_integer_value(v);
+        if (n < 0)
+            bad = "file_size_limit must not be negative";
+    } else if (json_is_real(v)) {
+        double d = json_real_value(v);
+        if (!(d >= 0 && d < 9e18))
+            bad = "file_size_limit is out of range";
+        else
+            n = (int64_t)d;
+    } else if (json_is_string(v)) {
+        if (st_size_parse(json_string_value(v), &n) != BS_OK)
+            bad = "Invalid file size format, hint: use 20GB / 20MB / 30KB / 3B";
+    } else if (!json_is_null(v)) {
+        bad = "file_size_limit must be a number, a size string or null";
+    }
+    if (bad) {
+        buf_puts(msg, bad);
+        return BS_EINVAL;
+    }
+    *out = n ? n : -1;
+    return BS_OK;
+}
+
+/* allowed_mime_types: an array of MIME types or patterns (type/ *), or
+ * null; an empty list means "any", as in storage-api. */
+static int spec_mimes(json_t *v, json_t **out, buf *msg)
+{
+    *out = NULL;
+    if (json_is_null(v))
+        return BS_OK;
+    if (!json_is_array(v)) {
+        buf_puts(msg, "allowed_mime_types must be an array or null");
+        return BS_EINVAL;
+    }
+    if (json_array_size(v) > 256) {
+        buf_puts(msg, "allowed_mime_types has too many entries");
+        return BS_EINVAL;
+    }
+    size_t i;
+    json_t *e;
+    json_array_foreach(v, i, e) {
+        if (!json_is_string(e) || !mime_pattern_valid(json_string_value(e))) {
+            buf_puts(msg, "allowed_mime_types must be MIME types such as image/png or image/*");
+            return BS_EINVAL;
+        }
+    }
+    *out = json_array_size(v) ? v : NULL;
+    return BS_OK;
+}
+
 int st_bucket_spec_parse(json_t *body, st_bucket_spec *sp, buf *msg)
 {
     memset(sp, 0, sizeof *sp);
     json_t *v;
-    if ((v = json_object_get(body, "public"))) {
-        if (!json_is_boolean(v) && !json_is_null(v)) {
-            buf_puts(msg, "public must be a boolean");
-            return BS_EINVAL;
-        }
-        sp->has_public = true;
-        sp->public_ = json_is_true(v);
-    }
-    if ((v = json_object_get(body, "allow_inline"))) {
-        if (!json_is_boolean(v) && !json_is_null(v)) {
-            buf_puts(msg, "allow_inline must be a boolean");
-            return BS_EINVAL;
-        }
-        sp->has_inline = true;
-        sp->allow_inline = json_is_true(v);
-    }
+    if (spec_bool(body, "public", &sp->has_public, &sp->public_, msg) ||
+        spec_bool(body, "allow_inline", &sp->has_inline, &sp->allow_inline, msg))
+        return BS_EINVAL;
     if ((v = json_object_get(body, "file_size_limit"))) {
         sp->has_limit = true;
-        sp->size_limit = -1;
-        if (json_is_integer(v)) {
-            if (json_integer_value(v) < 0) {
-                buf_puts(msg, "file_size_limit must not be negative");
-                return BS_EINVAL;
-            }
-            sp->size_limit = json_integer_value(v) ? json_integer_value(v) : -1;
-        } else if (json_is_real(v)) {
-            double d = json_real_value(v);
-            if (!(d >= 0 && d < 9e18)) {
-                buf_puts(msg, "file_size_limit is out of range");
-                return BS_EINVAL;
-            }
-            sp->size_limit = (int64_t)d ? (int64_t)d : -1;
-        } else if (json_is_string(v)) {
-            int64_t n;
-            if (st_size_parse(json_string_value(v), &n) != BS_OK) {
-                buf_puts(msg, "Invalid file size format, hint: use 20GB / 20MB / 30KB / 3B");
-                return BS_EINVAL;
-            }
-            sp->size_limit = n ? n : -1;
-        } else if (!json_is_null(v)) {
-            buf_puts(msg, "file_size_limit must be a number, a size string or null");
+        if (spec_size_limit(v, &sp->size_limit, msg))
             return BS_EINVAL;
-        }
     }
     if ((v = json_object_get(body, "allowed_mime_types"))) {
         sp->has_mimes = true;
-        if (json_is_array(v)) {
-            size_t i;
-            json_t *e;
-            if (json_array_size(v) > 256) {
-                buf_puts(msg, "allowed_mime_types has too many entries");
-                return BS_EINVAL;
-            }
-            json_array_foreach(v, i, e) {
-                if (!json_is_string(e) || !mime_pattern_valid(json_string_value(e))) {
-                    buf_puts(msg, "allowed_mime_types must be MIME types such as image/png or image/*");
-                    return BS_EINVAL;
-                }
-            }
-            /* an empty list means "any", as in storage-api */
-            sp->mimes = json_array_size(v) ? v : NULL;
-        } else if (!json_is_null(v)) {
-            buf_puts(msg, "allowed_mime_types must be an array or null");
+        if (spec_mimes(v, &sp->mimes, msg))
             return BS_EINVAL;
-        }
     }
     return BS_OK;
 }
@@ -232,7 +252,7 @@ int st_bucket_list(st_ctx *c)
 int st_bucket_get_h(st_ctx *c, const char *id)
 {
     st_bucket b;
-    if (st_load_bucket(c, id, &b))
+    if (st_load_bucket_or_reply(c, id, &b))
         return BS_OK;
     if (!c->service && !b.public_) {
         st_bucket_clear(&b);
@@ -294,14 +314,8 @@ static int bucket_update_row(db_conn *w, bucket_op *o)
 
 static bool bucket_exists(db_conn *w, const char *id)
 {
-    const char *q = "SELECT 1 FROM _basalt_buckets WHERE id=?";
-    sqlite3_stmt *st = db_stmt(w, q, strlen(q), NULL);
-    if (!st)
-        return false;
-    sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
-    bool yes = sqlite3_step(st) == SQLITE_ROW;
-    db_stmt_done(st);
-    return yes;
+    bool yes;
+    return db_exists(w, "SELECT 1 FROM _basalt_buckets WHERE id=?", id, &yes) == BS_OK && yes;
 }
 
 /* Delete every object row of the bucket (with change-log entries), keeping
@@ -355,23 +369,12 @@ static int run_bucket_op(db_conn *w, void *arg)
     case B_DELETE: {
         if (!bucket_exists(w, o->id))
             return BS_ENOTFOUND;
-        const char *q = "SELECT 1 FROM _basalt_objects WHERE bucket_id=? LIMIT 1";
-        sqlite3_stmt *st = db_stmt(w, q, strlen(q), NULL);
-        if (!st)
+        bool any;
+        if (db_exists(w, "SELECT 1 FROM _basalt_objects WHERE bucket_id=? LIMIT 1", o->id, &any))
             return BS_EDB;
-        sqlite3_bind_text(st, 1, o->id, -1, SQLITE_STATIC);
-        bool any = sqlite3_step(st) == SQLITE_ROW;
-        db_stmt_done(st);
         if (any)
             return BS_EBUSY;
-        q = "DELETE FROM _basalt_buckets WHERE id=?";
-        st = db_stmt(w, q, strlen(q), NULL);
-        if (!st)
-            return BS_EDB;
-        sqlite3_bind_text(st, 1, o->id, -1, SQLITE_STATIC);
-        int step = sqlite3_step(st);
-        db_stmt_done(st);
-        return step == SQLITE_DONE ? BS_OK : BS_EDB;
+        return db_exec_arg(w, "DELETE FROM _basalt_buckets WHERE id=?", o->id);
     }
     }
     return BS_EINVAL;
@@ -392,7 +395,7 @@ static int bucket_op_answer(st_ctx *c, bucket_op *o, int rc, const char *ok_json
     }
 }
 
-static int need_service(st_ctx *c)
+static int need_service_or_reply(st_ctx *c)
 {
     if (c->service)
         return BS_OK;
@@ -400,79 +403,76 @@ static int need_service(st_ctx *c)
     return BS_EDENIED;
 }
 
+/* Run o in one write, remove the blobs it dropped after the commit, and
+ * answer ok_json or the error; frees o->msg. */
+static int bucket_run(st_ctx *c, bucket_op *o, const char *ok_json)
+{
+    int rc = db_write(c->app->store, run_bucket_op, o);
+    if (rc == BS_OK)
+        for (size_t i = 0; i < o->nblobs; i++)
+            st_blob_remove(c->s, o->blobs[i]);
+    rc = bucket_op_answer(c, o, rc, ok_json);
+    buf_free(&o->msg);
+    return rc;
+}
+
+/* The body's bucket options into o->spec; answers 400 itself. */
+static int spec_or_reply(st_ctx *c, json_t *body, bucket_op *o)
+{
+    int rc = st_bucket_spec_parse(body, &o->spec, &o->msg);
+    if (rc)
+        st_reply_errorf(c->r, ST_ERR_BAD_REQUEST, "%s", buf_cstr(&o->msg));
+    return rc;
+}
+
 int st_bucket_create(st_ctx *c)
 {
-    if (need_service(c))
-        return BS_OK;
     json_t *body;
-    if (st_read_json(c->r, &body))
+    if (need_service_or_reply(c) || st_read_json_or_reply(c->r, &body))
         return BS_OK;
-    bucket_op o = {.op = B_CREATE, .msg = BUF_INIT, .s = c->s, .a = c->a};
+    bucket_op o = {.op = B_CREATE, .owner = st_caller_sub(c), .msg = BUF_INIT, .s = c->s, .a = c->a};
     json_t *idv = json_object_get(body, "id");
     if (!json_is_string(idv))
         idv = json_object_get(body, "name");
-    int rc;
+    buf ok = BUF_INIT;
+    int rc = BS_OK;
     if (!json_is_string(idv)) {
         rc = st_reply_error(c->r, ST_ERR_INVALID_BUCKET_NAME);
-        goto out;
+    } else if (spec_or_reply(c, body, &o) == BS_OK) {
+        o.id = json_string_value(idv);
+        int brc = buf_puts(&ok, "{\"name\":");
+        if (!brc) brc = buf_json_str(&ok, o.id, strlen(o.id));
+        if (!brc) brc = buf_putc(&ok, '}');
+        rc = brc ? st_reply_failure(c->r, brc) : bucket_run(c, &o, buf_cstr(&ok));
     }
-    o.id = json_string_value(idv);
-    o.owner = st_caller_sub(c);
-    if (st_bucket_spec_parse(body, &o.spec, &o.msg) != BS_OK) {
-        rc = st_reply_errorf(c->r, ST_ERR_BAD_REQUEST, "%s", buf_cstr(&o.msg));
-        goto out;
-    }
-    rc = db_write(c->app->store, run_bucket_op, &o);
-    buf b = BUF_INIT;
-    buf_puts(&b, "{\"name\":");
-    buf_json_str(&b, o.id, strlen(o.id));
-    buf_putc(&b, '}');
-    rc = bucket_op_answer(c, &o, rc, buf_cstr(&b));
-    buf_free(&b);
-out:
-    json_decref(body);
+    buf_free(&ok);
     buf_free(&o.msg);
+    json_decref(body);
     return rc;
 }
 
 int st_bucket_update(st_ctx *c, const char *id)
 {
-    if (need_service(c))
-        return BS_OK;
     json_t *body;
-    if (st_read_json(c->r, &body))
+    if (need_service_or_reply(c) || st_read_json_or_reply(c->r, &body))
         return BS_OK;
     bucket_op o = {.op = B_UPDATE, .id = id, .msg = BUF_INIT, .s = c->s, .a = c->a};
-    int rc;
-    if (st_bucket_spec_parse(body, &o.spec, &o.msg) != BS_OK)
-        rc = st_reply_errorf(c->r, ST_ERR_BAD_REQUEST, "%s", buf_cstr(&o.msg));
-    else
-        rc = bucket_op_answer(c, &o, db_write(c->app->store, run_bucket_op, &o), "{\"message\":\"Successfully updated\"}");
-    json_decref(body);
+    int rc = BS_OK;
+    if (spec_or_reply(c, body, &o) == BS_OK)
+        rc = bucket_run(c, &o, "{\"message\":\"Successfully updated\"}");
     buf_free(&o.msg);
+    json_decref(body);
     return rc;
 }
 
 int st_bucket_empty(st_ctx *c, const char *id)
 {
-    if (need_service(c))
-        return BS_OK;
     bucket_op o = {.op = B_EMPTY, .id = id, .msg = BUF_INIT, .s = c->s, .a = c->a};
-    int rc = db_write(c->app->store, run_bucket_op, &o);
-    if (rc == BS_OK)
-        for (size_t i = 0; i < o.nblobs; i++)
-            st_blob_remove(c->s, o.blobs[i]);
-    rc = bucket_op_answer(c, &o, rc, "{\"message\":\"Successfully emptied\"}");
-    buf_free(&o.msg);
-    return rc;
+    return need_service_or_reply(c) ? BS_OK : bucket_run(c, &o, "{\"message\":\"Successfully emptied\"}");
 }
 
 int st_bucket_delete(st_ctx *c, const char *id)
 {
-    if (need_service(c))
-        return BS_OK;
     bucket_op o = {.op = B_DELETE, .id = id, .msg = BUF_INIT, .s = c->s, .a = c->a};
-    int rc = bucket_op_answer(c, &o, db_write(c->app->store, run_bucket_op, &o), "{\"message\":\"Successfully deleted\"}");
-    buf_free(&o.msg);
-    return rc;
+    return need_service_or_reply(c) ? BS_OK : bucket_run(c, &o, "{\"message\":\"Successfully deleted\"}");
 }

@@ -126,62 +126,58 @@ int st_object_get(db_conn *c, arena *a, const char *bucket, const char *name, st
     return rc;
 }
 
-static int put_str(buf *b, const char *key, const char *v)
+/* One "key": value pair of a JSON object (NULL: null). */
+typedef struct st_field {
+    const char *key;
+    const char *val;
+} st_field;
+
+/* The pairs, comma-separated, after sep ("{" or ","). */
+static int put_fields(buf *b, const char *sep, const st_field *f, size_t n)
 {
-    int rc = buf_printf(b, "\"%s\":", key);
-    if (!rc)
-        rc = v ? buf_json_str(b, v, strlen(v)) : buf_puts(b, "null");
+    int rc = BS_OK;
+    for (size_t i = 0; rc == BS_OK && i < n; i++) {
+        rc = buf_printf(b, "%s\"%s\":", i ? "," : sep, f[i].key);
+        if (!rc)
+            rc = f[i].val ? buf_json_str(b, f[i].val, strlen(f[i].val)) : buf_puts(b, "null");
+    }
     return rc;
+}
+
+static const char *owner_or_null(const st_object *o)
+{
+    return o->owner && *o->owner ? o->owner : NULL;
 }
 
 int st_object_change_json(const st_object *o, buf *out)
 {
-    int rc = buf_putc(out, '{');
-    if (!rc) rc = put_str(out, "id", o->id);
-    if (!rc) rc = buf_putc(out, ',');
-    if (!rc) rc = put_str(out, "bucket", o->bucket);
-    if (!rc) rc = buf_putc(out, ',');
-    if (!rc) rc = put_str(out, "name", o->name);
-    if (!rc) rc = buf_printf(out, ",\"size\":%lld,", (long long)o->size);
-    if (!rc) rc = put_str(out, "content_type", o->content_type);
-    if (!rc) rc = buf_putc(out, ',');
-    if (!rc) rc = put_str(out, "owner", o->owner && *o->owner ? o->owner : NULL);
+    const st_field ids[] = {{"id", o->id}, {"bucket", o->bucket}, {"name", o->name}};
+    const st_field rest[] = {{"content_type", o->content_type}, {"owner", owner_or_null(o)}};
+    int rc = put_fields(out, "{", ids, BS_COUNT(ids));
+    if (!rc) rc = buf_printf(out, ",\"size\":%lld", (long long)o->size);
+    if (!rc) rc = put_fields(out, ",", rest, BS_COUNT(rest));
     if (!rc) rc = buf_printf(out, ",\"metadata\":%s}", o->metadata ? o->metadata : "null");
     return rc;
 }
 
 int st_object_meta_json(const st_object *o, buf *out)
 {
-    int rc = buf_putc(out, '{');
-    if (!rc) rc = put_str(out, "eTag", o->etag);
-    if (!rc) rc = buf_printf(out, ",\"size\":%lld,", (long long)o->size);
-    if (!rc) rc = put_str(out, "mimetype", o->content_type);
-    if (!rc) rc = buf_putc(out, ',');
-    if (!rc) rc = put_str(out, "cacheControl", o->cache_control);
-    if (!rc) rc = buf_putc(out, ',');
-    if (!rc) rc = put_str(out, "lastModified", o->updated_at);
+    const st_field etag[] = {{"eTag", o->etag}};
+    const st_field rest[] = {{"mimetype", o->content_type}, {"cacheControl", o->cache_control},
+                             {"lastModified", o->updated_at}};
+    int rc = put_fields(out, "{", etag, BS_COUNT(etag));
+    if (!rc) rc = buf_printf(out, ",\"size\":%lld", (long long)o->size);
+    if (!rc) rc = put_fields(out, ",", rest, BS_COUNT(rest));
     if (!rc) rc = buf_printf(out, ",\"contentLength\":%lld,\"httpStatusCode\":200}", (long long)o->size);
     return rc;
 }
 
 int st_object_row_json(const st_object *o, buf *out)
 {
-    int rc = buf_putc(out, '{');
-    if (!rc) rc = put_str(out, "id", o->id);
-    if (!rc) rc = buf_putc(out, ',');
-    if (!rc) rc = put_str(out, "bucket_id", o->bucket);
-    if (!rc) rc = buf_putc(out, ',');
-    if (!rc) rc = put_str(out, "name", o->name);
-    if (!rc) rc = buf_putc(out, ',');
-    if (!rc) rc = put_str(out, "owner", *o->owner ? o->owner : NULL);
-    if (!rc) rc = buf_putc(out, ',');
-    if (!rc) rc = put_str(out, "owner_id", *o->owner ? o->owner : NULL);
-    if (!rc) rc = buf_putc(out, ',');
-    if (!rc) rc = put_str(out, "created_at", o->created_at);
-    if (!rc) rc = buf_putc(out, ',');
-    if (!rc) rc = put_str(out, "updated_at", o->updated_at);
-    if (!rc) rc = buf_putc(out, ',');
-    if (!rc) rc = put_str(out, "last_accessed_at", o->last_accessed_at);
+    const st_field f[] = {{"id", o->id}, {"bucket_id", o->bucket}, {"name", o->name}, {"owner", owner_or_null(o)},
+                          {"owner_id", owner_or_null(o)}, {"created_at", o->created_at},
+                          {"updated_at", o->updated_at}, {"last_accessed_at", o->last_accessed_at}};
+    int rc = put_fields(out, "{", f, BS_COUNT(f));
     if (!rc) rc = buf_puts(out, ",\"metadata\":");
     if (!rc) rc = st_object_meta_json(o, out);
     if (!rc) rc = buf_printf(out, ",\"user_metadata\":%s}", o->metadata ? o->metadata : "null");
@@ -228,14 +224,7 @@ int st_object_put_row(db_conn *w, const st_object *o, const st_object *old, int6
 
 int st_object_delete_row(db_conn *w, const st_object *o, int64_t now_ms)
 {
-    const char *q = "DELETE FROM _basalt_objects WHERE id=?";
-    sqlite3_stmt *st = db_stmt(w, q, strlen(q), NULL);
-    if (!st)
-        return BS_EDB;
-    sqlite3_bind_text(st, 1, o->id, -1, SQLITE_STATIC);
-    int step = sqlite3_step(st);
-    db_stmt_done(st);
-    if (step != SQLITE_DONE)
+    if (db_exec_arg(w, "DELETE FROM _basalt_objects WHERE id=?", o->id) != BS_OK)
         return BS_EDB;
     buf j = BUF_INIT;
     int rc = st_object_change_json(o, &j);

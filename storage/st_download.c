@@ -269,7 +269,7 @@ static int download(st_ctx *c, const st_bucket *b, const char *key, bool check_r
 int st_download_from(st_ctx *c, const char *bucket, const char *key, st_dl_access access)
 {
     st_bucket b;
-    if (st_load_bucket(c, bucket, &b))
+    if (st_load_bucket_or_reply(c, bucket, &b))
         return BS_OK;
     int rc;
     if (access == ST_DL_PUBLIC && !b.public_)

@@ -63,21 +63,20 @@ int st_parse_object(const char *body, size_t len, json_t **out, char *msg, size_
     return BS_OK;
 }
 
-int st_read_json(http_req *r, json_t **out)
+int st_read_json_or_reply(http_req *r, json_t **out)
 {
     const char *body;
     size_t len;
+    char msg[JSONIN_MSG_MAX + 64];
     *out = NULL;
     int rc = http_body(r, &body, &len);
-    if (rc == BS_ETOOBIG) {
-        st_reply_error(r, ST_ERR_BODY_TOO_LARGE);
-        return rc;
-    }
     if (rc) {
-        st_reply_errorf(r, ST_ERR_BAD_REQUEST, "The request body could not be read");
+        if (rc == BS_ETOOBIG)
+            st_reply_error(r, ST_ERR_BODY_TOO_LARGE);
+        else
+            st_reply_errorf(r, ST_ERR_BAD_REQUEST, "The request body could not be read");
         return rc;
     }
-    char msg[JSONIN_MSG_MAX + 64];
     rc = st_parse_object(body, len, out, msg, sizeof msg);
     if (rc == BS_ENOMEM)
         st_reply_failure(r, rc);
@@ -108,7 +107,7 @@ char *st_bucket_decode(arena *a, const char *raw, size_t n)
     return b && st_bucket_name_valid(b, strlen(b)) ? b : NULL;
 }
 
-int st_split_path(st_ctx *c, const char *raw, char **bucket, char **key)
+int st_split_path_or_reply(st_ctx *c, const char *raw, char **bucket, char **key)
 {
     const char *slash = strchr(raw, '/');
     *bucket = *key = NULL;
@@ -133,7 +132,7 @@ int st_split_path(st_ctx *c, const char *raw, char **bucket, char **key)
     return BS_OK;
 }
 
-int st_load_bucket(st_ctx *c, const char *id, st_bucket *b)
+int st_load_bucket_or_reply(st_ctx *c, const char *id, st_bucket *b)
 {
     db_conn *db = db_reader(c->app->store);
     int rc = db ? st_bucket_get(db, c->a, id, b) : BS_EDB;
@@ -186,7 +185,7 @@ static int bad_method(st_ctx *c)
 static int with_object(st_ctx *c, const char *raw, object_fn fn)
 {
     char *bucket, *key;
-    if (st_split_path(c, raw, &bucket, &key))
+    if (st_split_path_or_reply(c, raw, &bucket, &key))
         return BS_OK;
     return fn(c, bucket, key);
 }
@@ -275,7 +274,7 @@ static int obj_remove_one(st_ctx *c, const char *bucket, const char *key)
 static int obj_remove_body(st_ctx *c, const char *bucket)
 {
     json_t *body;
-    if (st_read_json(c->r, &body))
+    if (st_read_json_or_reply(c->r, &body))
         return BS_OK;
     int rc = st_obj_remove(c, bucket, json_object_get(body, "prefixes"));
     json_decref(body);
@@ -365,7 +364,7 @@ static const struct {
 static int route_object(st_ctx *c, const char *sub)
 {
     unsigned m = http_method(c->r);
-    for (size_t i = 0; i < sizeof object_words / sizeof object_words[0]; i++) {
+    for (size_t i = 0; i < BS_COUNT(object_words); i++) {
         const char *rest;
         bool hit = object_words[i].exact ? strcmp(sub, object_words[i].word) == 0
                                          : is(sub, object_words[i].word, &rest);

@@ -22,6 +22,7 @@
 #include <stdint.h>
 
 #include "app/app.h"
+#include "app/module.h"
 #include "core/jwt.h"
 #include "core/arena.h"
 #include "core/buf.h"
@@ -41,6 +42,13 @@ struct st_service {
     char root[4096];
     char tmp[4200];
 };
+
+/* ---- life cycle (st_service.c; the module's start and stop) ---- */
+
+/* BS_OK and *out, or BS_EIO (directory not creatable; said on stderr). */
+int st_start(bs_app *app, st_service **out);
+/* NULL-safe. */
+void st_free(st_service *s);
 
 /* ---- blobs (st_service.c) ---- */
 
@@ -136,8 +144,8 @@ int st_handle(http_req *r);       /* everything else under /storage/v1/ (apikey 
 int st_admin_buckets(http_req *r); /* /admin/v1/buckets/NAME/rules (service_role) */
 
 /* Read the body as a JSON object (answers 400/413 itself; returns non-OK). */
-int st_read_json(http_req *r, json_t **out);
-/* st_read_json's parse, pure (any thread; the fuzz target calls it): an
+int st_read_json_or_reply(http_req *r, json_t **out);
+/* st_read_json_or_reply's parse, pure (any thread; the fuzz target calls it): an
  * empty body is {}; otherwise jsonin_parse (at most JSONIN_MAX_DEPTH deep)
  * and it must be an object.  BS_OK and *out (caller json_decref's), an
  * error with the 400 InvalidRequest message in msg, or BS_ENOMEM. */
@@ -151,9 +159,9 @@ bool st_upsert_asked(const st_ctx *c);
 char *st_bucket_decode(arena *a, const char *raw, size_t n);
 /* Split "bucket/key..." (raw) into a bucket id and a decoded, validated
  * key.  Answers 400/404 itself on failure. */
-int st_split_path(st_ctx *c, const char *raw, char **bucket, char **key);
+int st_split_path_or_reply(st_ctx *c, const char *raw, char **bucket, char **key);
 /* Load the bucket or answer 404. */
-int st_load_bucket(st_ctx *c, const char *id, st_bucket *b);
+int st_load_bucket_or_reply(st_ctx *c, const char *id, st_bucket *b);
 
 /* ---- endpoints ---- */
 int st_bucket_list(st_ctx *c);
@@ -224,6 +232,9 @@ int st_download_from(st_ctx *c, const char *bucket, const char *key, st_dl_acces
 /* Read bucket b's row of key into *o if the caller may select it:
  * BS_OK, BS_ENOTFOUND (missing or not readable), BS_EDB. */
 int st_obj_readable(st_ctx *c, const st_bucket *b, const char *key, st_object *o);
+/* Load bucket, then key as st_obj_readable does; BS_OK and *o, or an
+ * answer (404 for a missing bucket or object, 500) and its code. */
+int st_load_readable_or_reply(st_ctx *c, const char *bucket, const char *key, st_object *o);
 int st_obj_info(st_ctx *c, const char *bucket, const char *key);
 int st_obj_list(st_ctx *c, const char *bucket);
 int st_obj_remove(st_ctx *c, const char *bucket, json_t *names);

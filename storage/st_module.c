@@ -7,7 +7,6 @@
  * URLs, whose token the handler verifies (storage's own token, not a
  * project key).  The same prefix is routed twice where its other methods
  * need a key: they fall through to /storage/v1/. */
-#include "app/module.h"
 #include "core/error.h"
 #include "core/metrics.h"
 #include "storage/st_int.h"

@@ -174,6 +174,54 @@ static int emit(st_mp *m, const char *p, size_t n)
     return m->cb.on_data(m->u, p, n);
 }
 
+/* The preamble or a part's body from data[*i]: pass bytes on, holding
+ * back what may be the start of a delimiter (m->k bytes matched). */
+static int body_bytes(st_mp *m, const char *data, size_t n, size_t *i)
+{
+    if (m->k == 0) {
+        const char *cr = memchr(data + *i, '\r', n - *i);
+        size_t upto = cr ? (size_t)(cr - data) : n;
+        int rc = emit(m, data + *i, upto - *i);
+        *i = upto;
+        if (cr) {
+            m->k = 1;
+            (*i)++;
+        }
+        return rc;
+    }
+    if (data[*i] != m->delim[m->k]) {
+        /* held bytes were data after all; re-read this byte */
+        int rc = emit(m, m->delim, m->k);
+        m->k = 0;
+        return rc;
+    }
+    m->k++;
+    (*i)++;
+    if (m->k < m->dlen)
+        return BS_OK;
+    m->k = 0;
+    int rc = m->state == S_BODY && m->cb.on_end ? m->cb.on_end(m->u) : BS_OK;
+    m->state = S_AFTER;
+    return rc;
+}
+
+/* One byte of a part's headers; the empty line ends them. */
+static int header_byte(st_mp *m, char c)
+{
+    if (m->hlen >= ST_MP_MAX_HEADER)
+        return BS_ETOOBIG;
+    m->hdr[m->hlen++] = c;
+    if (c != '\n')
+        return BS_OK;
+    if (m->hlen >= 2 && m->hdr[m->hlen - 2] != '\r')
+        return BS_EPARSE; /* bare LF */
+    if (m->hlen == 2 || (m->hlen >= 4 && memcmp(m->hdr + m->hlen - 4, "\r\n\r\n", 4) == 0)) {
+        m->hlen -= 2; /* keep the CRLF of the last header line */
+        return headers_done(m);
+    }
+    return BS_OK;
+}
+
 int st_mp_feed(st_mp *m, const char *data, size_t n)
 {
     size_t i = 0;
@@ -181,38 +229,14 @@ int st_mp_feed(st_mp *m, const char *data, size_t n)
     if (m->state == S_ERROR)
         return BS_EPARSE;
     while (i < n && rc == BS_OK) {
+        char c;
         switch (m->state) {
         case S_PREAMBLE:
-        case S_BODY: {
-            if (m->k == 0) {
-                const char *cr = memchr(data + i, '\r', n - i);
-                size_t upto = cr ? (size_t)(cr - data) : n;
-                rc = emit(m, data + i, upto - i);
-                i = upto;
-                if (cr) {
-                    m->k = 1;
-                    i++;
-                }
-                break;
-            }
-            if (data[i] == m->delim[m->k]) {
-                m->k++;
-                i++;
-                if (m->k == m->dlen) {
-                    m->k = 0;
-                    if (m->state == S_BODY && m->cb.on_end)
-                        rc = m->cb.on_end(m->u);
-                    m->state = S_AFTER;
-                }
-            } else {
-                /* held bytes were data after all; re-read this byte */
-                rc = emit(m, m->delim, m->k);
-                m->k = 0;
-            }
+        case S_BODY:
+            rc = body_bytes(m, data, n, &i);
             break;
-        }
-        case S_AFTER: {
-            char c = data[i++];
+        case S_AFTER: /* after a delimiter: "--" ends the body, CRLF starts a part */
+            c = data[i++];
             if (c == '-')
                 m->state = S_AFTER_DASH;
             else if (c == '\r')
@@ -220,7 +244,6 @@ int st_mp_feed(st_mp *m, const char *data, size_t n)
             else if (c != ' ' && c != '\t')
                 rc = BS_EPARSE;
             break;
-        }
         case S_AFTER_DASH:
             if (data[i++] == '-')
                 m->state = S_EPILOGUE;
@@ -235,24 +258,9 @@ int st_mp_feed(st_mp *m, const char *data, size_t n)
                 rc = BS_EPARSE;
             }
             break;
-        case S_HEADERS: {
-            char c = data[i++];
-            if (m->hlen >= ST_MP_MAX_HEADER) {
-                rc = BS_ETOOBIG;
-                break;
-            }
-            m->hdr[m->hlen++] = c;
-            if (c == '\n') {
-                if (m->hlen >= 2 && m->hdr[m->hlen - 2] != '\r') {
-                    rc = BS_EPARSE; /* bare LF */
-                } else if (m->hlen == 2 ||
-                           (m->hlen >= 4 && memcmp(m->hdr + m->hlen - 4, "\r\n\r\n", 4) == 0)) {
-                    m->hlen -= 2; /* keep the CRLF of the last header line */
-                    rc = headers_done(m);
-                }
-            }
+        case S_HEADERS:
+            rc = header_byte(m, data[i++]);
             break;
-        }
         case S_EPILOGUE:
             i = n;
             break;

@@ -38,20 +38,28 @@ int st_obj_readable(st_ctx *c, const st_bucket *b, const char *key, st_object *o
     return rc;
 }
 
-int st_obj_info(st_ctx *c, const char *bucket, const char *key)
+int st_load_readable_or_reply(st_ctx *c, const char *bucket, const char *key, st_object *o)
 {
     st_bucket b;
-    if (st_load_bucket(c, bucket, &b))
-        return BS_OK;
-    st_object o;
-    int rc = st_obj_readable(c, &b, key, &o);
+    int rc = st_load_bucket_or_reply(c, bucket, &b);
+    if (rc)
+        return rc;
+    rc = st_obj_readable(c, &b, key, o);
     st_bucket_clear(&b);
     if (rc == BS_ENOTFOUND)
-        return st_reply_error(c->r, ST_ERR_NO_OBJECT);
-    if (rc)
-        return st_reply_failure(c->r, rc);
+        st_reply_error(c->r, ST_ERR_NO_OBJECT);
+    else if (rc)
+        st_reply_failure(c->r, rc);
+    return rc;
+}
+
+int st_obj_info(st_ctx *c, const char *bucket, const char *key)
+{
+    st_object o;
+    if (st_load_readable_or_reply(c, bucket, key, &o))
+        return BS_OK;
     buf out = BUF_INIT;
-    rc = buf_puts(&out, "{\"id\":");
+    int rc = buf_puts(&out, "{\"id\":");
     if (!rc) rc = buf_json_str(&out, o.id, strlen(o.id));
     if (!rc) rc = buf_puts(&out, ",\"name\":");
     if (!rc) rc = buf_json_str(&out, o.name, strlen(o.name));
@@ -281,10 +289,10 @@ static int list_answer(st_ctx *c, entry *list, size_t n, list_query *q)
 int st_obj_list(st_ctx *c, const char *bucket)
 {
     json_t *body;
-    if (st_read_json(c->r, &body))
+    if (st_read_json_or_reply(c->r, &body))
         return BS_OK;
     st_bucket b;
-    if (st_load_bucket(c, bucket, &b)) {
+    if (st_load_bucket_or_reply(c, bucket, &b)) {
         json_decref(body);
         return BS_OK;
     }
@@ -559,7 +567,7 @@ static int move_answer(st_ctx *c, move_arg *m, int rc)
 int st_obj_move_copy(st_ctx *c, bool copy)
 {
     json_t *body;
-    if (st_read_json(c->r, &body))
+    if (st_read_json_or_reply(c->r, &body))
         return BS_OK;
     move_arg m = {.c = c, .copy = copy, .upsert = st_upsert_asked(c)};
     int rc = BS_OK;

@@ -25,6 +25,7 @@
 #include "core/error.h"
 #include "core/jsonin.h"
 #include "core/log.h"
+#include "db/migrate.h"
 
 #include <stdio.h>
 #include <string.h>
@@ -135,12 +136,9 @@ static void fn_create_bucket(sqlite3_context *ctx, int argc, sqlite3_value **arg
 {
     db_conn *w = sqlite3_user_data(ctx);
     const char *id = (const char *)sqlite3_value_text(argv[0]);
-    const char *spec_s = argc > 1 ? (const char *)sqlite3_value_text(argv[1]) : NULL;
-    json_t *spec = NULL;
-    if (spec_s)
-        jsonin_parses(spec_s, JSONIN_ANY_SIZE, 0, &spec, NULL, 0);
-    else
-        spec = json_object();
+    /* no spec, or NULL: the defaults */
+    bool given = argc > 1 && sqlite3_value_type(argv[1]) != SQLITE_NULL;
+    json_t *spec = given ? db_migrate_fn_json(argv[1]) : json_object();
     json_t *rules = NULL;
     buf msg = BUF_INIT;
     st_bucket_spec sp;
@@ -156,14 +154,7 @@ static void fn_create_bucket(sqlite3_context *ctx, int argc, sqlite3_value **arg
             rc = st_bucket_insert(w, id, &sp, NULL, rt, &msg);
         free(rt);
     }
-    if (rc) {
-        buf full = BUF_INIT;
-        buf_printf(&full, "basalt_create_bucket: %s", msg.len ? buf_cstr(&msg) : basalt_strerror(rc));
-        sqlite3_result_error(ctx, buf_cstr(&full), -1);
-        buf_free(&full);
-    } else {
-        sqlite3_result_int(ctx, 1);
-    }
+    db_migrate_fn_result(ctx, "basalt_create_bucket", rc, buf_cstr(&msg));
     json_decref(rules);
     json_decref(spec);
     buf_free(&msg);
@@ -173,10 +164,7 @@ static void fn_set_rules(sqlite3_context *ctx, int argc, sqlite3_value **argv)
 {
     db_conn *w = sqlite3_user_data(ctx);
     const char *id = (const char *)sqlite3_value_text(argv[0]);
-    const char *rs = (const char *)sqlite3_value_text(argv[1]);
-    json_t *patch = NULL;
-    if (rs)
-        jsonin_parses(rs, JSONIN_ANY_SIZE, 0, &patch, NULL, 0);
+    json_t *patch = db_migrate_fn_json(argv[1]);
     json_t *rules = NULL;
     buf msg = BUF_INIT;
     int rc = id ? st_rules_merge(NULL, patch, &rules, &msg) : BS_EINVAL;
@@ -187,26 +175,27 @@ static void fn_set_rules(sqlite3_context *ctx, int argc, sqlite3_value **argv)
             buf_printf(&msg, "bucket %s does not exist", id);
         free(rt);
     }
-    if (rc) {
-        buf full = BUF_INIT;
-        buf_printf(&full, "basalt_set_bucket_rules: %s", msg.len ? buf_cstr(&msg) : basalt_strerror(rc));
-        sqlite3_result_error(ctx, buf_cstr(&full), -1);
-        buf_free(&full);
-    } else {
-        sqlite3_result_int(ctx, 1);
-    }
+    db_migrate_fn_result(ctx, "basalt_set_bucket_rules", rc, buf_cstr(&msg));
     json_decref(rules);
     json_decref(patch);
     buf_free(&msg);
 }
 
+static const struct {
+    const char *name;
+    int nargs;
+    void (*fn)(sqlite3_context *ctx, int argc, sqlite3_value **argv);
+} sql_functions[] = {
+    {"basalt_create_bucket", 1, fn_create_bucket},
+    {"basalt_create_bucket", 2, fn_create_bucket},
+    {"basalt_set_bucket_rules", 2, fn_set_rules},
+};
+
 int st_register_functions(db_conn *w)
 {
-    sqlite3 *db = db_conn_handle(w);
-    int rc = sqlite3_create_function(db, "basalt_create_bucket", 1, SQLITE_UTF8, w, fn_create_bucket, NULL, NULL);
-    if (rc == SQLITE_OK)
-        rc = sqlite3_create_function(db, "basalt_create_bucket", 2, SQLITE_UTF8, w, fn_create_bucket, NULL, NULL);
-    if (rc == SQLITE_OK)
-        rc = sqlite3_create_function(db, "basalt_set_bucket_rules", 2, SQLITE_UTF8, w, fn_set_rules, NULL, NULL);
-    return rc == SQLITE_OK ? BS_OK : BS_EDB;
+    for (size_t i = 0; i < BS_COUNT(sql_functions); i++)
+        if (sqlite3_create_function(db_conn_handle(w), sql_functions[i].name, sql_functions[i].nargs, SQLITE_UTF8, w,
+                                    sql_functions[i].fn, NULL, NULL) != SQLITE_OK)
+            return BS_EDB;
+    return BS_OK;
 }

@@ -143,14 +143,9 @@ static bool is_hex2(const char *n)
 
 static bool blob_named(db_conn *c, const char *blob)
 {
-    const char *q = "SELECT 1 FROM _basalt_objects WHERE blob=?";
-    sqlite3_stmt *st = db_stmt(c, q, strlen(q), NULL);
-    if (!st)
-        return true; /* when in doubt, keep the file */
-    sqlite3_bind_text(st, 1, blob, -1, SQLITE_STATIC);
-    int step = sqlite3_step(st);
-    db_stmt_done(st);
-    return step != SQLITE_DONE;
+    bool yes;
+    /* when in doubt, keep the file */
+    return db_exists(c, "SELECT 1 FROM _basalt_objects WHERE blob=?", blob, &yes) != BS_OK || yes;
 }
 
 /* dir + "/" + name into out; false when it does not fit. */

@@ -25,11 +25,6 @@
 
 typedef struct st_service st_service;
 
-/* BS_OK and *out, or BS_EIO (directory not creatable; logged). */
-int st_start(bs_app *app, st_service **out);
-/* NULL-safe. */
-void st_free(st_service *s);
-
 /* Register basalt_create_bucket(id, spec_json) and
  * basalt_set_bucket_rules(id, rules_json) on the writer connection for app
  * migrations.  BS_OK or BS_EDB. */

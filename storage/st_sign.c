@@ -56,7 +56,7 @@ static char *make_token(st_ctx *c, const char *url, const char *kind, int64_t tt
 
 /* Verify a URL's token for bucket/key and kind; answers itself on failure
  * and returns NULL, else the claims (release them). */
-static auth_claims *check_token(st_ctx *c, const char *bucket, const char *key, const char *kind)
+static auth_claims *check_token_or_reply(st_ctx *c, const char *bucket, const char *key, const char *kind)
 {
     const char *tok = http_param(c->r, "token");
     if (!tok || !*tok) {
@@ -106,25 +106,18 @@ static int signed_url_json(st_ctx *c, buf *out, const char *bucket, const char *
 int st_sign_one(st_ctx *c, const char *bucket, const char *key)
 {
     json_t *body;
-    if (st_read_json(c->r, &body))
+    if (st_read_json_or_reply(c->r, &body))
         return BS_OK;
-    st_bucket b;
     bool ok;
     int64_t ttl = expires_in(body, &ok);
     json_decref(body);
     if (!ok)
         return st_reply_errorf(c->r, ST_ERR_BAD_REQUEST, "expiresIn must be a number of seconds (at least 1)");
-    if (st_load_bucket(c, bucket, &b))
-        return BS_OK;
     st_object o;
-    int rc = st_obj_readable(c, &b, key, &o);
-    st_bucket_clear(&b);
-    if (rc == BS_ENOTFOUND)
-        return st_reply_error(c->r, ST_ERR_NO_OBJECT);
-    if (rc)
-        return st_reply_failure(c->r, rc);
+    if (st_load_readable_or_reply(c, bucket, key, &o))
+        return BS_OK;
     buf out = BUF_INIT;
-    rc = buf_puts(&out, "{\"signedURL\":");
+    int rc = buf_puts(&out, "{\"signedURL\":");
     if (!rc) rc = signed_url_json(c, &out, bucket, key, ttl);
     if (!rc) rc = buf_putc(&out, '}');
     rc = rc ? st_reply_failure(c->r, rc) : http_send_json(c->r, 200, out.data, out.len);
@@ -135,7 +128,7 @@ int st_sign_one(st_ctx *c, const char *bucket, const char *key)
 int st_sign_many(st_ctx *c, const char *bucket)
 {
     json_t *body;
-    if (st_read_json(c->r, &body))
+    if (st_read_json_or_reply(c->r, &body))
         return BS_OK;
     bool ok;
     int64_t ttl = expires_in(body, &ok);
@@ -147,7 +140,7 @@ int st_sign_many(st_ctx *c, const char *bucket)
         json_decref(body);
         return rc;
     }
-    if (st_load_bucket(c, bucket, &b)) {
+    if (st_load_bucket_or_reply(c, bucket, &b)) {
         json_decref(body);
         return BS_OK;
     }
@@ -192,7 +185,7 @@ int st_sign_many(st_ctx *c, const char *bucket)
 
 int st_sign_download(st_ctx *c, const char *bucket, const char *key)
 {
-    auth_claims *cl = check_token(c, bucket, key, "download");
+    auth_claims *cl = check_token_or_reply(c, bucket, key, "download");
     if (!cl)
         return BS_OK;
     auth_claims_release(cl);
@@ -202,7 +195,7 @@ int st_sign_download(st_ctx *c, const char *bucket, const char *key)
 int st_sign_upload_create(st_ctx *c, const char *bucket, const char *key)
 {
     st_bucket b;
-    if (st_load_bucket(c, bucket, &b))
+    if (st_load_bucket_or_reply(c, bucket, &b))
         return BS_OK;
     bool upsert = st_upsert_asked(c);
     st_object old;
@@ -248,7 +241,7 @@ out:
 
 int st_sign_upload_put(st_ctx *c, const char *bucket, const char *key)
 {
-    auth_claims *cl = check_token(c, bucket, key, "upload");
+    auth_claims *cl = check_token_or_reply(c, bucket, key, "upload");
     if (!cl)
         return BS_OK;
     bool upsert = json_is_true(json_object_get(cl->json, "upsert"));

@@ -524,7 +524,7 @@ int st_upload(st_ctx *c, const char *bucket, const char *key, st_upload_how how,
     st_mp *mp = NULL;
     st_object old;
     bool exists = false, size_known = false;
-    if (st_load_bucket(c, bucket, &b))
+    if (st_load_bucket_or_reply(c, bucket, &b))
         return BS_OK;
     u.b = &b;
     u.limit = (int64_t)c->app->cfg->storage_max_file;

@@ -1,11 +1,13 @@
 /* migrate.c - see migrate.h. */
 #include "db/migrate.h"
 #include "core/error.h"
+#include "core/jsonin.h"
 #include "core/log.h"
 #include "core/timeutil.h"
 #include "db/store.h"
 
 #include <dirent.h>
+#include <jansson.h>
 #include <openssl/evp.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -191,4 +193,27 @@ int db_migrate(db_conn *w, const char *app_dir, const db_sqlfns *fns, size_t nfn
             rc = migrate_dir(w, app_dir, msg);
     }
     return rc;
+}
+
+void db_migrate_fn_result(sqlite3_context *ctx, const char *fname, int rc, const char *msg)
+{
+    if (rc == BS_OK) {
+        sqlite3_result_int(ctx, 1);
+        return;
+    }
+    buf full = BUF_INIT;
+    if (buf_printf(&full, "%s: %s", fname, msg && *msg ? msg : basalt_strerror(rc)) == BS_OK)
+        sqlite3_result_error(ctx, buf_cstr(&full), -1);
+    else
+        sqlite3_result_error_nomem(ctx);
+    buf_free(&full);
+}
+
+json_t *db_migrate_fn_json(sqlite3_value *v)
+{
+    const char *text = (const char *)sqlite3_value_text(v);
+    json_t *j = NULL;
+    if (text)
+        jsonin_parses(text, JSONIN_ANY_SIZE, 0, &j, NULL, 0);
+    return j;
 }

@@ -247,6 +247,31 @@ int db_exec(db_conn *c, const char *sql, buf *errmsg)
     return BS_OK;
 }
 
+/* Step sql once with ?1 bound to arg: sqlite3_step's code, or SQLITE_ERROR
+ * when it does not prepare. */
+static int step_arg(db_conn *c, const char *sql, const char *arg)
+{
+    sqlite3_stmt *st = db_stmt(c, sql, strlen(sql), NULL);
+    if (!st)
+        return SQLITE_ERROR;
+    sqlite3_bind_text(st, 1, arg, -1, SQLITE_STATIC);
+    int step = sqlite3_step(st);
+    db_stmt_done(st);
+    return step;
+}
+
+int db_exists(db_conn *c, const char *sql, const char *arg, bool *found)
+{
+    int step = step_arg(c, sql, arg);
+    *found = step == SQLITE_ROW;
+    return step == SQLITE_ROW || step == SQLITE_DONE ? BS_OK : BS_EDB;
+}
+
+int db_exec_arg(db_conn *c, const char *sql, const char *arg)
+{
+    return step_arg(c, sql, arg) == SQLITE_DONE ? BS_OK : BS_EDB;
+}
+
 static int exec_simple(db_conn *c, const char *sql)
 {
     sqlite3_stmt *st = db_stmt(c, sql, strlen(sql), NULL);

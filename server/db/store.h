@@ -148,6 +148,12 @@ void db_stmt_done(sqlite3_stmt *st);
 
 /* Run a statement without result rows (DDL, PRAGMA); BS_EDB on error. */
 int db_exec(db_conn *c, const char *sql, buf *errmsg);
+/* Does sql, with ?1 bound to arg (text; NULL binds NULL), return a row?
+ * BS_OK and *found, or BS_EDB (prepare or step failed; *found false). */
+int db_exists(db_conn *c, const char *sql, const char *arg, bool *found);
+/* Run sql, a statement without result rows, with ?1 bound to arg (text;
+ * NULL binds NULL).  BS_OK or BS_EDB; sqlite3_changes() tells what it did. */
+int db_exec_arg(db_conn *c, const char *sql, const char *arg);
 
 /* The connection's change-log seq after the last append (writer only). */
 int64_t db_conn_last_seq(db_conn *c);
