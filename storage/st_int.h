@@ -1,18 +1,23 @@
 /* st_int.h - what the files of storage/ share privately.
  *
- *   st_service.c  start/stop, the blob files (temp, commit, remove, sweep)
- *   st_db.c       bucket and object rows: reads on the reader, writes on
- *                 the writer, JSON shapes of storage-api
- *   st_rules.c    per-bucket access rules over object.* and auth.*
- *   st_errors.c   the storage-api error catalogue (st_errors.h)
- *   st_http.c     /storage/v1 dispatch and request helpers
- *   st_admin.c    /admin/v1/buckets/NAME/rules
- *   st_bucket.c   bucket endpoints
- *   st_upload.c   streaming uploads (raw and multipart)
- *   st_download.c downloads (Range, ETag, 304, HEAD)
- *   st_objops.c   info, list, remove, move, copy, signed URLs
- *   st_api.c      the C API for other subsystems (st_object_read/write)
- * Nothing outside storage/ includes this header.
+ *   st_module.c     the module: start/stop, the routes and their access levels
+ *   st_service.c    start/stop, the blob files (temp, commit, remove, sweep)
+ *   st_db.c         bucket and object rows: reads on the reader, writes on
+ *                   the writer, JSON shapes of storage-api
+ *   st_rules.c      per-bucket access rules over object.* and auth.*, and
+ *                   the SQL functions for app migrations
+ *   st_errors.c     the storage-api error catalogue (st_errors.h)
+ *   st_http.c       /storage/v1 dispatch and request helpers
+ *   st_admin.c      /admin/v1/buckets/NAME/rules
+ *   st_bucket.c     bucket endpoints
+ *   st_upload.c     streaming uploads (raw and multipart)
+ *   st_multipart.c  the multipart/form-data parser (st_multipart.h)
+ *   st_download.c   downloads (Range, ETag, 304, HEAD)
+ *   st_objops.c     info, list, remove, move, copy
+ *   st_sign.c       signed download and upload URLs
+ *   st_api.c        the C API for other subsystems (st_object_read/write)
+ *   st_path.c       names: keys, bucket ids, sizes, MIME types (st_path.h)
+ * Nothing outside storage/ includes this header (but its tests).
  */
 #ifndef BS_ST_INT_H
 #define BS_ST_INT_H

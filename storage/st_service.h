@@ -5,13 +5,17 @@
  * progress in tmp/.  Metadata (buckets, objects) lives in SQLite
  * (migrations/0003_storage.sql) and is written only through db_write.
  *
- * Lifecycle (main thread): st_start creates the directories, empties tmp/
- * and removes object files that no metadata row names (what a crash between
- * rename and commit, or between commit and unlink, leaves behind); then the
- * HTTP handlers may run.  st_free after the listener has stopped.
+ * Life cycle: storage_module (st_module.c) starts the service on the main
+ * thread (st_start, st_int.h: it creates the directories, empties tmp/ and
+ * removes object files that no metadata row names, what a crash between
+ * rename and commit, or between commit and unlink, leaves behind) before the
+ * listener starts, and frees it after the listener has stopped; app->storage
+ * is the service meanwhile.  The module also lists the routes with their
+ * access levels: the gate checks keys before any storage handler runs.
  *
- * Routes: storage_module (st_module.c) lists them with their access
- * levels; the gate checks keys before any storage handler runs.
+ * This header is what other subsystems use: the service type and the C API
+ * below (function plugins read and write objects through it), and the SQL
+ * functions the store registers for app migrations.
  */
 #ifndef BS_ST_SERVICE_H
 #define BS_ST_SERVICE_H
