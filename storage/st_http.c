@@ -150,7 +150,7 @@ typedef int (*bucket_fn)(st_ctx *c, const char *bucket);
 
 /* The request's context with the caller the gate verified (NULL on the
  * public routes).  false when storage is not running (answered 503). */
-static bool ctx_open(http_req *r, st_ctx *c)
+static bool ctx_open_or_reply(http_req *r, st_ctx *c)
 {
     bs_app *app = http_app(r);
     auth_claims *caller = http_claims(r);
@@ -208,7 +208,7 @@ static int public_download(st_ctx *c, const char *bucket, const char *key)
 static int public_object(http_req *r, object_fn fn)
 {
     st_ctx c;
-    if (!ctx_open(r, &c))
+    if (!ctx_open_or_reply(r, &c))
         return BS_OK;
     return with_object(&c, http_subpath_raw(r), fn);
 }
@@ -381,7 +381,7 @@ int st_handle(http_req *r)
 {
     st_ctx c;
     const char *sub = http_subpath_raw(r), *rest;
-    if (!ctx_open(r, &c))
+    if (!ctx_open_or_reply(r, &c))
         return BS_OK;
     if (is(sub, "bucket", &rest))
         return route_bucket(&c, rest);
