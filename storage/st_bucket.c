@@ -138,7 +138,7 @@ int st_bucket_insert(db_conn *w, const char *id, const st_bucket_spec *sp, const
                      buf *msg)
 {
     if (!st_bucket_name_valid(id, strlen(id))) {
-        buf_puts(msg, "Bucket name invalid");
+        buf_puts(msg, st_error_message(ST_ERR_INVALID_BUCKET_NAME));
         return BS_EINVAL;
     }
     char now[32];
@@ -385,7 +385,7 @@ static int bucket_op_answer(st_ctx *c, bucket_op *o, int rc, const char *ok_json
     switch (rc) {
     case BS_OK: return http_send_json(c->r, 200, ok_json, strlen(ok_json));
     case BS_EINVAL:
-        if (strcmp(buf_cstr(&o->msg), "Bucket name invalid") == 0)
+        if (strcmp(buf_cstr(&o->msg), st_error_message(ST_ERR_INVALID_BUCKET_NAME)) == 0)
             return st_reply_error(c->r, ST_ERR_INVALID_BUCKET_NAME);
         return st_reply_errorf(c->r, ST_ERR_BAD_REQUEST, "%s", buf_cstr(&o->msg));
     case BS_EEXISTS: return st_reply_error(c->r, ST_ERR_DUPLICATE);
