@@ -16,10 +16,7 @@ static const st_error_row rows[ST_ERR__COUNT] = {
 #undef ST_ERR_ROW
 };
 
-static const st_error_row *row(st_error e)
-{
-    return &rows[(unsigned)e < ST_ERR__COUNT ? e : ST_ERR_INTERNAL];
-}
+static const st_error_row *row(st_error e) { return &rows[(unsigned)e < ST_ERR__COUNT ? e : ST_ERR_INTERNAL]; }
 
 int st_error_status(st_error e) { return row(e)->status; }
 

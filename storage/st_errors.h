@@ -16,25 +16,25 @@
 #include "http/http.h"
 
 /* X(name, status, error, default message) */
-#define ST_ERRORS(X)                                                                                   \
-    X(INTERNAL, 500, "InternalError", "Internal server error")                                        \
-    X(UNAVAILABLE, 503, "InternalError", "the server is shutting down")                               \
-    X(BAD_REQUEST, 400, "InvalidRequest", "The request is not valid")                                 \
-    X(METHOD, 405, "InvalidRequest", "Method not allowed")                                            \
-    X(BODY_TOO_LARGE, 413, "Payload too large", "The request body is too large")                      \
-    X(OBJECT_TOO_LARGE, 413, "Payload too large", "The object exceeded the maximum allowed size")     \
-    X(INVALID_KEY, 400, "InvalidKey", "Invalid key: ")                                                \
-    X(INVALID_BUCKET_NAME, 400, "Invalid Input", "Bucket name invalid")                               \
-    X(NO_BUCKET, 404, "Bucket not found", "Bucket not found")                                         \
-    X(NO_OBJECT, 404, "not_found", "Object not found")                                                \
-    X(NO_ROUTE, 404, "not_found", "Route not found")                                                  \
-    X(INVALID_JWT, 400, "InvalidJWT", "invalid signature")                                            \
-    X(EXPIRED_JWT, 400, "InvalidJWT", "jwt expired")                                                  \
-    X(INVALID_SIGNATURE, 400, "InvalidSignature", "The token is not valid for this object")           \
-    X(DENIED, 403, "Unauthorized", "new row violates row-level security policy")                      \
-    X(DUPLICATE, 409, "Duplicate", "The resource already exists")                                     \
-    X(NOT_EMPTY, 409, "ResourceNotEmpty", "The bucket you tried to delete is not empty")              \
-    X(MIME, 415, "invalid_mime_type", "mime type is not supported")                                   \
+#define ST_ERRORS(X)                                                                              \
+    X(INTERNAL, 500, "InternalError", "Internal server error")                                    \
+    X(UNAVAILABLE, 503, "InternalError", "the server is shutting down")                           \
+    X(BAD_REQUEST, 400, "InvalidRequest", "The request is not valid")                             \
+    X(METHOD, 405, "InvalidRequest", "Method not allowed")                                        \
+    X(BODY_TOO_LARGE, 413, "Payload too large", "The request body is too large")                  \
+    X(OBJECT_TOO_LARGE, 413, "Payload too large", "The object exceeded the maximum allowed size") \
+    X(INVALID_KEY, 400, "InvalidKey", "Invalid key: ")                                            \
+    X(INVALID_BUCKET_NAME, 400, "Invalid Input", "Bucket name invalid")                           \
+    X(NO_BUCKET, 404, "Bucket not found", "Bucket not found")                                     \
+    X(NO_OBJECT, 404, "not_found", "Object not found")                                            \
+    X(NO_ROUTE, 404, "not_found", "Route not found")                                              \
+    X(INVALID_JWT, 400, "InvalidJWT", "invalid signature")                                        \
+    X(EXPIRED_JWT, 400, "InvalidJWT", "jwt expired")                                              \
+    X(INVALID_SIGNATURE, 400, "InvalidSignature", "The token is not valid for this object")       \
+    X(DENIED, 403, "Unauthorized", "new row violates row-level security policy")                  \
+    X(DUPLICATE, 409, "Duplicate", "The resource already exists")                                 \
+    X(NOT_EMPTY, 409, "ResourceNotEmpty", "The bucket you tried to delete is not empty")          \
+    X(MIME, 415, "invalid_mime_type", "mime type is not supported")                               \
     X(RANGE, 416, "InvalidRange", "The range is not satisfiable")
 
 typedef enum {

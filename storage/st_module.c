@@ -12,15 +12,15 @@
 #include "storage/st_int.h"
 
 #define RW (HTTP_GET | HTTP_HEAD | HTTP_POST | HTTP_PATCH | HTTP_DELETE)
-#define ST_ROUTE(methods, path, access, fn) {methods, path, access, HTTP_ERR_STORAGE, METRICS_G_STORAGE, fn}
 
 static const http_route routes[] = {
-    ST_ROUTE(HTTP_GET | HTTP_HEAD, "/storage/v1/object/public/", HTTP_PUBLIC, st_public_get),
-    ST_ROUTE(HTTP_GET | HTTP_HEAD, "/storage/v1/object/sign/", HTTP_PUBLIC, st_signed_get),
-    ST_ROUTE(HTTP_PUT, "/storage/v1/object/upload/sign/", HTTP_PUBLIC, st_signed_put),
-    ST_ROUTE(RW | HTTP_PUT, "/storage/v1/", HTTP_APIKEY_OR_USER, st_handle),
-    {HTTP_GET | HTTP_POST | HTTP_PUT | HTTP_PATCH, "/admin/v1/buckets/", HTTP_SERVICE, HTTP_ERR_PGRST,
-     METRICS_G_ADMIN, st_admin_buckets},
+    {HTTP_GET | HTTP_HEAD, "/storage/v1/object/public/", HTTP_PUBLIC, HTTP_ERR_STORAGE, METRICS_G_STORAGE,
+     st_public_get},
+    {HTTP_GET | HTTP_HEAD, "/storage/v1/object/sign/", HTTP_PUBLIC, HTTP_ERR_STORAGE, METRICS_G_STORAGE, st_signed_get},
+    {HTTP_PUT, "/storage/v1/object/upload/sign/", HTTP_PUBLIC, HTTP_ERR_STORAGE, METRICS_G_STORAGE, st_signed_put},
+    {RW | HTTP_PUT, "/storage/v1/", HTTP_APIKEY_OR_USER, HTTP_ERR_STORAGE, METRICS_G_STORAGE, st_handle},
+    {HTTP_GET | HTTP_POST | HTTP_PUT | HTTP_PATCH, "/admin/v1/buckets/", HTTP_SERVICE, HTTP_ERR_PGRST, METRICS_G_ADMIN,
+     st_admin_buckets},
 };
 
 static const db_sqlfns sqlfns = {NULL, st_register_functions};
@@ -33,5 +33,5 @@ static void stop(bs_app *app)
     app->storage = NULL;
 }
 
-const bs_module storage_module = {.name = "storage", .start = start, .stop = stop, .routes = routes,
-                                  .nroutes = BS_COUNT(routes), .sqlfns = &sqlfns};
+const bs_module storage_module = {
+    .name = "storage", .start = start, .stop = stop, .routes = routes, .nroutes = BS_COUNT(routes), .sqlfns = &sqlfns};

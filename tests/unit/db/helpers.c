@@ -89,8 +89,7 @@ static void select_text(db_conn *w, const char *sql, char *out, size_t cap)
 {
     sqlite3_stmt *st = db_stmt(w, sql, strlen(sql), NULL);
     int step = st ? sqlite3_step(st) : SQLITE_ERROR;
-    const char *t = step == SQLITE_ROW ? (const char *)sqlite3_column_text(st, 0)
-                                       : sqlite3_errmsg(db_conn_handle(w));
+    const char *t = step == SQLITE_ROW ? (const char *)sqlite3_column_text(st, 0) : sqlite3_errmsg(db_conn_handle(w));
     snprintf(out, cap, "%s", t ? t : "(null)");
     db_stmt_done(st);
 }
