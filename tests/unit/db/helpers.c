@@ -42,15 +42,21 @@ static int register_fns(db_conn *w)
     return rc == SQLITE_OK ? BS_OK : BS_EDB;
 }
 
-static db_store *open_store(void)
+/* Open the store, run fn in one write, close it: fn's code, or the
+ * open's. */
+static int on_writer(db_write_fn fn, void *arg)
 {
     db_options o = {.path = g_path, .durability_full = true};
     db_store *s = NULL;
     buf msg = BUF_INIT;
-    if (db_open(&o, &s, &msg))
+    int rc = db_open(&o, &s, &msg);
+    if (rc)
         fprintf(stderr, "db_open: %s\n", buf_cstr(&msg));
     buf_free(&msg);
-    return s;
+    if (rc == BS_OK)
+        rc = db_write(s, fn, arg);
+    db_close(s);
+    return rc;
 }
 
 /* What the writer saw; checked on the test's thread (ASSERT returns
@@ -113,13 +119,8 @@ static int fn_results(db_conn *w, void *arg)
 
 TEST(exists_and_exec_arg)
 {
-    db_store *s = open_store();
-    ASSERT(s != NULL);
-    seen v;
-    memset(&v, 0, sizeof v);
-    int rc = db_write(s, exec_and_exists, &v);
-    db_close(s);
-    ASSERT_EQ_INT(rc, BS_OK);
+    seen v = {0};
+    ASSERT_EQ_INT(on_writer(exec_and_exists, &v), BS_OK);
     ASSERT_EQ_INT(v.create, BS_OK);
     ASSERT_EQ_INT(v.ins_a, BS_OK);
     ASSERT_EQ_INT(v.ins_null, BS_OK);
@@ -143,13 +144,8 @@ TEST(exists_and_exec_arg)
 
 TEST(migration_function_results)
 {
-    db_store *s = open_store();
-    ASSERT(s != NULL);
-    results v;
-    memset(&v, 0, sizeof v);
-    int rc = db_write(s, fn_results, &v);
-    db_close(s);
-    ASSERT_EQ_INT(rc, BS_OK);
+    results v = {0};
+    ASSERT_EQ_INT(on_writer(fn_results, &v), BS_OK);
     ASSERT_EQ_STR(v.object, "1");
     ASSERT_EQ_STR(v.array, "f: not an object");
     ASSERT_EQ_STR(v.bad, "f: not an object");
