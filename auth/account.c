@@ -122,12 +122,12 @@ int auth_ep_user_put(http_req *r, auth_service *s)
         }
         bool same = false;
         if (cur && cur->password_hash)
-            auth_password_verify(pws, pwlen, cur->password_hash, &same, NULL);
+            auth_password_verify(s->passwords, pws, pwlen, cur->password_hash, &same, NULL);
         if (same) {
             rc = auth_error(r, 422, "same_password", "New password should be different from the old password.");
             goto out;
         }
-        rc = auth_password_hash(pws, pwlen, &a.pw_hash);
+        rc = auth_password_hash(s->passwords, pws, pwlen, &a.pw_hash);
         if (rc) {
             rc = auth_fail(r, "hashing a password", rc);
             goto out;

@@ -125,7 +125,7 @@ static bool read_attrs(http_req *r, auth_service *s, json_t *b, attrs *a, bool c
         size_t n;
         if (!auth_valid_password(r, s, pw, &p, &n))
             return false;
-        int rc = auth_password_hash(p, n, &a->pw_hash);
+        int rc = auth_password_hash(s->passwords, p, n, &a->pw_hash);
         if (rc) {
             auth_fail(r, "hashing a password", rc);
             return false;

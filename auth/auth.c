@@ -52,17 +52,14 @@ int auth_service_new(bs_app *app, auth_service **out)
             snprintf(s->issuer, sizeof s->issuer, "http://%s%.200s%s:%d/auth/v1", v6 ? "[" : "", host, v6 ? "]" : "",
                      s->cfg->port);
         }
-        /* unknown e-mails are verified against this, so a miss costs what a
-         * hit costs and response times do not reveal who has an account */
-        rc = auth_password_hash("basalt-timing-equalizer", 23, &s->dummy_hash);
+        rc = auth_passwords_new(NULL, &s->passwords);
     }
     if (rc) {
         auth_service_free(s);
         return rc;
     }
-    int ln, r, p;
-    auth_password_get_params(&ln, &r, &p);
-    log_info("auth: issuer %s, scrypt ln=%d r=%d p=%d, access tokens live %llds", s->issuer, ln, r, p,
+    auth_password_params pp = auth_passwords_params(s->passwords);
+    log_info("auth: issuer %s, scrypt ln=%d r=%d p=%d, access tokens live %llds", s->issuer, pp.ln, pp.r, pp.p,
              (long long)s->cfg->jwt_expiry_s);
     *out = s;
     return BS_OK;
@@ -75,7 +72,7 @@ void auth_service_free(auth_service *s)
     auth_rl_free(s->rl_signin);
     auth_rl_free(s->rl_refresh);
     auth_rl_free(s->rl_recover);
-    free(s->dummy_hash);
+    auth_passwords_free(s->passwords);
     if (s->reuse) {
         memset(s->reuse, 0, AUTH_REUSE_SLOTS * sizeof *s->reuse);
         free(s->reuse);

@@ -29,6 +29,7 @@
 #include "auth/auth.h"
 #include "core/crypto.h"
 #include "core/jwt.h"
+#include "core/password.h"
 #include "core/ratelimit.h"
 #include "core/uuid.h"
 #include "db/store.h"
@@ -81,7 +82,7 @@ struct auth_service {
     const bs_config *cfg;
     auth_rl *rl_signin, *rl_refresh, *rl_recover;
     char issuer[700];
-    char *dummy_hash;          /* verified against for unknown e-mails (timing) */
+    auth_passwords *passwords; /* scrypt parameters; unknown e-mails are checked too */
     pthread_mutex_t reuse_lock;
     auth_reuse *reuse;         /* AUTH_REUSE_SLOTS, direct-mapped by hash */
 };

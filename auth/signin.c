@@ -133,7 +133,7 @@ int auth_ep_signup(http_req *r, auth_service *s)
             goto out;
         }
         u->email = strdup(em);
-        rc = u->email ? auth_password_hash(pws, pwlen, &u->password_hash) : BS_ENOMEM;
+        rc = u->email ? auth_password_hash(s->passwords, pws, pwlen, &u->password_hash) : BS_ENOMEM;
         if (!rc)
             rc = uuid_v4(u->identity_id);
         if (rc) {
@@ -238,8 +238,9 @@ static int grant_password(http_req *r, auth_service *s)
         goto out;
     }
     bool ok = false, rehash = false;
-    const char *stored = u && u->password_hash ? u->password_hash : s->dummy_hash;
-    int vrc = auth_password_verify(json_string_value(pw), json_string_length(pw), stored, &ok, &rehash);
+    /* no such user: checked against the dummy all the same (timing) */
+    const char *stored = u ? u->password_hash : NULL;
+    int vrc = auth_password_verify(s->passwords, json_string_value(pw), json_string_length(pw), stored, &ok, &rehash);
     if (vrc && vrc != BS_EINVAL) {
         rc = auth_fail(r, "verifying a password", vrc);
         goto out;
@@ -257,7 +258,7 @@ static int grant_password(http_req *r, auth_service *s)
         auth_error(r, 400, "email_not_confirmed", "Email not confirmed");
         goto out;
     }
-    if (rehash && auth_password_hash(json_string_value(pw), json_string_length(pw), &new_hash) != BS_OK)
+    if (rehash && auth_password_hash(s->passwords, json_string_value(pw), json_string_length(pw), &new_hash) != BS_OK)
         new_hash = NULL; /* keep the old hash; try again next time */
     signin_arg a;
     memset(&a, 0, sizeof a);
