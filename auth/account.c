@@ -28,7 +28,6 @@ int auth_ep_user_get(http_req *r, auth_service *s)
     else
         rc = auth_send(r, 200, auth_user_json(u));
     auth_user_free(u);
-    auth_claims_release(c);
     return rc;
 }
 
@@ -153,7 +152,6 @@ out:
     auth_user_free(a.u);
     auth_user_free(cur);
     json_decref(b);
-    auth_claims_release(c);
     return rc;
 }
 
@@ -185,7 +183,6 @@ int auth_ep_logout(http_req *r, auth_service *s)
         return BS_OK;
     logout_arg a = {c->sub, c->session_id, sc};
     int rc = db_write(http_app(r)->store, logout_fn, &a);
-    auth_claims_release(c);
     if (rc)
         return auth_fail(r, "signing out", rc);
     return http_send(r, 204, NULL, NULL, 0);

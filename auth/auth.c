@@ -3,10 +3,10 @@
  *
  * Every response carries X-Supabase-Api-Version: 2024-01-01 so supabase-js
  * reads the `code` of error bodies (spec §2.5, trap 3), and every endpoint
- * but /logout answers JSON (trap 2).  The route is HTTP_PUBLIC: this file
- * checks the apikey (header or ?apikey=) itself, then each endpoint decides
- * what the Bearer token must be (a user's access token for /user and
- * /logout, service_role for /admin).
+ * but /logout answers JSON (trap 2).  The route is HTTP_APIKEY: the gate
+ * has checked the apikey (header or ?apikey=) and verified the Bearer
+ * (http_bearer_claims); each endpoint decides what the Bearer must be (a
+ * user's access token for /user and /logout, service_role for /admin).
  */
 #include "auth/auth_int.h"
 #include "app/app.h"
@@ -207,15 +207,13 @@ int auth_body(http_req *r, json_t **out)
 
 bool auth_is_service(http_req *r)
 {
-    const char *tok = http_bearer(r);
-    if (!tok)
-        tok = http_apikey(r);
-    if (!tok)
-        return false;
     auth_claims *c = NULL;
-    bool ok = auth_jwt_verify(http_app(r)->jwt, tok, time_now_s(), &c) == BS_OK && strcmp(c->role, "service_role") == 0;
-    auth_claims_release(c);
-    return ok;
+    int rc = http_bearer_claims(r, &c);
+    if (rc == BS_ENOTFOUND)
+        c = http_claims(r); /* no Bearer: the key acts */
+    else if (rc)
+        return false;       /* a Bearer that does not verify is nobody */
+    return c && strcmp(c->role, "service_role") == 0;
 }
 
 bool auth_rate(http_req *r, auth_service *s, auth_rl *rl)
@@ -238,13 +236,12 @@ bool auth_rate(http_req *r, auth_service *s, auth_rl *rl)
 int auth_caller(http_req *r, auth_service *s, auth_claims **out)
 {
     *out = NULL;
-    const char *tok = http_bearer(r);
-    if (!tok) {
+    auth_claims *c = NULL;
+    int rc = http_bearer_claims(r, &c);
+    if (rc == BS_ENOTFOUND) {
         auth_error(r, 401, "no_authorization", "This endpoint requires a Bearer token");
         return BS_EAUTH;
     }
-    auth_claims *c = NULL;
-    int rc = auth_jwt_verify(http_app(r)->jwt, tok, time_now_s(), &c);
     if (rc) {
         auth_error(r, 403, "bad_jwt",
                    rc == BS_EEXPIRED ? "invalid JWT: unable to parse or verify signature, token has invalid claims: token is expired"
@@ -252,7 +249,6 @@ int auth_caller(http_req *r, auth_service *s, auth_claims **out)
         return BS_EAUTH;
     }
     if (!c->sub[0]) {
-        auth_claims_release(c);
         auth_error(r, 403, "bad_jwt", "invalid claim: missing sub claim");
         return BS_EAUTH;
     }
@@ -261,13 +257,11 @@ int auth_caller(http_req *r, auth_service *s, auth_claims **out)
         db_conn *rd = db_reader(http_app(r)->store);
         rc = rd ? auth_session_check(rd, c->session_id, c->sub, &exists) : BS_EDB;
         if (rc) {
-            auth_claims_release(c);
-            auth_fail(r, "checking a session", rc);
+                auth_fail(r, "checking a session", rc);
             return rc;
         }
     }
     if (!exists) {
-        auth_claims_release(c);
         auth_error(r, 403, "session_not_found", "Session from session_id claim in JWT does not exist");
         return BS_EAUTH;
     }
@@ -298,14 +292,7 @@ int auth_handle(http_req *r)
     http_add_header(r, "X-Supabase-Api-Version", AUTH_API_VERSION);
     if (!s)
         return auth_error(r, 503, "unexpected_failure", "The auth service is not running");
-    const char *key = http_apikey(r);
-    if (!key)
-        return auth_error(r, 401, "no_authorization", "No API key found in request");
-    auth_claims *kc = NULL;
-    int rc = auth_jwt_verify(app->jwt, key, time_now_s(), &kc);
-    auth_claims_release(kc);
-    if (rc)
-        return auth_error(r, 401, "bad_jwt", rc == BS_EEXPIRED ? "Invalid API key: JWT expired" : "Invalid API key");
+    /* the gate (HTTP_APIKEY) checked the apikey and verified the Bearer */
 
     const char *p = http_subpath(r);
     unsigned m = http_method(r);

@@ -206,11 +206,12 @@ int auth_parse_body(const char *data, size_t len, size_t max, json_t **out, char
 /* Form-decoded query parameter or NULL. */
 /* Rate limit by client IP; answers 429 and returns false when over. */
 bool auth_rate(http_req *r, auth_service *s, auth_rl *rl);
-/* The caller's verified user token (Bearer) whose session still exists;
- * answers 401/403 and returns non-BS_OK otherwise.  *out is one
- * reference (release it). */
+/* The caller's user token (the Bearer, as the gate verified it) whose
+ * session still exists; answers 401/403 and returns non-BS_OK otherwise.
+ * *out is owned by the request. */
 int auth_caller(http_req *r, auth_service *s, auth_claims **out);
-/* True when the request's key or bearer is service_role. */
+/* True when the caller is service_role: the Bearer when one was sent (one
+ * that does not verify is nobody), else the apikey. */
 bool auth_is_service(http_req *r);
 /* Answer 500 unexpected_failure (logging what failed). */
 int auth_fail(http_req *r, const char *what, int rc);

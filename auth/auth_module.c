@@ -11,7 +11,7 @@
 #define RW (HTTP_GET | HTTP_HEAD | HTTP_POST | HTTP_PATCH | HTTP_DELETE)
 
 static const http_route routes[] = {
-    {RW | HTTP_PUT, "/auth/v1/", HTTP_PUBLIC, HTTP_ERR_GOTRUE, METRICS_G_AUTH, auth_handle},
+    {RW | HTTP_PUT, "/auth/v1/", HTTP_APIKEY, HTTP_ERR_GOTRUE, METRICS_G_AUTH, auth_handle},
 };
 
 static int start(bs_app *app)
