@@ -42,7 +42,7 @@ static int list_users(http_req *r)
 {
     int64_t page, per;
     if (!page_param(r, "page", 1, &page) || !page_param(r, "per_page", AUTH_PER_PAGE_DEFAULT, &per))
-        return auth_error(r, 400, "validation_failed", "page and per_page must be positive integers");
+        return auth_reply_error(r, AUTH_E_VALIDATION_FAILED, "page and per_page must be positive integers");
     if (per > AUTH_PER_PAGE_MAX)
         per = AUTH_PER_PAGE_MAX;
     json_t *users = json_array();
@@ -51,7 +51,7 @@ static int list_users(http_req *r)
     int rc = !users ? BS_ENOMEM : rd ? auth_user_list(rd, (page - 1) * per, per, users, &total) : BS_EDB;
     if (rc) {
         json_decref(users);
-        return auth_fail(r, "listing users", rc);
+        return auth_reply_fail(r, "listing users", rc);
     }
     int64_t last = (total + per - 1) / per;
     char link[256], cnt[32];
@@ -64,7 +64,7 @@ static int list_users(http_req *r)
     snprintf(cnt, sizeof cnt, "%lld", (long long)total);
     http_add_header(r, "X-Total-Count", cnt);
     http_add_header(r, "Link", link);
-    return auth_send(r, 200, json_pack("{s:o,s:s}", "users", users, "aud", "authenticated"));
+    return auth_reply_json(r, 200, json_pack("{s:o,s:s}", "users", users, "aud", "authenticated"));
 }
 
 /* ---- attributes of create and update ---- */
@@ -100,7 +100,7 @@ static bool read_attrs(http_req *r, auth_service *s, json_t *b, attrs *a, bool c
     a->email_confirm = -1;
     json_t *v;
     if ((v = json_object_get(b, "phone")) && !json_is_null(v) && !(json_is_string(v) && !json_string_length(v))) {
-        auth_error(r, 422, "phone_provider_disabled", "Phone users are not supported");
+        auth_reply_error(r, AUTH_E_PHONE_DISABLED, "Phone users are not supported");
         return false;
     }
     if ((v = json_object_get(b, "email")) && !json_is_null(v)) {
@@ -108,7 +108,7 @@ static bool read_attrs(http_req *r, auth_service *s, json_t *b, attrs *a, bool c
             return false;
         a->has_email = true;
     } else if (create) {
-        auth_error(r, 400, "validation_failed", "Unable to validate email address: an email is required");
+        auth_reply_error(r, AUTH_E_VALIDATION_FAILED, "Unable to validate email address: an email is required");
         return false;
     }
     json_t *pw = json_object_get(b, "password"), *ph = json_object_get(b, "password_hash");
@@ -117,7 +117,7 @@ static bool read_attrs(http_req *r, auth_service *s, json_t *b, attrs *a, bool c
     if (json_is_null(ph))
         ph = NULL;
     if (pw && ph) {
-        auth_error(r, 400, "validation_failed", "Only one of password or password_hash can be set");
+        auth_reply_error(r, AUTH_E_VALIDATION_FAILED, "Only one of password or password_hash can be set");
         return false;
     }
     if (pw) {
@@ -127,23 +127,23 @@ static bool read_attrs(http_req *r, auth_service *s, json_t *b, attrs *a, bool c
             return false;
         int rc = auth_password_hash(s->passwords, p, n, &a->pw_hash);
         if (rc) {
-            auth_fail(r, "hashing a password", rc);
+            auth_reply_fail(r, "hashing a password", rc);
             return false;
         }
     } else if (ph) {
         if (!json_is_string(ph) || !auth_password_hash_valid(json_string_value(ph))) {
-            auth_error(r, 400, "validation_failed",
+            auth_reply_error(r, AUTH_E_VALIDATION_FAILED,
                        "Invalid password hash: expected bcrypt ($2a$, $2b$, $2y$, cost 4-16) or $scrypt$");
             return false;
         }
         if (!(a->pw_hash = strdup(json_string_value(ph)))) {
-            auth_fail(r, "copying a hash", BS_ENOMEM);
+            auth_reply_fail(r, "copying a hash", BS_ENOMEM);
             return false;
         }
     }
     if ((v = json_object_get(b, "email_confirm")) && !json_is_null(v)) {
         if (!json_is_boolean(v)) {
-            auth_error(r, 400, "validation_failed", "email_confirm must be a boolean");
+            auth_reply_error(r, AUTH_E_VALIDATION_FAILED, "email_confirm must be a boolean");
             return false;
         }
         a->email_confirm = json_is_true(v);
@@ -154,14 +154,14 @@ static bool read_attrs(http_req *r, auth_service *s, json_t *b, attrs *a, bool c
         return false;
     if ((v = json_object_get(b, "role")) && !json_is_null(v)) {
         if (!json_is_string(v) || !valid_role(json_string_value(v))) {
-            auth_error(r, 400, "validation_failed", "role must be a lower-case name ([a-z0-9_], at most 63)");
+            auth_reply_error(r, AUTH_E_VALIDATION_FAILED, "role must be a lower-case name ([a-z0-9_], at most 63)");
             return false;
         }
         a->role = json_string_value(v);
     }
     if ((v = json_object_get(b, "ban_duration")) && !json_is_null(v)) {
         if (!json_is_string(v) || auth_parse_duration(json_string_value(v), &a->ban_ms) != BS_OK) {
-            auth_error(r, 400, "validation_failed", "invalid format for ban duration: use \"none\" or e.g. \"24h\", \"100y\"");
+            auth_reply_error(r, AUTH_E_VALIDATION_FAILED, "invalid format for ban duration: use \"none\" or e.g. \"24h\", \"100y\"");
             return false;
         }
         a->has_ban = true;
@@ -172,7 +172,7 @@ static bool read_attrs(http_req *r, auth_service *s, json_t *b, attrs *a, bool c
         for (size_t i = 0; i < n && i < UUID_STR_LEN; i++)
             a->id[i] = (char)tolower((unsigned char)id[i]);
         if (n != UUID_STR_LEN || !uuid_valid(a->id, n)) {
-            auth_error(r, 400, "validation_failed", "id must be a UUID");
+            auth_reply_error(r, AUTH_E_VALIDATION_FAILED, "id must be a UUID");
             return false;
         }
     }
@@ -270,13 +270,13 @@ static int create_user(http_req *r, auth_service *s)
         goto out;
     x.u = auth_user_new();
     if (!x.u) {
-        rc = auth_fail(r, "creating a user", BS_ENOMEM);
+        rc = auth_reply_fail(r, "creating a user", BS_ENOMEM);
         goto out;
     }
     if (a.id[0])
         memcpy(x.u->id, a.id, sizeof a.id);
     else if ((rc = uuid_v4(x.u->id)) != BS_OK) {
-        rc = auth_fail(r, "making an id", rc);
+        rc = auth_reply_fail(r, "making an id", rc);
         goto out;
     }
     x.u->created_at = x.u->updated_at = x.now_ms;
@@ -288,19 +288,19 @@ static int create_user(http_req *r, auth_service *s)
         int lrc = rd ? auth_user_load(rd, a.id, NULL, &dup) : BS_EDB;
         auth_user_free(dup);
         if (lrc == BS_OK) {
-            rc = auth_error(r, 422, "user_already_exists", "A user with this id already exists");
+            rc = auth_reply_error(r, AUTH_E_USER_ALREADY_EXISTS, "A user with this id already exists");
             goto out;
         }
     }
     rc = db_write(http_app(r)->store, admin_fn, &x);
     if (rc == BS_ETOOBIG)
-        rc = auth_error_metadata(r, x.too_big);
+        rc = auth_reply_metadata_too_big(r, x.too_big);
     else if (rc == BS_EEXISTS)
-        rc = auth_error(r, 422, "email_exists", "A user with this email address has already been registered");
+        rc = auth_reply_error(r, AUTH_E_EMAIL_EXISTS, NULL);
     else if (rc)
-        rc = auth_fail(r, "creating a user", rc);
+        rc = auth_reply_fail(r, "creating a user", rc);
     else
-        rc = auth_send(r, 200, auth_user_json(x.u));
+        rc = auth_reply_json(r, 200, auth_user_json(x.u));
 out:
     free(a.pw_hash);
     auth_user_free(x.u);
@@ -313,28 +313,28 @@ static int one_user(http_req *r, auth_service *s, const char *raw)
     char id[UUID_STR_LEN + 1];
     size_t n = strlen(raw);
     if (n != UUID_STR_LEN)
-        return auth_error(r, 404, "user_not_found", "User not found");
+        return auth_reply_error(r, AUTH_E_USER_NOT_FOUND, NULL);
     for (size_t i = 0; i < n; i++)
         id[i] = (char)tolower((unsigned char)raw[i]);
     id[n] = '\0';
     if (!uuid_valid(id, n))
-        return auth_error(r, 404, "user_not_found", "User not found");
+        return auth_reply_error(r, AUTH_E_USER_NOT_FOUND, NULL);
     unsigned m = http_method(r);
     if (m == HTTP_GET) {
         auth_user *u = NULL;
         db_conn *rd = db_reader(http_app(r)->store);
         int rc = rd ? auth_user_load(rd, id, NULL, &u) : BS_EDB;
         if (rc == BS_ENOTFOUND)
-            rc = auth_error(r, 404, "user_not_found", "User not found");
+            rc = auth_reply_error(r, AUTH_E_USER_NOT_FOUND, NULL);
         else if (rc)
-            rc = auth_fail(r, "loading a user", rc);
+            rc = auth_reply_fail(r, "loading a user", rc);
         else
-            rc = auth_send(r, 200, auth_user_json(u));
+            rc = auth_reply_json(r, 200, auth_user_json(u));
         auth_user_free(u);
         return rc;
     }
     if (m != HTTP_PUT && m != HTTP_DELETE)
-        return auth_error(r, 405, "method_not_allowed", "Method not allowed for this endpoint");
+        return auth_reply_error(r, AUTH_E_METHOD_NOT_ALLOWED, NULL);
     json_t *b = NULL;
     attrs a;
     memset(&a, 0, sizeof a);
@@ -346,15 +346,15 @@ static int one_user(http_req *r, auth_service *s, const char *raw)
         goto out;
     rc = db_write(http_app(r)->store, admin_fn, &x);
     if (rc == BS_ETOOBIG)
-        rc = auth_error_metadata(r, x.too_big);
+        rc = auth_reply_metadata_too_big(r, x.too_big);
     else if (rc == BS_EEXISTS)
-        rc = auth_error(r, 422, "email_exists", "A user with this email address has already been registered");
+        rc = auth_reply_error(r, AUTH_E_EMAIL_EXISTS, NULL);
     else if (rc)
-        rc = auth_fail(r, m == HTTP_PUT ? "updating a user" : "deleting a user", rc);
+        rc = auth_reply_fail(r, m == HTTP_PUT ? "updating a user" : "deleting a user", rc);
     else if (x.gone)
-        rc = auth_error(r, 404, "user_not_found", "User not found");
+        rc = auth_reply_error(r, AUTH_E_USER_NOT_FOUND, NULL);
     else
-        rc = auth_send(r, 200, auth_user_json(x.u));
+        rc = auth_reply_json(r, 200, auth_user_json(x.u));
 out:
     free(a.pw_hash);
     auth_user_free(x.u);
@@ -384,34 +384,34 @@ static int revoke_sessions(http_req *r, const char *raw)
     char id[UUID_STR_LEN + 1];
     size_t n = strlen(raw);
     if (n != UUID_STR_LEN)
-        return auth_error(r, 404, "user_not_found", "User not found");
+        return auth_reply_error(r, AUTH_E_USER_NOT_FOUND, NULL);
     for (size_t i = 0; i < n; i++)
         id[i] = (char)tolower((unsigned char)raw[i]);
     id[n] = '\0';
     if (!uuid_valid(id, n))
-        return auth_error(r, 404, "user_not_found", "User not found");
+        return auth_reply_error(r, AUTH_E_USER_NOT_FOUND, NULL);
     if (http_method(r) != HTTP_DELETE)
-        return auth_error(r, 405, "method_not_allowed", "Method not allowed for this endpoint");
+        return auth_reply_error(r, AUTH_E_METHOD_NOT_ALLOWED, NULL);
     revoke_arg x = {id};
     int rc = db_write(http_app(r)->store, revoke_fn, &x);
     if (rc == BS_ENOTFOUND)
-        return auth_error(r, 404, "user_not_found", "User not found");
+        return auth_reply_error(r, AUTH_E_USER_NOT_FOUND, NULL);
     if (rc)
-        return auth_fail(r, "revoking sessions", rc);
-    return auth_send(r, 200, json_object());
+        return auth_reply_fail(r, "revoking sessions", rc);
+    return auth_reply_json(r, 200, json_object());
 }
 
 int auth_ep_admin_users(http_req *r, auth_service *s, const char *path)
 {
     if (!auth_is_service(r))
-        return auth_error(r, 403, "not_admin", "User not allowed");
+        return auth_reply_error(r, AUTH_E_NOT_ADMIN, NULL);
     unsigned m = http_method(r);
     if (!*path || strcmp(path, "/") == 0) {
         if (m == HTTP_GET)
             return list_users(r);
         if (m == HTTP_POST)
             return create_user(r, s);
-        return auth_error(r, 405, "method_not_allowed", "Method not allowed for this endpoint");
+        return auth_reply_error(r, AUTH_E_METHOD_NOT_ALLOWED, NULL);
     }
     size_t pl = strlen(path);
     if (pl == 1 + UUID_STR_LEN + 9 && strcmp(path + 1 + UUID_STR_LEN, "/sessions") == 0) {

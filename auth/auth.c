@@ -83,35 +83,15 @@ void auth_service_free(auth_service *s)
 
 /* ---- replies ---- */
 
-int auth_error(http_req *r, int status, const char *code, const char *msg)
-{
-    return http_error(r, status, code, msg, NULL, NULL);
-}
-
-int auth_fail(http_req *r, const char *what, int rc)
-{
-    log_error("auth: %s failed: %s", what, basalt_strerror(rc));
-    if (rc == BS_ESHUTDOWN)
-        return auth_error(r, 503, "unexpected_failure", "The server is shutting down");
-    return auth_error(r, 500, "unexpected_failure", "Unexpected failure, please check server logs for more information");
-}
-
-int auth_send(http_req *r, int status, json_t *j)
+int auth_reply_json(http_req *r, int status, json_t *j)
 {
     char *t = j ? json_dumps(j, JSON_COMPACT) : NULL;
     json_decref(j);
     if (!t)
-        return auth_fail(r, "serializing a reply", BS_ENOMEM);
+        return auth_reply_fail(r, "serializing a reply", BS_ENOMEM);
     int rc = http_send_json(r, status, t, strlen(t));
     free(t);
     return rc;
-}
-
-int auth_error_weak(http_req *r, const char *msg, const char *reason)
-{
-    json_t *j = json_pack("{s:s,s:s,s:s,s:s,s:{s:[s],s:s}}", "code", "weak_password", "error_code", "weak_password",
-                          "message", msg, "msg", msg, "weak_password", "reasons", reason, "message", msg);
-    return auth_send(r, 422, j);
 }
 
 json_t *auth_access_claims(const auth_service *s, const auth_user *u, const auth_issue *is, int64_t now_s)
@@ -124,7 +104,7 @@ json_t *auth_access_claims(const auth_service *s, const auth_user *u, const auth
                      "is_anonymous", (int)u->is_anonymous);
 }
 
-int auth_send_token(http_req *r, auth_service *s, const auth_user *u, const auth_issue *is)
+int auth_reply_token(http_req *r, auth_service *s, const auth_user *u, const auth_issue *is)
 {
     int64_t now = time_now_s();
     int64_t exp = now + s->cfg->jwt_expiry_s;
@@ -136,19 +116,19 @@ int auth_send_token(http_req *r, auth_service *s, const auth_user *u, const auth
         /* only a user stored before the metadata limits can get here */
         log_error("auth: the access token of user %s is over %d bytes: its metadata must shrink", u->id,
                   AUTH_JWT_MAX_LEN);
-        return auth_error(r, 500, "unexpected_failure",
+        return auth_reply_error(r, AUTH_E_UNEXPECTED_FAILURE,
                           "The user's metadata is too large for an access token: an admin must reduce "
                           "user_metadata or app_metadata");
     }
     if (rc)
-        return auth_fail(r, "signing an access token", rc);
+        return auth_reply_fail(r, "signing an access token", rc);
     json_t *user = auth_user_json(u);
     json_t *j = user ? json_pack("{s:s,s:s,s:I,s:I,s:s,s:o}", "access_token", tok, "token_type", "bearer", "expires_in",
                                  (json_int_t)s->cfg->jwt_expiry_s, "expires_at", (json_int_t)exp, "refresh_token",
                                  is->refresh, "user", user)
                      : NULL;
     free(tok);
-    return auth_send(r, 200, j);
+    return auth_reply_json(r, 200, j);
 }
 
 /* ---- request helpers ---- */
@@ -186,19 +166,19 @@ int auth_body(http_req *r, json_t **out)
     size_t len;
     int rc = http_body(r, &data, &len);
     if (rc == BS_ETOOBIG) {
-        auth_error(r, 413, "request_too_large", "Request body is too large");
+        auth_reply_error(r, AUTH_E_REQUEST_TOO_LARGE, NULL);
         return rc;
     }
     if (rc) {
-        auth_fail(r, "reading the body", rc);
+        auth_reply_fail(r, "reading the body", rc);
         return rc;
     }
     char msg[300];
     rc = auth_parse_body(data, len, JSONIN_ANY_SIZE, out, msg, sizeof msg); /* http_body: --max-body */
     if (rc == BS_ENOMEM)
-        return auth_fail(r, "parsing the body", rc), rc;
+        return auth_reply_fail(r, "parsing the body", rc), rc;
     if (rc) {
-        auth_error(r, 400, "bad_json", msg);
+        auth_reply_error(r, AUTH_E_BAD_JSON, msg);
         return rc;
     }
     return BS_OK;
@@ -229,7 +209,7 @@ bool auth_rate(http_req *r, auth_service *s, auth_rl *rl)
     char v[32];
     snprintf(v, sizeof v, "%lld", (long long)retry);
     http_add_header(r, "Retry-After", v);
-    auth_error(r, 429, "over_request_rate_limit", "Request rate limit reached");
+    auth_reply_error(r, AUTH_E_RATE_LIMITED, NULL);
     return false;
 }
 
@@ -239,17 +219,18 @@ int auth_caller(http_req *r, auth_service *s, auth_claims **out)
     auth_claims *c = NULL;
     int rc = http_bearer_claims(r, &c);
     if (rc == BS_ENOTFOUND) {
-        auth_error(r, 401, "no_authorization", "This endpoint requires a Bearer token");
+        auth_reply_error(r, AUTH_E_NO_AUTHORIZATION, NULL);
         return BS_EAUTH;
     }
     if (rc) {
-        auth_error(r, 403, "bad_jwt",
-                   rc == BS_EEXPIRED ? "invalid JWT: unable to parse or verify signature, token has invalid claims: token is expired"
-                                     : "invalid JWT: unable to parse or verify signature, token signature is invalid");
+        auth_reply_error(r, AUTH_E_BAD_JWT,
+                         rc == BS_EEXPIRED ? "invalid JWT: unable to parse or verify signature, token has invalid "
+                                             "claims: token is expired"
+                                           : NULL);
         return BS_EAUTH;
     }
     if (!c->sub[0]) {
-        auth_error(r, 403, "bad_jwt", "invalid claim: missing sub claim");
+        auth_reply_error(r, AUTH_E_BAD_JWT, "invalid claim: missing sub claim");
         return BS_EAUTH;
     }
     bool exists = false;
@@ -257,12 +238,12 @@ int auth_caller(http_req *r, auth_service *s, auth_claims **out)
         db_conn *rd = db_reader(http_app(r)->store);
         rc = rd ? auth_session_check(rd, c->session_id, c->sub, &exists) : BS_EDB;
         if (rc) {
-                auth_fail(r, "checking a session", rc);
+                auth_reply_fail(r, "checking a session", rc);
             return rc;
         }
     }
     if (!exists) {
-        auth_error(r, 403, "session_not_found", "Session from session_id claim in JWT does not exist");
+        auth_reply_error(r, AUTH_E_SESSION_NOT_FOUND, NULL);
         return BS_EAUTH;
     }
     *out = c;
@@ -277,12 +258,12 @@ static int settings(http_req *r, auth_service *s)
                           (int)s->cfg->anonymous_signins, "email", 1, "phone", 0, "apple", 0, "github", 0, "google", 0,
                           "saml", 0, "azure", 0, "disable_signup", (int)s->cfg->disable_signup, "mailer_autoconfirm", 1,
                           "phone_autoconfirm", 0, "sms_provider", "", "saml_enabled", 0);
-    return auth_send(r, 200, j);
+    return auth_reply_json(r, 200, j);
 }
 
 static int method_not_allowed(http_req *r)
 {
-    return auth_error(r, 405, "method_not_allowed", "Method not allowed for this endpoint");
+    return auth_reply_error(r, AUTH_E_METHOD_NOT_ALLOWED, NULL);
 }
 
 int auth_handle(http_req *r)
@@ -291,7 +272,7 @@ int auth_handle(http_req *r)
     auth_service *s = app->auth;
     http_add_header(r, "X-Supabase-Api-Version", AUTH_API_VERSION);
     if (!s)
-        return auth_error(r, 503, "unexpected_failure", "The auth service is not running");
+        return auth_reply_error(r, AUTH_E_UNAVAILABLE, "The auth service is not running");
     /* the gate (HTTP_APIKEY) checked the apikey and verified the Bearer */
 
     const char *p = http_subpath(r);
@@ -316,11 +297,11 @@ int auth_handle(http_req *r)
     if (strcmp(p, "settings") == 0)
         return m == HTTP_GET ? settings(r, s) : method_not_allowed(r);
     if (strcmp(p, ".well-known/jwks.json") == 0)
-        return m == HTTP_GET ? auth_send(r, 200, auth_jwt_jwks(app->jwt)) : method_not_allowed(r);
+        return m == HTTP_GET ? auth_reply_json(r, 200, auth_jwt_jwks(app->jwt)) : method_not_allowed(r);
     if (strcmp(p, "health") == 0)
-        return auth_send(r, 200, json_pack("{s:s,s:s,s:s}", "version", BASALT_VERSION, "name", "GoTrue",
+        return auth_reply_json(r, 200, json_pack("{s:s,s:s,s:s}", "version", BASALT_VERSION, "name", "GoTrue",
                                            "description", "Basalt's GoTrue-compatible auth"));
     if (strncmp(p, "admin/users", 11) == 0 && (p[11] == '\0' || p[11] == '/'))
         return auth_ep_admin_users(r, s, p + 11);
-    return auth_error(r, 404, "not_found", "Not found");
+    return auth_reply_error(r, AUTH_E_NOT_FOUND, NULL);
 }

@@ -1,6 +1,7 @@
 /* auth_int.h - private structures shared by the files of the auth module.
  *
- *   auth.c       service object, dispatch, apikey/bearer checks, replies
+ *   auth.c       service object, dispatch, the caller, replies
+ *   auth_errors.c  the GoTrue error catalogue and error replies
  *   user.c       the user row: load, JSON (GoTrue's shape), insert/save/delete
  *   session.c    sessions, refresh-token rotation and reuse, one-time tokens
  *   signin.c     /signup, /token, /verify, /recover, /resend
@@ -27,6 +28,7 @@
 
 #include "app/app.h"
 #include "auth/auth.h"
+#include "auth/auth_errors.h"
 #include "core/crypto.h"
 #include "core/jwt.h"
 #include "core/password.h"
@@ -183,13 +185,11 @@ int auth_ott_consume(db_conn *w, const uint8_t hash[AUTH_HASH_LEN], const char *
                      char uid[UUID_STR_LEN + 1], char *email, size_t email_cap);
 
 /* ---- auth.c: replies and request helpers (worker thread) ---- */
-int auth_error(http_req *r, int status, const char *code, const char *msg);
-/* Weak-password 422 with weak_password.reasons. */
-int auth_error_weak(http_req *r, const char *msg, const char *reason);
-/* Send j (stolen) as JSON. */
-int auth_send(http_req *r, int status, json_t *j);
-/* Sign an access token for u / is and send the token response. */
-int auth_send_token(http_req *r, auth_service *s, const auth_user *u, const auth_issue *is);
+/* Errors: auth_reply_error and friends (auth_errors.h). */
+/* Answer j (stolen) as JSON. */
+int auth_reply_json(http_req *r, int status, json_t *j);
+/* Sign an access token for u / is and answer the token response. */
+int auth_reply_token(http_req *r, auth_service *s, const auth_user *u, const auth_issue *is);
 /* The claims of u's access token issued at now_s (new reference; NULL on
  * allocation failure). */
 json_t *auth_access_claims(const auth_service *s, const auth_user *u, const auth_issue *is, int64_t now_s);
@@ -213,8 +213,6 @@ int auth_caller(http_req *r, auth_service *s, auth_claims **out);
 /* True when the caller is service_role: the Bearer when one was sent (one
  * that does not verify is nobody), else the apikey. */
 bool auth_is_service(http_req *r);
-/* Answer 500 unexpected_failure (logging what failed). */
-int auth_fail(http_req *r, const char *what, int rc);
 
 /* ---- validate.c ---- */
 /* Lower-cased, checked e-mail from a JSON value into out (cap >= 256).
@@ -231,8 +229,6 @@ size_t auth_metadata_size(const json_t *obj);
 /* BS_OK when both of u's metadata objects are within AUTH_METADATA_MAX;
  * else BS_ETOOBIG with *which = "user_metadata" or "app_metadata". */
 int auth_user_metadata_check(const auth_user *u, const char **which);
-/* Answer 400 validation_failed for metadata `which` over the limit. */
-int auth_error_metadata(http_req *r, const char *which);
 /* Merge `patch` into `obj` GoTrue-style: keys set, null values delete. */
 void auth_merge_metadata(json_t *obj, json_t *patch);
 /* Go-style duration ("24h", "1h30m", "100y", "1.5h") or "none" (0) into

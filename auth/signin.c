@@ -61,7 +61,7 @@ int auth_ep_signup(http_req *r, auth_service *s)
 {
     /* as GoTrue: before anything else, anonymous sign-ups included */
     if (s->cfg->disable_signup)
-        return auth_error(r, 422, "signup_disabled", "Signups not allowed for this instance");
+        return auth_reply_error(r, AUTH_E_SIGNUP_DISABLED, NULL);
     if (!auth_rate(r, s, s->rl_signin))
         return BS_OK;
     json_t *b = NULL;
@@ -73,17 +73,17 @@ int auth_ep_signup(http_req *r, auth_service *s)
     if (!auth_valid_object(r, data, "data"))
         goto out;
     if (json_is_object(data) && auth_metadata_size(data) > AUTH_METADATA_MAX) {
-        auth_error_metadata(r, "user_metadata");
+        auth_reply_metadata_too_big(r, "user_metadata");
         goto out;
     }
     if (!empty_string(phone)) {
-        auth_error(r, 422, "phone_provider_disabled", "Phone signups are disabled");
+        auth_reply_error(r, AUTH_E_PHONE_DISABLED, NULL);
         goto out;
     }
     int64_t now = time_now_ms();
     u = auth_user_new();
     if (!u || uuid_v4(u->id)) {
-        rc = auth_fail(r, "creating a user", BS_ENOMEM);
+        rc = auth_reply_fail(r, "creating a user", BS_ENOMEM);
         goto out;
     }
     u->created_at = u->updated_at = now;
@@ -97,11 +97,11 @@ int auth_ep_signup(http_req *r, auth_service *s)
     a.now_ms = now;
     if (empty_string(email)) {
         if (pw) {
-            auth_error(r, 400, "validation_failed", "To sign up, please provide your email");
+            auth_reply_error(r, AUTH_E_VALIDATION_FAILED, "To sign up, please provide your email");
             goto out;
         }
         if (!s->cfg->anonymous_signins) {
-            auth_error(r, 422, "anonymous_provider_disabled", "Anonymous sign-ins are disabled");
+            auth_reply_error(r, AUTH_E_ANONYMOUS_DISABLED, NULL);
             goto out;
         }
         u->is_anonymous = true;
@@ -113,7 +113,7 @@ int auth_ep_signup(http_req *r, auth_service *s)
         if (!auth_valid_email(r, email, em, sizeof em))
             goto out;
         if (!pw) {
-            auth_error(r, 400, "validation_failed", "Signup requires a valid password");
+            auth_reply_error(r, AUTH_E_VALIDATION_FAILED, "Signup requires a valid password");
             goto out;
         }
         if (!auth_valid_password(r, s, pw, &pws, &pwlen))
@@ -125,11 +125,11 @@ int auth_ep_signup(http_req *r, auth_service *s)
         int lrc = rd ? auth_user_load(rd, NULL, em, &dup) : BS_EDB;
         auth_user_free(dup);
         if (lrc == BS_OK) {
-            auth_error(r, 422, "user_already_exists", "User already registered");
+            auth_reply_error(r, AUTH_E_USER_ALREADY_EXISTS, NULL);
             goto out;
         }
         if (lrc != BS_ENOTFOUND) {
-            rc = auth_fail(r, "looking up an e-mail", lrc);
+            rc = auth_reply_fail(r, "looking up an e-mail", lrc);
             goto out;
         }
         u->email = strdup(em);
@@ -137,7 +137,7 @@ int auth_ep_signup(http_req *r, auth_service *s)
         if (!rc)
             rc = uuid_v4(u->identity_id);
         if (rc) {
-            rc = auth_fail(r, "hashing a password", rc);
+            rc = auth_reply_fail(r, "hashing a password", rc);
             goto out;
         }
         u->email_confirmed_at = now;
@@ -146,14 +146,14 @@ int auth_ep_signup(http_req *r, auth_service *s)
     }
     rc = db_write(http_app(r)->store, signup_fn, &a);
     if (rc == BS_EEXISTS) {
-        rc = auth_error(r, 422, "user_already_exists", "User already registered");
+        rc = auth_reply_error(r, AUTH_E_USER_ALREADY_EXISTS, NULL);
         goto out;
     }
     if (rc) {
-        rc = auth_fail(r, "signing up", rc);
+        rc = auth_reply_fail(r, "signing up", rc);
         goto out;
     }
-    rc = auth_send_token(r, s, u, &a.issue);
+    rc = auth_reply_token(r, s, u, &a.issue);
 out:
     auth_user_free(u);
     json_decref(b);
@@ -210,19 +210,19 @@ static int grant_password(http_req *r, auth_service *s)
         goto out;
     json_t *email = field(b, "email"), *phone = field(b, "phone"), *pw = field(b, "password");
     if (empty_string(email) && !empty_string(phone)) {
-        auth_error(r, 400, "phone_provider_disabled", "Phone logins are disabled");
+        auth_reply_error(r, AUTH_E_PHONE_LOGIN_DISABLED, NULL);
         goto out;
     }
     if (!json_is_string(email) || empty_string(email) || !json_is_string(pw)) {
-        auth_error(r, 400, "validation_failed", "A valid email and password are required");
+        auth_reply_error(r, AUTH_E_VALIDATION_FAILED, "A valid email and password are required");
         goto out;
     }
     if (json_string_length(email) > AUTH_EMAIL_MAX) {
-        auth_error(r, 400, "validation_failed", "An email address is too long");
+        auth_reply_error(r, AUTH_E_VALIDATION_FAILED, "An email address is too long");
         goto out;
     }
     if (json_string_length(pw) > AUTH_PASSWORD_MAX) {
-        auth_error(r, 400, "validation_failed", "Password is too long (at most 1024 bytes)");
+        auth_reply_error(r, AUTH_E_VALIDATION_FAILED, "Password is too long (at most 1024 bytes)");
         goto out;
     }
     char em[AUTH_EMAIL_MAX + 1];
@@ -234,7 +234,7 @@ static int grant_password(http_req *r, auth_service *s)
     db_conn *rd = db_reader(http_app(r)->store);
     int lrc = rd ? auth_user_load(rd, NULL, em, &u) : BS_EDB;
     if (lrc && lrc != BS_ENOTFOUND) {
-        rc = auth_fail(r, "looking up a user", lrc);
+        rc = auth_reply_fail(r, "looking up a user", lrc);
         goto out;
     }
     bool ok = false, rehash = false;
@@ -242,20 +242,20 @@ static int grant_password(http_req *r, auth_service *s)
     const char *stored = u ? u->password_hash : NULL;
     int vrc = auth_password_verify(s->passwords, json_string_value(pw), json_string_length(pw), stored, &ok, &rehash);
     if (vrc && vrc != BS_EINVAL) {
-        rc = auth_fail(r, "verifying a password", vrc);
+        rc = auth_reply_fail(r, "verifying a password", vrc);
         goto out;
     }
     if (!u || !u->password_hash || !ok) {
-        auth_error(r, 400, "invalid_credentials", "Invalid login credentials");
+        auth_reply_error(r, AUTH_E_INVALID_CREDENTIALS, NULL);
         goto out;
     }
     int64_t now = time_now_ms();
     if (auth_user_banned(u, now)) {
-        auth_error(r, 400, "user_banned", "User is banned");
+        auth_reply_error(r, AUTH_E_USER_BANNED, NULL);
         goto out;
     }
     if (!u->email_confirmed_at) {
-        auth_error(r, 400, "email_not_confirmed", "Email not confirmed");
+        auth_reply_error(r, AUTH_E_EMAIL_NOT_CONFIRMED, NULL);
         goto out;
     }
     if (rehash && auth_password_hash(s->passwords, json_string_value(pw), json_string_length(pw), &new_hash) != BS_OK)
@@ -270,16 +270,16 @@ static int grant_password(http_req *r, auth_service *s)
     rc = db_write(http_app(r)->store, signin_fn, &a);
     new_hash = a.new_hash;
     if (rc) {
-        rc = auth_fail(r, "signing in", rc);
+        rc = auth_reply_fail(r, "signing in", rc);
         goto out;
     }
     if (a.gone) {
-        rc = auth_error(r, 400, "invalid_credentials", "Invalid login credentials");
+        rc = auth_reply_error(r, AUTH_E_INVALID_CREDENTIALS, NULL);
         goto out;
     }
     if (upgrading && !new_hash)
         log_info("auth: upgraded the password hash of user %s", u->id);
-    rc = auth_send_token(r, s, a.u, &a.issue);
+    rc = auth_reply_token(r, s, a.u, &a.issue);
     auth_user_free(a.u);
 out:
     free(new_hash);
@@ -315,11 +315,11 @@ static int grant_refresh(http_req *r, auth_service *s)
         goto out;
     json_t *t = field(b, "refresh_token");
     if (!json_is_string(t) || json_string_length(t) == 0) {
-        auth_error(r, 400, "validation_failed", "refresh_token required");
+        auth_reply_error(r, AUTH_E_VALIDATION_FAILED, "refresh_token required");
         goto out;
     }
     if (json_string_length(t) > 256 || strlen(json_string_value(t)) != json_string_length(t)) {
-        auth_error(r, 400, "refresh_token_not_found", "Invalid Refresh Token: Refresh Token Not Found");
+        auth_reply_error(r, AUTH_E_REFRESH_TOKEN_NOT_FOUND, NULL);
         goto out;
     }
     refresh_arg a;
@@ -333,21 +333,21 @@ static int grant_refresh(http_req *r, auth_service *s)
         rc = db_write(http_app(r)->store, refresh_fn, &a);
     if (rc) {
         auth_user_free(a.u);
-        rc = auth_fail(r, "refreshing a session", rc);
+        rc = auth_reply_fail(r, "refreshing a session", rc);
         goto out;
     }
     switch (a.outcome) {
     case AUTH_REFRESH_OK:
-        rc = auth_send_token(r, s, a.u, &a.issue);
+        rc = auth_reply_token(r, s, a.u, &a.issue);
         break;
     case AUTH_REFRESH_REUSED:
-        rc = auth_error(r, 400, "refresh_token_already_used", "Invalid Refresh Token: Already Used");
+        rc = auth_reply_error(r, AUTH_E_REFRESH_TOKEN_REUSED, NULL);
         break;
     case AUTH_REFRESH_BANNED:
-        rc = auth_error(r, 400, "user_banned", "User is banned");
+        rc = auth_reply_error(r, AUTH_E_USER_BANNED, NULL);
         break;
     default:
-        rc = auth_error(r, 400, "refresh_token_not_found", "Invalid Refresh Token: Refresh Token Not Found");
+        rc = auth_reply_error(r, AUTH_E_REFRESH_TOKEN_NOT_FOUND, NULL);
         break;
     }
     auth_user_free(a.u);
@@ -363,7 +363,7 @@ int auth_ep_token(http_req *r, auth_service *s)
         return grant_password(r, s);
     if (g && strcmp(g, "refresh_token") == 0)
         return grant_refresh(r, s);
-    return auth_error(r, 400, "validation_failed", "unsupported_grant_type: use password or refresh_token");
+    return auth_reply_error(r, AUTH_E_VALIDATION_FAILED, "unsupported_grant_type: use password or refresh_token");
 }
 
 /* ---- recovery and confirmation tokens ---- */
@@ -454,15 +454,15 @@ static int request_ott(http_req *r, auth_service *s, json_t *b, const char *type
     char em[AUTH_EMAIL_MAX + 1];
     json_t *email = field(b, "email");
     if (!email) {
-        return auth_error(r, 400, "validation_failed", "An email address is required");
+        return auth_reply_error(r, AUTH_E_VALIDATION_FAILED, "An email address is required");
     }
     if (!auth_valid_email(r, email, em, sizeof em))
         return BS_OK;
     ott_arg a = {em, type, event, http_param(r, "redirect_to"), time_now_ms(), false};
     int rc = db_write(http_app(r)->store, ott_fn, &a);
     if (rc)
-        return auth_fail(r, "creating a one-time token", rc);
-    return auth_send(r, 200, json_object());
+        return auth_reply_fail(r, "creating a one-time token", rc);
+    return auth_reply_json(r, 200, json_object());
 }
 
 int auth_ep_recover(http_req *r, auth_service *s)
@@ -487,7 +487,7 @@ int auth_ep_resend(http_req *r, auth_service *s)
     int rc;
     const char *type = json_string_value(field(b, "type"));
     if (!type || strcmp(type, "signup") != 0)
-        rc = auth_error(r, 400, "validation_failed", "Only type \"signup\" can be resent");
+        rc = auth_reply_error(r, AUTH_E_VALIDATION_FAILED, "Only type \"signup\" can be resent");
     else
         rc = request_ott(r, s, b, "signup", "confirmation_requested");
     json_decref(b);
@@ -573,7 +573,7 @@ int auth_ep_verify(http_req *r, auth_service *s)
     json_t *tok = field(b, "token"), *th = field(b, "token_hash"), *email = field(b, "email");
     char em[AUTH_EMAIL_MAX + 1];
     if (!type) {
-        rc = auth_error(r, 400, "validation_failed", "Verify requires a verification type");
+        rc = auth_reply_error(r, AUTH_E_VALIDATION_FAILED, "Verify requires a verification type");
         goto out;
     }
     if (strcmp(type, "recovery") == 0)
@@ -581,13 +581,13 @@ int auth_ep_verify(http_req *r, auth_service *s)
     else if (strcmp(type, "signup") == 0 || strcmp(type, "email") == 0)
         a.type = "signup";
     else {
-        rc = auth_error(r, 400, "validation_failed", "Unsupported verification type");
+        rc = auth_reply_error(r, AUTH_E_VALIDATION_FAILED, "Unsupported verification type");
         goto out;
     }
     const char *t = json_string_value(tok ? tok : th);
     size_t tl = t ? strlen(t) : 0;
     if (!t || !tl || tl > 256) {
-        rc = auth_error(r, 400, "validation_failed", "Verify requires a token or a token_hash");
+        rc = auth_reply_error(r, AUTH_E_VALIDATION_FAILED, "Verify requires a token or a token_hash");
         goto out;
     }
     if (!tok && tl == 2 * AUTH_HASH_LEN && hexdigits(t, tl)) {
@@ -607,20 +607,20 @@ int auth_ep_verify(http_req *r, auth_service *s)
     a.now_ms = time_now_ms();
     rc = db_write(http_app(r)->store, verify_fn, &a);
     if (rc && rc != BS_ENOTFOUND) {
-        rc = auth_fail(r, "verifying a token", rc);
+        rc = auth_reply_fail(r, "verifying a token", rc);
         goto out;
     }
     if (rc == BS_ENOTFOUND)
         a.outcome = VERIFY_INVALID;
     switch (a.outcome) {
     case VERIFY_OK:
-        rc = auth_send_token(r, s, a.u, &a.issue);
+        rc = auth_reply_token(r, s, a.u, &a.issue);
         break;
     case VERIFY_BANNED:
-        rc = auth_error(r, 400, "user_banned", "User is banned");
+        rc = auth_reply_error(r, AUTH_E_USER_BANNED, NULL);
         break;
     default:
-        rc = auth_error(r, 403, "otp_expired", "Email link is invalid or has expired");
+        rc = auth_reply_error(r, AUTH_E_OTP_EXPIRED, NULL);
         break;
     }
 out:
