@@ -19,8 +19,7 @@ int auth_ep_user_get(http_req *r, auth_service *s)
     if (auth_caller(r, s, &c))
         return BS_OK;
     auth_user *u = NULL;
-    db_conn *rd = db_reader(http_app(r)->store);
-    int rc = rd ? auth_user_load(rd, c->sub, NULL, &u) : BS_EDB;
+    int rc = auth_user_read(http_app(r)->store, c->sub, NULL, &u);
     if (rc == BS_ENOTFOUND)
         rc = auth_reply_error(r, AUTH_E_SESSION_NOT_FOUND, NULL);
     else if (rc)
@@ -113,8 +112,7 @@ int auth_ep_user_put(http_req *r, auth_service *s)
         size_t pwlen;
         if (!auth_valid_password(r, s, pw, &pws, &pwlen))
             goto out;
-        db_conn *rd = db_reader(http_app(r)->store);
-        int lrc = rd ? auth_user_load(rd, c->sub, NULL, &cur) : BS_EDB;
+        int lrc = auth_user_read(http_app(r)->store, c->sub, NULL, &cur);
         if (lrc && lrc != BS_ENOTFOUND) {
             rc = auth_reply_fail(r, "loading a user", lrc);
             goto out;

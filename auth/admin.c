@@ -92,12 +92,9 @@ static bool valid_role(const char *s)
     return true;
 }
 
-/* Validate and prepare the attributes; answers and returns false on bad
- * input.  Hashing happens here (worker thread). */
-static bool read_attrs(http_req *r, auth_service *s, json_t *b, attrs *a, bool create)
+/* phone (refused) and email (required to create); false after answering. */
+static bool read_email(http_req *r, json_t *b, attrs *a, bool create)
 {
-    memset(a, 0, sizeof *a);
-    a->email_confirm = -1;
     json_t *v;
     if ((v = json_object_get(b, "phone")) && !json_is_null(v) && !(json_is_string(v) && !json_string_length(v))) {
         auth_reply_error(r, AUTH_E_PHONE_DISABLED, "Phone users are not supported");
@@ -111,6 +108,13 @@ static bool read_attrs(http_req *r, auth_service *s, json_t *b, attrs *a, bool c
         auth_reply_error(r, AUTH_E_VALIDATION_FAILED, "Unable to validate email address: an email is required");
         return false;
     }
+    return true;
+}
+
+/* password (hashed here, on the worker) or password_hash (an import),
+ * not both; false after answering. */
+static bool read_password(http_req *r, auth_service *s, json_t *b, attrs *a)
+{
     json_t *pw = json_object_get(b, "password"), *ph = json_object_get(b, "password_hash");
     if (json_is_null(pw))
         pw = NULL;
@@ -133,7 +137,7 @@ static bool read_attrs(http_req *r, auth_service *s, json_t *b, attrs *a, bool c
     } else if (ph) {
         if (!json_is_string(ph) || !auth_password_hash_valid(json_string_value(ph))) {
             auth_reply_error(r, AUTH_E_VALIDATION_FAILED,
-                       "Invalid password hash: expected bcrypt ($2a$, $2b$, $2y$, cost 4-16) or $scrypt$");
+                             "Invalid password hash: expected bcrypt ($2a$, $2b$, $2y$, cost 4-16) or $scrypt$");
             return false;
         }
         if (!(a->pw_hash = strdup(json_string_value(ph)))) {
@@ -141,6 +145,14 @@ static bool read_attrs(http_req *r, auth_service *s, json_t *b, attrs *a, bool c
             return false;
         }
     }
+    return true;
+}
+
+/* email_confirm, the metadata objects, role and ban_duration; false after
+ * answering. */
+static bool read_settings(http_req *r, json_t *b, attrs *a)
+{
+    json_t *v;
     if ((v = json_object_get(b, "email_confirm")) && !json_is_null(v)) {
         if (!json_is_boolean(v)) {
             auth_reply_error(r, AUTH_E_VALIDATION_FAILED, "email_confirm must be a boolean");
@@ -161,22 +173,40 @@ static bool read_attrs(http_req *r, auth_service *s, json_t *b, attrs *a, bool c
     }
     if ((v = json_object_get(b, "ban_duration")) && !json_is_null(v)) {
         if (!json_is_string(v) || auth_parse_duration(json_string_value(v), &a->ban_ms) != BS_OK) {
-            auth_reply_error(r, AUTH_E_VALIDATION_FAILED, "invalid format for ban duration: use \"none\" or e.g. \"24h\", \"100y\"");
+            auth_reply_error(r, AUTH_E_VALIDATION_FAILED,
+                             "invalid format for ban duration: use \"none\" or e.g. \"24h\", \"100y\"");
             return false;
         }
         a->has_ban = true;
     }
-    if (create && (v = json_object_get(b, "id")) && !json_is_null(v)) {
-        const char *id = json_string_value(v);
-        size_t n = id ? strlen(id) : 0;
-        for (size_t i = 0; i < n && i < UUID_STR_LEN; i++)
-            a->id[i] = (char)tolower((unsigned char)id[i]);
-        if (n != UUID_STR_LEN || !uuid_valid(a->id, n)) {
-            auth_reply_error(r, AUTH_E_VALIDATION_FAILED, "id must be a UUID");
-            return false;
-        }
+    return true;
+}
+
+/* The id a create may choose (a UUID, lower-cased); false after answering. */
+static bool read_id(http_req *r, json_t *b, attrs *a)
+{
+    json_t *v = json_object_get(b, "id");
+    if (!v || json_is_null(v))
+        return true;
+    const char *id = json_string_value(v);
+    size_t n = id ? strlen(id) : 0;
+    for (size_t i = 0; i < n && i < UUID_STR_LEN; i++)
+        a->id[i] = (char)tolower((unsigned char)id[i]);
+    if (n != UUID_STR_LEN || !uuid_valid(a->id, n)) {
+        auth_reply_error(r, AUTH_E_VALIDATION_FAILED, "id must be a UUID");
+        return false;
     }
     return true;
+}
+
+/* Validate and prepare the attributes, part by part; the first bad one
+ * answers and makes it false. */
+static bool read_attrs(http_req *r, auth_service *s, json_t *b, attrs *a, bool create)
+{
+    memset(a, 0, sizeof *a);
+    a->email_confirm = -1;
+    return read_email(r, b, a, create) && read_password(r, s, b, a) && read_settings(r, b, a) &&
+           (!create || read_id(r, b, a));
 }
 
 static int apply_attrs(auth_user *u, attrs *a, int64_t now_ms, bool *banned_now)
@@ -257,6 +287,20 @@ static int admin_fn(db_conn *w, void *p)
     return rc;
 }
 
+/* Answer the outcome of an admin_fn write: the user, or why not. */
+static int answer_write(http_req *r, int rc, const admin_arg *x, const char *what)
+{
+    if (rc == BS_ETOOBIG)
+        return auth_reply_metadata_too_big(r, x->too_big);
+    if (rc == BS_EEXISTS)
+        return auth_reply_error(r, AUTH_E_EMAIL_EXISTS, NULL);
+    if (rc)
+        return auth_reply_fail(r, what, rc);
+    if (x->gone)
+        return auth_reply_error(r, AUTH_E_USER_NOT_FOUND, NULL);
+    return auth_reply_json(r, 200, auth_user_json(x->u));
+}
+
 static int create_user(http_req *r, auth_service *s)
 {
     json_t *b = NULL;
@@ -279,28 +323,58 @@ static int create_user(http_req *r, auth_service *s)
         rc = auth_reply_fail(r, "making an id", rc);
         goto out;
     }
-    x.u->created_at = x.u->updated_at = x.now_ms;
-    json_object_set_new(x.u->app_metadata, "provider", json_string("email"));
-    json_object_set_new(x.u->app_metadata, "providers", json_pack("[s]", "email"));
-    if (a.id[0]) {
-        auth_user *dup = NULL;
-        db_conn *rd = db_reader(http_app(r)->store);
-        int lrc = rd ? auth_user_load(rd, a.id, NULL, &dup) : BS_EDB;
-        auth_user_free(dup);
-        if (lrc == BS_OK) {
-            rc = auth_reply_error(r, AUTH_E_USER_ALREADY_EXISTS, "A user with this id already exists");
-            goto out;
-        }
+    x.u->created_at = x.u->updated_at = x.now_ms; /* the e-mail (provider "email") comes with apply_attrs */
+    if (a.id[0] && auth_user_exists(http_app(r)->store, a.id, NULL) == BS_OK) {
+        rc = auth_reply_error(r, AUTH_E_USER_ALREADY_EXISTS, "A user with this id already exists");
+        goto out;
     }
-    rc = db_write(http_app(r)->store, admin_fn, &x);
-    if (rc == BS_ETOOBIG)
-        rc = auth_reply_metadata_too_big(r, x.too_big);
-    else if (rc == BS_EEXISTS)
-        rc = auth_reply_error(r, AUTH_E_EMAIL_EXISTS, NULL);
+    rc = answer_write(r, db_write(http_app(r)->store, admin_fn, &x), &x, "creating a user");
+out:
+    free(a.pw_hash);
+    auth_user_free(x.u);
+    json_decref(b);
+    return rc;
+}
+
+/* The user id of a path segment, lower-cased; false when it is no UUID. */
+static bool path_user_id(const char *raw, char id[UUID_STR_LEN + 1])
+{
+    size_t n = strlen(raw);
+    if (n != UUID_STR_LEN)
+        return false;
+    for (size_t i = 0; i < n; i++)
+        id[i] = (char)tolower((unsigned char)raw[i]);
+    id[n] = '\0';
+    return uuid_valid(id, n);
+}
+
+static int get_user(http_req *r, const char *id)
+{
+    auth_user *u = NULL;
+    int rc = auth_user_read(http_app(r)->store, id, NULL, &u);
+    if (rc == BS_ENOTFOUND)
+        rc = auth_reply_error(r, AUTH_E_USER_NOT_FOUND, NULL);
     else if (rc)
-        rc = auth_reply_fail(r, "creating a user", rc);
+        rc = auth_reply_fail(r, "loading a user", rc);
     else
-        rc = auth_reply_json(r, 200, auth_user_json(x.u));
+        rc = auth_reply_json(r, 200, auth_user_json(u));
+    auth_user_free(u);
+    return rc;
+}
+
+/* PUT (update) or DELETE /admin/users/{id}. */
+static int change_user(http_req *r, auth_service *s, const char *id, bool update)
+{
+    json_t *b = NULL;
+    attrs a;
+    memset(&a, 0, sizeof a);
+    admin_arg x = {id, &a, time_now_ms(), update ? 1 : 2, NULL, false, NULL};
+    int rc = BS_OK;
+    if (auth_body(r, &b))
+        goto out;
+    if (update && !read_attrs(r, s, b, &a, false))
+        goto out;
+    rc = answer_write(r, db_write(http_app(r)->store, admin_fn, &x), &x, update ? "updating a user" : "deleting a user");
 out:
     free(a.pw_hash);
     auth_user_free(x.u);
@@ -311,55 +385,14 @@ out:
 static int one_user(http_req *r, auth_service *s, const char *raw)
 {
     char id[UUID_STR_LEN + 1];
-    size_t n = strlen(raw);
-    if (n != UUID_STR_LEN)
-        return auth_reply_error(r, AUTH_E_USER_NOT_FOUND, NULL);
-    for (size_t i = 0; i < n; i++)
-        id[i] = (char)tolower((unsigned char)raw[i]);
-    id[n] = '\0';
-    if (!uuid_valid(id, n))
+    if (!path_user_id(raw, id))
         return auth_reply_error(r, AUTH_E_USER_NOT_FOUND, NULL);
     unsigned m = http_method(r);
-    if (m == HTTP_GET) {
-        auth_user *u = NULL;
-        db_conn *rd = db_reader(http_app(r)->store);
-        int rc = rd ? auth_user_load(rd, id, NULL, &u) : BS_EDB;
-        if (rc == BS_ENOTFOUND)
-            rc = auth_reply_error(r, AUTH_E_USER_NOT_FOUND, NULL);
-        else if (rc)
-            rc = auth_reply_fail(r, "loading a user", rc);
-        else
-            rc = auth_reply_json(r, 200, auth_user_json(u));
-        auth_user_free(u);
-        return rc;
-    }
+    if (m == HTTP_GET)
+        return get_user(r, id);
     if (m != HTTP_PUT && m != HTTP_DELETE)
         return auth_reply_error(r, AUTH_E_METHOD_NOT_ALLOWED, NULL);
-    json_t *b = NULL;
-    attrs a;
-    memset(&a, 0, sizeof a);
-    admin_arg x = {id, &a, time_now_ms(), m == HTTP_PUT ? 1 : 2, NULL, false, NULL};
-    int rc = BS_OK;
-    if (auth_body(r, &b))
-        goto out;
-    if (m == HTTP_PUT && !read_attrs(r, s, b, &a, false))
-        goto out;
-    rc = db_write(http_app(r)->store, admin_fn, &x);
-    if (rc == BS_ETOOBIG)
-        rc = auth_reply_metadata_too_big(r, x.too_big);
-    else if (rc == BS_EEXISTS)
-        rc = auth_reply_error(r, AUTH_E_EMAIL_EXISTS, NULL);
-    else if (rc)
-        rc = auth_reply_fail(r, m == HTTP_PUT ? "updating a user" : "deleting a user", rc);
-    else if (x.gone)
-        rc = auth_reply_error(r, AUTH_E_USER_NOT_FOUND, NULL);
-    else
-        rc = auth_reply_json(r, 200, auth_user_json(x.u));
-out:
-    free(a.pw_hash);
-    auth_user_free(x.u);
-    json_decref(b);
-    return rc;
+    return change_user(r, s, id, m == HTTP_PUT);
 }
 
 typedef struct revoke_arg {
@@ -382,13 +415,7 @@ static int revoke_fn(db_conn *w, void *p)
 static int revoke_sessions(http_req *r, const char *raw)
 {
     char id[UUID_STR_LEN + 1];
-    size_t n = strlen(raw);
-    if (n != UUID_STR_LEN)
-        return auth_reply_error(r, AUTH_E_USER_NOT_FOUND, NULL);
-    for (size_t i = 0; i < n; i++)
-        id[i] = (char)tolower((unsigned char)raw[i]);
-    id[n] = '\0';
-    if (!uuid_valid(id, n))
+    if (!path_user_id(raw, id))
         return auth_reply_error(r, AUTH_E_USER_NOT_FOUND, NULL);
     if (http_method(r) != HTTP_DELETE)
         return auth_reply_error(r, AUTH_E_METHOD_NOT_ALLOWED, NULL);

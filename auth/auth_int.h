@@ -123,6 +123,10 @@ void auth_user_free(auth_user *u);
 int auth_user_set_email(auth_user *u, const char *email);
 /* By id (when id) or by lower-cased email.  BS_ENOTFOUND, BS_EDB, BS_ENOMEM. */
 int auth_user_load(db_conn *c, const char *id, const char *email, auth_user **out);
+/* auth_user_load on a reader connection of store (BS_EDB when none). */
+int auth_user_read(db_store *store, const char *id, const char *email, auth_user **out);
+/* BS_OK when the user exists, BS_ENOTFOUND when not, or the error. */
+int auth_user_exists(db_store *store, const char *id, const char *email);
 /* The user as GoTrue shows it (new reference). */
 json_t *auth_user_json(const auth_user *u);
 /* Same, serialized compactly (malloc'd). */

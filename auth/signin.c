@@ -57,6 +57,92 @@ static int signup_fn(db_conn *w, void *p)
     return rc;
 }
 
+/* The body's user_metadata ("data") and phone; false after answering. */
+static bool signup_fields_ok(http_req *r, json_t *data, json_t *phone)
+{
+    if (!auth_valid_object(r, data, "data"))
+        return false;
+    if (json_is_object(data) && auth_metadata_size(data) > AUTH_METADATA_MAX) {
+        auth_reply_metadata_too_big(r, "user_metadata");
+        return false;
+    }
+    if (!empty_string(phone)) {
+        auth_reply_error(r, AUTH_E_PHONE_DISABLED, NULL);
+        return false;
+    }
+    return true;
+}
+
+/* A new user, signed in at now, with user_metadata `data` (may be NULL);
+ * NULL when out of memory. */
+static auth_user *signup_user(json_t *data, int64_t now)
+{
+    auth_user *u = auth_user_new();
+    if (!u || uuid_v4(u->id)) {
+        auth_user_free(u);
+        return NULL;
+    }
+    u->created_at = u->updated_at = now;
+    u->last_sign_in_at = now;
+    if (data)
+        json_object_update(u->user_metadata, data);
+    return u;
+}
+
+/* No e-mail: an anonymous user (no password allowed); false after
+ * answering. */
+static bool signup_anonymous(http_req *r, auth_service *s, json_t *pw, auth_user *u)
+{
+    if (pw) {
+        auth_reply_error(r, AUTH_E_VALIDATION_FAILED, "To sign up, please provide your email");
+        return false;
+    }
+    if (!s->cfg->anonymous_signins) {
+        auth_reply_error(r, AUTH_E_ANONYMOUS_DISABLED, NULL);
+        return false;
+    }
+    u->is_anonymous = true;
+    return true;
+}
+
+/* An e-mail account: a valid e-mail nobody has and a valid password,
+ * hashed here (the slow part, off the writer); auto-confirmed (no mail
+ * server).  False after answering. */
+static bool signup_email(http_req *r, auth_service *s, json_t *email, json_t *pw, auth_user *u, int64_t now)
+{
+    char em[AUTH_EMAIL_MAX + 1];
+    const char *pws;
+    size_t pwlen;
+    if (!auth_valid_email(r, email, em, sizeof em))
+        return false;
+    if (!pw) {
+        auth_reply_error(r, AUTH_E_VALIDATION_FAILED, "Signup requires a valid password");
+        return false;
+    }
+    if (!auth_valid_password(r, s, pw, &pws, &pwlen))
+        return false;
+    /* a cheap duplicate check before the slow hash; the unique index
+     * decides races */
+    int rc = auth_user_exists(http_app(r)->store, NULL, em);
+    if (rc == BS_OK) {
+        auth_reply_error(r, AUTH_E_USER_ALREADY_EXISTS, NULL);
+        return false;
+    }
+    if (rc != BS_ENOTFOUND) {
+        auth_reply_fail(r, "looking up an e-mail", rc);
+        return false;
+    }
+    rc = auth_user_set_email(u, em);
+    if (!rc)
+        rc = auth_password_hash(s->passwords, pws, pwlen, &u->password_hash);
+    if (rc) {
+        auth_reply_fail(r, "hashing a password", rc);
+        return false;
+    }
+    u->email_confirmed_at = now;
+    return true;
+}
+
 int auth_ep_signup(http_req *r, auth_service *s)
 {
     /* as GoTrue: before anything else, anonymous sign-ups included */
@@ -65,97 +151,32 @@ int auth_ep_signup(http_req *r, auth_service *s)
     if (!auth_rate(r, s, s->rl_signin))
         return BS_OK;
     json_t *b = NULL;
-    auth_user *u = NULL;
+    signup_arg a;
+    memset(&a, 0, sizeof a);
     int rc = BS_OK;
     if (auth_body(r, &b))
         goto out;
-    json_t *email = field(b, "email"), *phone = field(b, "phone"), *pw = field(b, "password"), *data = field(b, "data");
-    if (!auth_valid_object(r, data, "data"))
+    json_t *email = field(b, "email"), *pw = field(b, "password"), *data = field(b, "data");
+    if (!signup_fields_ok(r, data, field(b, "phone")))
         goto out;
-    if (json_is_object(data) && auth_metadata_size(data) > AUTH_METADATA_MAX) {
-        auth_reply_metadata_too_big(r, "user_metadata");
-        goto out;
-    }
-    if (!empty_string(phone)) {
-        auth_reply_error(r, AUTH_E_PHONE_DISABLED, NULL);
-        goto out;
-    }
-    int64_t now = time_now_ms();
-    u = auth_user_new();
-    if (!u || uuid_v4(u->id)) {
+    a.now_ms = time_now_ms();
+    if (!(a.u = signup_user(data, a.now_ms))) {
         rc = auth_reply_fail(r, "creating a user", BS_ENOMEM);
         goto out;
     }
-    u->created_at = u->updated_at = now;
-    u->last_sign_in_at = now;
-    if (data)
-        json_object_update(u->user_metadata, data);
-    signup_arg a;
-    memset(&a, 0, sizeof a);
-    a.u = u;
-    a.method = "password";
-    a.now_ms = now;
-    if (empty_string(email)) {
-        if (pw) {
-            auth_reply_error(r, AUTH_E_VALIDATION_FAILED, "To sign up, please provide your email");
-            goto out;
-        }
-        if (!s->cfg->anonymous_signins) {
-            auth_reply_error(r, AUTH_E_ANONYMOUS_DISABLED, NULL);
-            goto out;
-        }
-        u->is_anonymous = true;
-        a.method = "anonymous";
-    } else {
-        char em[AUTH_EMAIL_MAX + 1];
-        const char *pws;
-        size_t pwlen;
-        if (!auth_valid_email(r, email, em, sizeof em))
-            goto out;
-        if (!pw) {
-            auth_reply_error(r, AUTH_E_VALIDATION_FAILED, "Signup requires a valid password");
-            goto out;
-        }
-        if (!auth_valid_password(r, s, pw, &pws, &pwlen))
-            goto out;
-        /* cheap duplicate check before the slow hash; the unique index
-         * decides races */
-        auth_user *dup = NULL;
-        db_conn *rd = db_reader(http_app(r)->store);
-        int lrc = rd ? auth_user_load(rd, NULL, em, &dup) : BS_EDB;
-        auth_user_free(dup);
-        if (lrc == BS_OK) {
-            auth_reply_error(r, AUTH_E_USER_ALREADY_EXISTS, NULL);
-            goto out;
-        }
-        if (lrc != BS_ENOTFOUND) {
-            rc = auth_reply_fail(r, "looking up an e-mail", lrc);
-            goto out;
-        }
-        u->email = strdup(em);
-        rc = u->email ? auth_password_hash(s->passwords, pws, pwlen, &u->password_hash) : BS_ENOMEM;
-        if (!rc)
-            rc = uuid_v4(u->identity_id);
-        if (rc) {
-            rc = auth_reply_fail(r, "hashing a password", rc);
-            goto out;
-        }
-        u->email_confirmed_at = now;
-        json_object_set_new(u->app_metadata, "provider", json_string("email"));
-        json_object_set_new(u->app_metadata, "providers", json_pack("[s]", "email"));
-    }
+    bool anonymous = empty_string(email);
+    a.method = anonymous ? "anonymous" : "password";
+    if (anonymous ? !signup_anonymous(r, s, pw, a.u) : !signup_email(r, s, email, pw, a.u, a.now_ms))
+        goto out;
     rc = db_write(http_app(r)->store, signup_fn, &a);
-    if (rc == BS_EEXISTS) {
+    if (rc == BS_EEXISTS)
         rc = auth_reply_error(r, AUTH_E_USER_ALREADY_EXISTS, NULL);
-        goto out;
-    }
-    if (rc) {
+    else if (rc)
         rc = auth_reply_fail(r, "signing up", rc);
-        goto out;
-    }
-    rc = auth_reply_token(r, s, u, &a.issue);
+    else
+        rc = auth_reply_token(r, s, a.u, &a.issue);
 out:
-    auth_user_free(u);
+    auth_user_free(a.u);
     json_decref(b);
     return rc;
 }
@@ -198,91 +219,114 @@ static int signin_fn(db_conn *w, void *p)
     return rc;
 }
 
-static int grant_password(http_req *r, auth_service *s)
+/* The body's e-mail (lower-cased into em) and password; false after
+ * answering.  Only lengths are checked: a stored account has a valid
+ * e-mail, and any other one is simply unknown. */
+static bool password_fields(http_req *r, json_t *b, char em[AUTH_EMAIL_MAX + 1], json_t **pw)
 {
-    if (!auth_rate(r, s, s->rl_signin))
-        return BS_OK;
-    json_t *b = NULL;
-    auth_user *u = NULL;
-    char *new_hash = NULL;
-    int rc = BS_OK;
-    if (auth_body(r, &b))
-        goto out;
-    json_t *email = field(b, "email"), *phone = field(b, "phone"), *pw = field(b, "password");
-    if (empty_string(email) && !empty_string(phone)) {
+    json_t *email = field(b, "email");
+    *pw = field(b, "password");
+    if (empty_string(email) && !empty_string(field(b, "phone"))) {
         auth_reply_error(r, AUTH_E_PHONE_LOGIN_DISABLED, NULL);
-        goto out;
+        return false;
     }
-    if (!json_is_string(email) || empty_string(email) || !json_is_string(pw)) {
+    if (!json_is_string(email) || empty_string(email) || !json_is_string(*pw)) {
         auth_reply_error(r, AUTH_E_VALIDATION_FAILED, "A valid email and password are required");
-        goto out;
+        return false;
     }
     if (json_string_length(email) > AUTH_EMAIL_MAX) {
         auth_reply_error(r, AUTH_E_VALIDATION_FAILED, "An email address is too long");
-        goto out;
+        return false;
     }
-    if (json_string_length(pw) > AUTH_PASSWORD_MAX) {
+    if (json_string_length(*pw) > AUTH_PASSWORD_MAX) {
         auth_reply_error(r, AUTH_E_VALIDATION_FAILED, "Password is too long (at most 1024 bytes)");
-        goto out;
+        return false;
     }
-    char em[AUTH_EMAIL_MAX + 1];
     const char *e = json_string_value(email);
     size_t n = json_string_length(email);
     for (size_t i = 0; i < n; i++)
         em[i] = (char)tolower((unsigned char)e[i]);
     em[n] = '\0';
-    db_conn *rd = db_reader(http_app(r)->store);
-    int lrc = rd ? auth_user_load(rd, NULL, em, &u) : BS_EDB;
-    if (lrc && lrc != BS_ENOTFOUND) {
-        rc = auth_reply_fail(r, "looking up a user", lrc);
-        goto out;
+    return true;
+}
+
+/* The user of em whose password pw is, who may sign in at *now (when the
+ * password was checked) (*u, the caller frees it; *rehash when the stored
+ * hash wants replacing); false after answering.  An unknown e-mail costs
+ * one verification too. */
+static bool password_user(http_req *r, auth_service *s, const char *em, json_t *pw, int64_t *now, auth_user **u,
+                          bool *rehash)
+{
+    int rc = auth_user_read(http_app(r)->store, NULL, em, u);
+    if (rc && rc != BS_ENOTFOUND) {
+        auth_reply_fail(r, "looking up a user", rc);
+        return false;
     }
-    bool ok = false, rehash = false;
-    /* no such user: checked against the dummy all the same (timing) */
-    const char *stored = u ? u->password_hash : NULL;
-    int vrc = auth_password_verify(s->passwords, json_string_value(pw), json_string_length(pw), stored, &ok, &rehash);
-    if (vrc && vrc != BS_EINVAL) {
-        rc = auth_reply_fail(r, "verifying a password", vrc);
-        goto out;
+    bool ok = false; /* no such user or no password: the dummy is checked (timing) */
+    rc = auth_password_verify(s->passwords, json_string_value(pw), json_string_length(pw),
+                              *u ? (*u)->password_hash : NULL, &ok, rehash);
+    if (rc && rc != BS_EINVAL) {
+        auth_reply_fail(r, "verifying a password", rc);
+        return false;
     }
-    if (!u || !u->password_hash || !ok) {
+    if (!*u || !(*u)->password_hash || !ok) {
         auth_reply_error(r, AUTH_E_INVALID_CREDENTIALS, NULL);
-        goto out;
+        return false;
     }
-    int64_t now = time_now_ms();
-    if (auth_user_banned(u, now)) {
+    *now = time_now_ms();
+    if (auth_user_banned(*u, *now)) {
         auth_reply_error(r, AUTH_E_USER_BANNED, NULL);
-        goto out;
+        return false;
     }
-    if (!u->email_confirmed_at) {
+    if (!(*u)->email_confirmed_at) {
         auth_reply_error(r, AUTH_E_EMAIL_NOT_CONFIRMED, NULL);
-        goto out;
+        return false;
     }
-    if (rehash && auth_password_hash(s->passwords, json_string_value(pw), json_string_length(pw), &new_hash) != BS_OK)
-        new_hash = NULL; /* keep the old hash; try again next time */
+    return true;
+}
+
+/* Open a session for u (replacing its hash by new_hash, stolen, when it
+ * is still the one verified) and answer the tokens. */
+static int password_session(http_req *r, auth_service *s, const auth_user *u, char *new_hash, int64_t now)
+{
     signin_arg a;
     memset(&a, 0, sizeof a);
     a.user_id = u->id;
     a.verified_hash = u->password_hash;
     a.new_hash = new_hash;
     a.now_ms = now;
-    bool upgrading = new_hash != NULL;
-    rc = db_write(http_app(r)->store, signin_fn, &a);
-    new_hash = a.new_hash;
+    int rc = db_write(http_app(r)->store, signin_fn, &a);
     if (rc) {
         rc = auth_reply_fail(r, "signing in", rc);
-        goto out;
-    }
-    if (a.gone) {
+    } else if (a.gone) {
         rc = auth_reply_error(r, AUTH_E_INVALID_CREDENTIALS, NULL);
-        goto out;
+    } else {
+        if (new_hash && !a.new_hash)
+            log_info("auth: upgraded the password hash of user %s", u->id);
+        rc = auth_reply_token(r, s, a.u, &a.issue);
     }
-    if (upgrading && !new_hash)
-        log_info("auth: upgraded the password hash of user %s", u->id);
-    rc = auth_reply_token(r, s, a.u, &a.issue);
+    free(a.new_hash);
     auth_user_free(a.u);
+    return rc;
+}
+
+static int grant_password(http_req *r, auth_service *s)
+{
+    if (!auth_rate(r, s, s->rl_signin))
+        return BS_OK;
+    json_t *b = NULL, *pw = NULL;
+    auth_user *u = NULL;
+    char em[AUTH_EMAIL_MAX + 1];
+    bool rehash = false;
+    int64_t now = 0;
+    int rc = BS_OK;
+    if (auth_body(r, &b) || !password_fields(r, b, em, &pw) || !password_user(r, s, em, pw, &now, &u, &rehash))
+        goto out;
+    char *new_hash = NULL;
+    if (rehash && auth_password_hash(s->passwords, json_string_value(pw), json_string_length(pw), &new_hash) != BS_OK)
+        new_hash = NULL; /* keep the old hash; try again next time */
+    rc = password_session(r, s, u, new_hash, now);
 out:
-    free(new_hash);
     auth_user_free(u);
     json_decref(b);
     return rc;

@@ -368,6 +368,21 @@ int auth_user_list(db_conn *c, int64_t offset, int64_t limit, json_t *arr, int64
     return rc;
 }
 
+int auth_user_read(db_store *store, const char *id, const char *email, auth_user **out)
+{
+    *out = NULL;
+    db_conn *rd = db_reader(store);
+    return rd ? auth_user_load(rd, id, email, out) : BS_EDB;
+}
+
+int auth_user_exists(db_store *store, const char *id, const char *email)
+{
+    auth_user *u = NULL;
+    int rc = auth_user_read(store, id, email, &u);
+    auth_user_free(u);
+    return rc;
+}
+
 int auth_user_set_email(auth_user *u, const char *email)
 {
     char *e = strdup(email);
