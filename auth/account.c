@@ -18,16 +18,8 @@ int auth_ep_user_get(http_req *r, auth_service *s)
     auth_claims *c = NULL;
     if (auth_caller(r, s, &c))
         return BS_OK;
-    auth_user *u = NULL;
-    int rc = auth_user_read(http_app(r)->store, c->sub, NULL, &u);
-    if (rc == BS_ENOTFOUND)
-        rc = auth_reply_error(r, AUTH_E_SESSION_NOT_FOUND, NULL);
-    else if (rc)
-        rc = auth_reply_fail(r, "loading a user", rc);
-    else
-        rc = auth_reply_json(r, 200, auth_user_json(u));
-    auth_user_free(u);
-    return rc;
+    /* the session exists but its user went meanwhile: as GoTrue */
+    return auth_reply_user(r, c->sub, AUTH_E_SESSION_NOT_FOUND);
 }
 
 typedef struct update_arg {
@@ -45,12 +37,8 @@ static int update_fn(db_conn *w, void *p)
 {
     update_arg *a = p;
     char *old = NULL;
-    int rc = auth_user_load(w, a->uid, NULL, &a->u);
-    if (rc == BS_ENOTFOUND) {
-        a->gone = true;
-        return BS_OK;
-    }
-    if (rc)
+    int rc = auth_user_reload(w, a->uid, &a->u, &a->gone);
+    if (rc || a->gone)
         return rc;
     auth_user *u = a->u;
     old = auth_user_json_text(u);

@@ -264,12 +264,8 @@ static int admin_fn(db_conn *w, void *p)
             rc = auth_user_metadata_check(x->u, &x->too_big);
         return rc ? rc : auth_user_insert(w, x->u, x->now_ms);
     }
-    rc = auth_user_load(w, x->id, NULL, &x->u);
-    if (rc == BS_ENOTFOUND) {
-        x->gone = true;
-        return BS_OK;
-    }
-    if (rc)
+    rc = auth_user_reload(w, x->id, &x->u, &x->gone);
+    if (rc || x->gone)
         return rc;
     if (x->op == 2)
         return auth_user_delete(w, x->u, x->now_ms);
@@ -348,20 +344,6 @@ static bool path_user_id(const char *raw, char id[UUID_STR_LEN + 1])
     return uuid_valid(id, n);
 }
 
-static int get_user(http_req *r, const char *id)
-{
-    auth_user *u = NULL;
-    int rc = auth_user_read(http_app(r)->store, id, NULL, &u);
-    if (rc == BS_ENOTFOUND)
-        rc = auth_reply_error(r, AUTH_E_USER_NOT_FOUND, NULL);
-    else if (rc)
-        rc = auth_reply_fail(r, "loading a user", rc);
-    else
-        rc = auth_reply_json(r, 200, auth_user_json(u));
-    auth_user_free(u);
-    return rc;
-}
-
 /* PUT (update) or DELETE /admin/users/{id}. */
 static int change_user(http_req *r, auth_service *s, const char *id, bool update)
 {
@@ -389,7 +371,7 @@ static int one_user(http_req *r, auth_service *s, const char *raw)
         return auth_reply_error(r, AUTH_E_USER_NOT_FOUND, NULL);
     unsigned m = http_method(r);
     if (m == HTTP_GET)
-        return get_user(r, id);
+        return auth_reply_user(r, id, AUTH_E_USER_NOT_FOUND);
     if (m != HTTP_PUT && m != HTTP_DELETE)
         return auth_reply_error(r, AUTH_E_METHOD_NOT_ALLOWED, NULL);
     return change_user(r, s, id, m == HTTP_PUT);

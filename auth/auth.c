@@ -131,6 +131,20 @@ int auth_reply_token(http_req *r, auth_service *s, const auth_user *u, const aut
     return auth_reply_json(r, 200, j);
 }
 
+int auth_reply_user(http_req *r, const char *id, auth_err missing)
+{
+    auth_user *u = NULL;
+    int rc = auth_user_read(http_app(r)->store, id, NULL, &u);
+    if (rc == BS_ENOTFOUND)
+        rc = auth_reply_error(r, missing, NULL);
+    else if (rc)
+        rc = auth_reply_fail(r, "loading a user", rc);
+    else
+        rc = auth_reply_json(r, 200, auth_user_json(u));
+    auth_user_free(u);
+    return rc;
+}
+
 /* ---- request helpers ---- */
 
 int auth_parse_body(const char *data, size_t len, size_t max, json_t **out, char *msg, size_t msgsz)
@@ -261,46 +275,58 @@ static int settings(http_req *r, auth_service *s)
     return auth_reply_json(r, 200, j);
 }
 
-static int method_not_allowed(http_req *r)
+static int jwks(http_req *r, auth_service *s)
 {
-    return auth_reply_error(r, AUTH_E_METHOD_NOT_ALLOWED, NULL);
+    (void)s;
+    return auth_reply_json(r, 200, auth_jwt_jwks(http_app(r)->jwt));
 }
+
+static int health(http_req *r, auth_service *s)
+{
+    (void)s;
+    return auth_reply_json(r, 200, json_pack("{s:s,s:s,s:s}", "version", BASALT_VERSION, "name", "GoTrue",
+                                             "description", "Basalt's GoTrue-compatible auth"));
+}
+
+/* The endpoints by path below /auth/v1/ and method; a path that is here
+ * with other methods answers 405.  /admin/users... is admin.c's. */
+static const struct {
+    const char *path;
+    unsigned methods;
+    int (*fn)(http_req *r, auth_service *s);
+} endpoints[] = {
+    {"signup", HTTP_POST, auth_ep_signup},
+    {"token", HTTP_POST, auth_ep_token},
+    {"user", HTTP_GET, auth_ep_user_get},
+    {"user", HTTP_PUT, auth_ep_user_put},
+    {"logout", HTTP_POST, auth_ep_logout},
+    {"recover", HTTP_POST, auth_ep_recover},
+    {"resend", HTTP_POST, auth_ep_resend},
+    {"verify", HTTP_POST, auth_ep_verify},
+    {"settings", HTTP_GET, settings},
+    {".well-known/jwks.json", HTTP_GET, jwks},
+    {"health", HTTP_ANY, health},
+};
 
 int auth_handle(http_req *r)
 {
-    bs_app *app = http_app(r);
-    auth_service *s = app->auth;
+    auth_service *s = http_app(r)->auth;
     http_add_header(r, "X-Supabase-Api-Version", AUTH_API_VERSION);
     if (!s)
         return auth_reply_error(r, AUTH_E_UNAVAILABLE, "The auth service is not running");
     /* the gate (HTTP_APIKEY) checked the apikey and verified the Bearer */
-
     const char *p = http_subpath(r);
     unsigned m = http_method(r);
-    if (strcmp(p, "signup") == 0)
-        return m == HTTP_POST ? auth_ep_signup(r, s) : method_not_allowed(r);
-    if (strcmp(p, "token") == 0)
-        return m == HTTP_POST ? auth_ep_token(r, s) : method_not_allowed(r);
-    if (strcmp(p, "user") == 0) {
-        if (m == HTTP_GET)
-            return auth_ep_user_get(r, s);
-        return m == HTTP_PUT ? auth_ep_user_put(r, s) : method_not_allowed(r);
+    bool known = false;
+    for (size_t i = 0; i < sizeof endpoints / sizeof endpoints[0]; i++) {
+        if (strcmp(p, endpoints[i].path) != 0)
+            continue;
+        if (endpoints[i].methods & m)
+            return endpoints[i].fn(r, s);
+        known = true;
     }
-    if (strcmp(p, "logout") == 0)
-        return m == HTTP_POST ? auth_ep_logout(r, s) : method_not_allowed(r);
-    if (strcmp(p, "recover") == 0)
-        return m == HTTP_POST ? auth_ep_recover(r, s) : method_not_allowed(r);
-    if (strcmp(p, "resend") == 0)
-        return m == HTTP_POST ? auth_ep_resend(r, s) : method_not_allowed(r);
-    if (strcmp(p, "verify") == 0)
-        return m == HTTP_POST ? auth_ep_verify(r, s) : method_not_allowed(r);
-    if (strcmp(p, "settings") == 0)
-        return m == HTTP_GET ? settings(r, s) : method_not_allowed(r);
-    if (strcmp(p, ".well-known/jwks.json") == 0)
-        return m == HTTP_GET ? auth_reply_json(r, 200, auth_jwt_jwks(app->jwt)) : method_not_allowed(r);
-    if (strcmp(p, "health") == 0)
-        return auth_reply_json(r, 200, json_pack("{s:s,s:s,s:s}", "version", BASALT_VERSION, "name", "GoTrue",
-                                           "description", "Basalt's GoTrue-compatible auth"));
+    if (known)
+        return auth_reply_error(r, AUTH_E_METHOD_NOT_ALLOWED, NULL);
     if (strncmp(p, "admin/users", 11) == 0 && (p[11] == '\0' || p[11] == '/'))
         return auth_ep_admin_users(r, s, p + 11);
     return auth_reply_error(r, AUTH_E_NOT_FOUND, NULL);

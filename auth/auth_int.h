@@ -123,6 +123,10 @@ void auth_user_free(auth_user *u);
 int auth_user_set_email(auth_user *u, const char *email);
 /* By id (when id) or by lower-cased email.  BS_ENOTFOUND, BS_EDB, BS_ENOMEM. */
 int auth_user_load(db_conn *c, const char *id, const char *email, auth_user **out);
+/* The user of id again, inside a write (w): BS_OK and *out, or BS_OK and
+ * *gone when it was deleted meanwhile (the caller answers and commits
+ * nothing), or the error. */
+int auth_user_reload(db_conn *w, const char *id, auth_user **out, bool *gone);
 /* auth_user_load on a reader connection of store (BS_EDB when none). */
 int auth_user_read(db_store *store, const char *id, const char *email, auth_user **out);
 /* BS_OK when the user exists, BS_ENOTFOUND when not, or the error. */
@@ -192,6 +196,8 @@ int auth_ott_consume(db_conn *w, const uint8_t hash[AUTH_HASH_LEN], const char *
 /* Errors: auth_reply_error and friends (auth_errors.h). */
 /* Answer j (stolen) as JSON. */
 int auth_reply_json(http_req *r, int status, json_t *j);
+/* Answer the user of id as GoTrue shows it, or `missing` when none. */
+int auth_reply_user(http_req *r, const char *id, auth_err missing);
 /* Sign an access token for u / is and answer the token response. */
 int auth_reply_token(http_req *r, auth_service *s, const auth_user *u, const auth_issue *is);
 /* The claims of u's access token issued at now_s (new reference; NULL on

@@ -196,12 +196,8 @@ typedef struct signin_arg {
 static int signin_fn(db_conn *w, void *p)
 {
     signin_arg *a = p;
-    int rc = auth_user_load(w, a->user_id, NULL, &a->u);
-    if (rc == BS_ENOTFOUND) {
-        a->gone = true;
-        return BS_OK;
-    }
-    if (rc)
+    int rc = auth_user_reload(w, a->user_id, &a->u, &a->gone);
+    if (rc || a->gone)
         return rc;
     if (a->new_hash && a->u->password_hash && strcmp(a->u->password_hash, a->verified_hash) == 0) {
         free(a->u->password_hash);
