@@ -1,17 +1,6 @@
-/* console_admin.c - the console's own admin API: login, stats, keys.
- *
- * Login checks an admin account of _basalt_admins (migrations/0006_admin.sql,
- * made by `basalt admin create`) with auth/password.h and answers a
- * service_role JWT marked "admin": true.  An unknown email still costs one
- * password verification (against a dummy hash) so timing does not tell
- * which emails exist.  Failed attempts are counted per client address in a
- * small fixed table (bounded memory whatever the number of clients); past
- * CONSOLE_LOGIN_MAX_FAILS in CONSOLE_LOGIN_WINDOW_MS the address gets 429
- * with Retry-After until the window ends, even with the right password.
- * An attempt is counted (check and count under one lock) before its
- * password is verified and given back only when it succeeds, so parallel
- * wrong logins from one address get at most CONSOLE_LOGIN_MAX_FAILS
- * password verifications per window, not one per request in flight.
+/* console_admin.c - the console's own admin API besides sign-in
+ * (console_login.c): stats and keys, HTTP_CONSOLE routes (the service key
+ * or a console session token).
  *
  * Stats read counts only from tables that exist (sqlite_master), so a
  * subsystem that is not built or not migrated reads 0.  Every SQL text here
