@@ -356,7 +356,8 @@ static int change_user(http_req *r, auth_service *s, const char *id, bool update
         goto out;
     if (update && !read_attrs(r, s, b, &a, false))
         goto out;
-    rc = answer_write(r, db_write(http_app(r)->store, admin_fn, &x), &x, update ? "updating a user" : "deleting a user");
+    rc = db_write(http_app(r)->store, admin_fn, &x);
+    rc = answer_write(r, rc, &x, update ? "updating a user" : "deleting a user");
 out:
     free(a.pw_hash);
     auth_user_free(x.u);

@@ -57,6 +57,10 @@ const console_file *console_find(const char *path);
  * when unknown). */
 const char *console_content_type(const char *path);
 
+/* Answer j (stolen; NULL: out of memory) as JSON, 200. */
+struct json_t;
+int console_reply_json(http_req *r, struct json_t *j);
+
 int console_static(http_req *r);
 int console_login(http_req *r);
 int console_stats(http_req *r);

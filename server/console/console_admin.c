@@ -26,16 +26,21 @@
 
 /* ---- keys ---- */
 
+int console_reply_json(http_req *r, json_t *j)
+{
+    char *text = j ? json_dumps(j, JSON_COMPACT) : NULL;
+    json_decref(j);
+    int rc = text ? http_send_json(r, 200, text, strlen(text))
+                  : pgrst_reply(r, PGRST_INTERNAL, "out of memory", NULL, NULL);
+    free(text);
+    return rc;
+}
+
 int console_keys(http_req *r)
 {
     bs_app *app = http_app(r);
-    json_t *j = json_pack("{s:s, s:s}", "anon", app->anon_key, "service_role", app->service_key);
-    char *text = j ? json_dumps(j, JSON_COMPACT) : NULL;
-    json_decref(j);
     http_add_header(r, "Cache-Control", "no-store");
-    int rc = text ? http_send_json(r, 200, text, strlen(text)) : pgrst_reply(r, PGRST_INTERNAL, "out of memory", NULL, NULL);
-    free(text);
-    return rc;
+    return console_reply_json(r, json_pack("{s:s, s:s}", "anon", app->anon_key, "service_role", app->service_key));
 }
 
 /* ---- stats ---- */

@@ -149,7 +149,7 @@ static int record_signin(db_conn *w, void *arg)
 /* Sign the admin token of id and answer it. */
 static int send_login(http_req *r, const char *id, const char *email, int64_t now)
 {
-    char *token = NULL, *text = NULL;
+    char *token = NULL;
     int64_t now_s = now / 1000, exp = now_s + CONSOLE_TOKEN_TTL_S;
     json_t *claims = json_pack("{s:s, s:s, s:b, s:s, s:s, s:I, s:I}", "iss", "basalt", "role", "service_role", "admin",
                                1, "sub", id, "email", email, "iat", (json_int_t)now_s, "exp", (json_int_t)exp);
@@ -157,13 +157,9 @@ static int send_login(http_req *r, const char *id, const char *email, int64_t no
     json_decref(claims);
     if (rc != BS_OK)
         return pgrst_reply(r, PGRST_INTERNAL, "could not sign the token", NULL, NULL);
-    json_t *j = json_pack("{s:s, s:s, s:i, s:I, s:{s:s, s:s}}", "access_token", token, "token_type", "bearer",
-                          "expires_in", CONSOLE_TOKEN_TTL_S, "expires_at", (json_int_t)exp, "admin", "id", id, "email",
-                          email);
-    text = j ? json_dumps(j, JSON_COMPACT) : NULL;
-    json_decref(j);
-    rc = text ? http_send_json(r, 200, text, strlen(text)) : pgrst_reply(r, PGRST_INTERNAL, "out of memory", NULL, NULL);
-    free(text);
+    rc = console_reply_json(r, json_pack("{s:s, s:s, s:i, s:I, s:{s:s, s:s}}", "access_token", token, "token_type",
+                                         "bearer", "expires_in", CONSOLE_TOKEN_TTL_S, "expires_at", (json_int_t)exp,
+                                         "admin", "id", id, "email", email));
     free(token);
     return rc;
 }
