@@ -24,13 +24,13 @@ int auth_ep_user_get(http_req *r, auth_service *s)
 
 typedef struct update_arg {
     const char *uid, *sid;
-    const char *email;        /* new e-mail or NULL */
-    char *pw_hash;            /* new hash (moved into the user) or NULL */
-    json_t *data;             /* user_metadata patch or NULL */
+    const char *email; /* new e-mail or NULL */
+    char *pw_hash;     /* new hash (moved into the user) or NULL */
+    json_t *data;      /* user_metadata patch or NULL */
     int64_t now_ms;
-    auth_user *u;             /* out */
+    auth_user *u; /* out */
     bool gone;
-    const char *too_big;      /* out: the metadata over the limit */
+    const char *too_big; /* out: the metadata over the limit */
 } update_arg;
 
 static int update_fn(db_conn *w, void *p)

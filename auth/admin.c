@@ -72,12 +72,12 @@ static int list_users(http_req *r)
 typedef struct attrs {
     char email[AUTH_EMAIL_MAX + 1];
     bool has_email;
-    char *pw_hash;               /* from password (hashed) or password_hash */
-    int email_confirm;           /* -1 absent, 0, 1 */
-    json_t *user_metadata, *app_metadata;   /* borrowed from the body */
+    char *pw_hash;                        /* from password (hashed) or password_hash */
+    int email_confirm;                    /* -1 absent, 0, 1 */
+    json_t *user_metadata, *app_metadata; /* borrowed from the body */
     const char *role;
     bool has_ban;
-    int64_t ban_ms;              /* 0 = "none" */
+    int64_t ban_ms; /* 0 = "none" */
     char id[UUID_STR_LEN + 1];
 } attrs;
 
@@ -162,7 +162,8 @@ static bool read_settings(http_req *r, json_t *b, attrs *a)
     }
     a->user_metadata = json_object_get(b, "user_metadata");
     a->app_metadata = json_object_get(b, "app_metadata");
-    if (!auth_valid_object(r, a->user_metadata, "user_metadata") || !auth_valid_object(r, a->app_metadata, "app_metadata"))
+    if (!auth_valid_object(r, a->user_metadata, "user_metadata") ||
+        !auth_valid_object(r, a->app_metadata, "app_metadata"))
         return false;
     if ((v = json_object_get(b, "role")) && !json_is_null(v)) {
         if (!json_is_string(v) || !valid_role(json_string_value(v))) {
@@ -247,10 +248,10 @@ typedef struct admin_arg {
     const char *id;
     attrs *a;
     int64_t now_ms;
-    int op;                  /* 0 create, 1 update, 2 delete */
-    auth_user *u;            /* in (create) / out */
+    int op;       /* 0 create, 1 update, 2 delete */
+    auth_user *u; /* in (create) / out */
     bool gone;
-    const char *too_big;     /* out: the metadata over the limit */
+    const char *too_big; /* out: the metadata over the limit */
 } admin_arg;
 
 static int admin_fn(db_conn *w, void *p)

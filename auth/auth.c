@@ -117,8 +117,8 @@ int auth_reply_token(http_req *r, auth_service *s, const auth_user *u, const aut
         log_error("auth: the access token of user %s is over %d bytes: its metadata must shrink", u->id,
                   AUTH_JWT_MAX_LEN);
         return auth_reply_error(r, AUTH_E_UNEXPECTED_FAILURE,
-                          "The user's metadata is too large for an access token: an admin must reduce "
-                          "user_metadata or app_metadata");
+                                "The user's metadata is too large for an access token: an admin must reduce "
+                                "user_metadata or app_metadata");
     }
     if (rc)
         return auth_reply_fail(r, "signing an access token", rc);
@@ -198,7 +198,6 @@ int auth_body(http_req *r, json_t **out)
     return BS_OK;
 }
 
-
 bool auth_is_service(http_req *r)
 {
     auth_claims *c = NULL;
@@ -206,7 +205,7 @@ bool auth_is_service(http_req *r)
     if (rc == BS_ENOTFOUND)
         c = http_claims(r); /* no Bearer: the key acts */
     else if (rc)
-        return false;       /* a Bearer that does not verify is nobody */
+        return false; /* a Bearer that does not verify is nobody */
     return c && strcmp(c->role, "service_role") == 0;
 }
 
@@ -252,7 +251,7 @@ int auth_caller(http_req *r, auth_service *s, auth_claims **out)
         db_conn *rd = db_reader(http_app(r)->store);
         rc = rd ? auth_session_check(rd, c->session_id, c->sub, &exists) : BS_EDB;
         if (rc) {
-                auth_reply_fail(r, "checking a session", rc);
+            auth_reply_fail(r, "checking a session", rc);
             return rc;
         }
     }
@@ -284,8 +283,9 @@ static int jwks(http_req *r, auth_service *s)
 static int health(http_req *r, auth_service *s)
 {
     (void)s;
-    return auth_reply_json(r, 200, json_pack("{s:s,s:s,s:s}", "version", BASALT_VERSION, "name", "GoTrue",
-                                             "description", "Basalt's GoTrue-compatible auth"));
+    return auth_reply_json(r, 200,
+                           json_pack("{s:s,s:s,s:s}", "version", BASALT_VERSION, "name", "GoTrue", "description",
+                                     "Basalt's GoTrue-compatible auth"));
 }
 
 /* The endpoints by path below /auth/v1/ and method; a path that is here
@@ -295,16 +295,11 @@ static const struct {
     unsigned methods;
     int (*fn)(http_req *r, auth_service *s);
 } endpoints[] = {
-    {"signup", HTTP_POST, auth_ep_signup},
-    {"token", HTTP_POST, auth_ep_token},
-    {"user", HTTP_GET, auth_ep_user_get},
-    {"user", HTTP_PUT, auth_ep_user_put},
-    {"logout", HTTP_POST, auth_ep_logout},
-    {"recover", HTTP_POST, auth_ep_recover},
-    {"resend", HTTP_POST, auth_ep_resend},
-    {"verify", HTTP_POST, auth_ep_verify},
-    {"settings", HTTP_GET, settings},
-    {".well-known/jwks.json", HTTP_GET, jwks},
+    {"signup", HTTP_POST, auth_ep_signup}, {"token", HTTP_POST, auth_ep_token},
+    {"user", HTTP_GET, auth_ep_user_get},  {"user", HTTP_PUT, auth_ep_user_put},
+    {"logout", HTTP_POST, auth_ep_logout}, {"recover", HTTP_POST, auth_ep_recover},
+    {"resend", HTTP_POST, auth_ep_resend}, {"verify", HTTP_POST, auth_ep_verify},
+    {"settings", HTTP_GET, settings},      {".well-known/jwks.json", HTTP_GET, jwks},
     {"health", HTTP_ANY, health},
 };
 

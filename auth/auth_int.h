@@ -40,7 +40,7 @@
 #define AUTH_API_VERSION "2024-01-01"
 #define AUTH_EMAIL_MAX 255
 #define AUTH_PASSWORD_MAX 1024
-#define AUTH_OTT_LIFETIME_S 3600          /* recovery / confirmation tokens */
+#define AUTH_OTT_LIFETIME_S 3600 /* recovery / confirmation tokens */
 #define AUTH_RATE_PERIOD_MS (5 * 60 * 1000)
 #define AUTH_REUSE_SLOTS 4096
 /* Refresh tokens: an 8-character session locator (inherited by every
@@ -86,20 +86,20 @@ struct auth_service {
     char issuer[700];
     auth_passwords *passwords; /* scrypt parameters; unknown e-mails are checked too */
     pthread_mutex_t reuse_lock;
-    auth_reuse *reuse;         /* AUTH_REUSE_SLOTS, direct-mapped by hash */
+    auth_reuse *reuse; /* AUTH_REUSE_SLOTS, direct-mapped by hash */
 };
 
 typedef struct auth_user {
     char id[UUID_STR_LEN + 1];
-    char *email;               /* NULL when none */
+    char *email; /* NULL when none */
     char *phone;
     char *password_hash;
     char *role;
     char *aud;
     int64_t email_confirmed_at, phone_confirmed_at, last_sign_in_at;
-    int64_t recovery_sent_at, confirmation_sent_at, banned_until;  /* 0 = none */
-    json_t *app_metadata, *user_metadata;                          /* objects, owned */
-    char identity_id[UUID_STR_LEN + 1];                            /* "" when none */
+    int64_t recovery_sent_at, confirmation_sent_at, banned_until; /* 0 = none */
+    json_t *app_metadata, *user_metadata;                         /* objects, owned */
+    char identity_id[UUID_STR_LEN + 1];                           /* "" when none */
     bool is_anonymous;
     int64_t created_at, updated_at;
 } auth_user;
@@ -109,7 +109,7 @@ typedef struct auth_issue {
     char session_id[UUID_STR_LEN + 1];
     char refresh[AUTH_RT_LEN + 1];
     char amr_method[24];
-    int64_t amr_at;            /* unix seconds */
+    int64_t amr_at; /* unix seconds */
 } auth_issue;
 
 /* ---- user.c ---- */
@@ -155,7 +155,7 @@ int auth_session_create(db_conn *w, const auth_user *u, const char *method, int6
 enum {
     AUTH_REFRESH_OK,
     AUTH_REFRESH_NOT_FOUND,
-    AUTH_REFRESH_REUSED,       /* past the reuse interval: session revoked */
+    AUTH_REFRESH_REUSED, /* past the reuse interval: session revoked */
     AUTH_REFRESH_BANNED,
 };
 /* A refresh token with its stored key. */

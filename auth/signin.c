@@ -34,10 +34,7 @@ static json_t *field(json_t *o, const char *k)
     return json_is_null(v) ? NULL : v;
 }
 
-static bool empty_string(json_t *v)
-{
-    return !v || (json_is_string(v) && json_string_length(v) == 0);
-}
+static bool empty_string(json_t *v) { return !v || (json_is_string(v) && json_string_length(v) == 0); }
 
 /* ---- sign-up ---- */
 
@@ -185,10 +182,10 @@ out:
 
 typedef struct signin_arg {
     const char *user_id;
-    const char *verified_hash;   /* the hash the password was checked against */
-    char *new_hash;              /* replaces it when still current (upgrade) */
+    const char *verified_hash; /* the hash the password was checked against */
+    char *new_hash;            /* replaces it when still current (upgrade) */
     int64_t now_ms;
-    auth_user *u;                /* out */
+    auth_user *u; /* out */
     auth_issue issue;
     bool gone;
 } signin_arg;
@@ -332,7 +329,7 @@ out:
 
 typedef struct refresh_arg {
     auth_service *s;
-    auth_refresh_req rq;       /* key and child, computed before the write */
+    auth_refresh_req rq; /* key and child, computed before the write */
     int64_t now_ms;
     auth_issue issue;
     auth_user *u;
@@ -377,18 +374,10 @@ static int grant_refresh(http_req *r, auth_service *s)
         goto out;
     }
     switch (a.outcome) {
-    case AUTH_REFRESH_OK:
-        rc = auth_reply_token(r, s, a.u, &a.issue);
-        break;
-    case AUTH_REFRESH_REUSED:
-        rc = auth_reply_error(r, AUTH_E_REFRESH_TOKEN_REUSED, NULL);
-        break;
-    case AUTH_REFRESH_BANNED:
-        rc = auth_reply_error(r, AUTH_E_USER_BANNED, NULL);
-        break;
-    default:
-        rc = auth_reply_error(r, AUTH_E_REFRESH_TOKEN_NOT_FOUND, NULL);
-        break;
+    case AUTH_REFRESH_OK: rc = auth_reply_token(r, s, a.u, &a.issue); break;
+    case AUTH_REFRESH_REUSED: rc = auth_reply_error(r, AUTH_E_REFRESH_TOKEN_REUSED, NULL); break;
+    case AUTH_REFRESH_BANNED: rc = auth_reply_error(r, AUTH_E_USER_BANNED, NULL); break;
+    default: rc = auth_reply_error(r, AUTH_E_REFRESH_TOKEN_NOT_FOUND, NULL); break;
     }
     auth_user_free(a.u);
 out:
@@ -410,8 +399,8 @@ int auth_ep_token(http_req *r, auth_service *s)
 
 typedef struct ott_arg {
     const char *email;
-    const char *type;          /* "recovery" | "signup" */
-    const char *event;         /* "recovery_requested" | "confirmation_requested" */
+    const char *type;  /* "recovery" | "signup" */
+    const char *event; /* "recovery_requested" | "confirmation_requested" */
     const char *redirect_to;
     int64_t now_ms;
     bool sent;
@@ -541,7 +530,7 @@ enum { VERIFY_OK, VERIFY_INVALID, VERIFY_EXPIRED, VERIFY_BANNED };
 typedef struct verify_arg {
     uint8_t hash[AUTH_HASH_LEN];
     const char *type;
-    const char *email;          /* expected e-mail or NULL */
+    const char *email; /* expected e-mail or NULL */
     int64_t now_ms;
     int outcome;
     auth_user *u;
@@ -653,15 +642,9 @@ int auth_ep_verify(http_req *r, auth_service *s)
     if (rc == BS_ENOTFOUND)
         a.outcome = VERIFY_INVALID;
     switch (a.outcome) {
-    case VERIFY_OK:
-        rc = auth_reply_token(r, s, a.u, &a.issue);
-        break;
-    case VERIFY_BANNED:
-        rc = auth_reply_error(r, AUTH_E_USER_BANNED, NULL);
-        break;
-    default:
-        rc = auth_reply_error(r, AUTH_E_OTP_EXPIRED, NULL);
-        break;
+    case VERIFY_OK: rc = auth_reply_token(r, s, a.u, &a.issue); break;
+    case VERIFY_BANNED: rc = auth_reply_error(r, AUTH_E_USER_BANNED, NULL); break;
+    default: rc = auth_reply_error(r, AUTH_E_OTP_EXPIRED, NULL); break;
     }
 out:
     auth_user_free(a.u);

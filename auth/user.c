@@ -15,9 +15,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define COLS                                                                                          \
-    "id, email, phone, password_hash, role, aud, email_confirmed_at, phone_confirmed_at, "           \
-    "last_sign_in_at, recovery_sent_at, confirmation_sent_at, banned_until, app_metadata, "          \
+#define COLS                                                                                \
+    "id, email, phone, password_hash, role, aud, email_confirmed_at, phone_confirmed_at, "  \
+    "last_sign_in_at, recovery_sent_at, confirmation_sent_at, banned_until, app_metadata, " \
     "user_metadata, identity_id, is_anonymous, created_at, updated_at"
 
 auth_user *auth_user_new(void)
@@ -50,10 +50,7 @@ void auth_user_free(auth_user *u)
     free(u);
 }
 
-bool auth_user_banned(const auth_user *u, int64_t now_ms)
-{
-    return u->banned_until && u->banned_until > now_ms;
-}
+bool auth_user_banned(const auth_user *u, int64_t now_ms) { return u->banned_until && u->banned_until > now_ms; }
 
 static char *col_dup(sqlite3_stmt *st, int i, bool *oom)
 {
@@ -333,7 +330,8 @@ int auth_user_delete(db_conn *w, const auth_user *u, int64_t now_ms)
 
 int auth_user_list(db_conn *c, int64_t offset, int64_t limit, json_t *arr, int64_t *total)
 {
-    sqlite3_stmt *st = db_stmt(c, "SELECT COUNT(*) FROM _basalt_users", strlen("SELECT COUNT(*) FROM _basalt_users"), NULL);
+    sqlite3_stmt *st =
+        db_stmt(c, "SELECT COUNT(*) FROM _basalt_users", strlen("SELECT COUNT(*) FROM _basalt_users"), NULL);
     if (!st)
         return BS_EDB;
     int s = sqlite3_step(st);

@@ -14,10 +14,7 @@
 #include <stdio.h>
 #include <string.h>
 
-static bool atext(unsigned char c)
-{
-    return isalnum(c) || (c && strchr(".!#$%&'*+/=?^_`{|}~-", c));
-}
+static bool atext(unsigned char c) { return isalnum(c) || (c && strchr(".!#$%&'*+/=?^_`{|}~-", c)); }
 
 static bool email_syntax(const char *e)
 {
@@ -131,7 +128,7 @@ void auth_merge_metadata(json_t *obj, json_t *patch)
 {
     const char *k;
     json_t *v;
-    json_object_foreach(patch, k, v) {
+    json_object_foreach (patch, k, v) {
         if (json_is_null(v))
             json_object_del(obj, k);
         else
@@ -152,7 +149,7 @@ int auth_parse_duration(const char *s, int64_t *ms)
         const char *u;
         long double ms;
     } units[] = {{"ns", 1e-6L}, {"us", 1e-3L}, {"\xc2\xb5s", 1e-3L}, {"\xce\xbcs", 1e-3L}, {"ms", 1.0L},
-                 {"s", 1e3L},   {"m", 6e4L},    {"h", 3.6e6L},           {"d", 8.64e7L},          {"y", 3.1536e10L}};
+                 {"s", 1e3L},   {"m", 6e4L},   {"h", 3.6e6L},        {"d", 8.64e7L},       {"y", 3.1536e10L}};
     long double total = 0;
     const char *p = s;
     while (*p) {

@@ -44,10 +44,10 @@ void console_state_free(console_state *st);
 
 /* One embedded file of web/.  The table (generated) ends with a NULL path. */
 typedef struct console_file {
-    const char *path;          /* relative to web/, e.g. "js/app.js" */
+    const char *path; /* relative to web/, e.g. "js/app.js" */
     const unsigned char *data;
     size_t len;
-    const char *etag;          /* strong, quoted */
+    const char *etag; /* strong, quoted */
 } console_file;
 extern const console_file console_files[];
 

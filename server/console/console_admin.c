@@ -30,8 +30,8 @@ int console_reply_json(http_req *r, json_t *j)
 {
     char *text = j ? json_dumps(j, JSON_COMPACT) : NULL;
     json_decref(j);
-    int rc = text ? http_send_json(r, 200, text, strlen(text))
-                  : pgrst_reply(r, PGRST_INTERNAL, "out of memory", NULL, NULL);
+    int rc =
+        text ? http_send_json(r, 200, text, strlen(text)) : pgrst_reply(r, PGRST_INTERNAL, "out of memory", NULL, NULL);
     free(text);
     return rc;
 }
@@ -141,8 +141,7 @@ int console_stats(http_req *r)
     int64_t colls, users, objects, obj_bytes, buckets, dlq;
     scalar2(c, "_basalt_collections", "SELECT count(*) FROM _basalt_collections", &colls, NULL);
     scalar2(c, "_basalt_users", "SELECT count(*) FROM _basalt_users", &users, NULL);
-    scalar2(c, "_basalt_objects", "SELECT count(*), coalesce(sum(size), 0) FROM _basalt_objects", &objects,
-            &obj_bytes);
+    scalar2(c, "_basalt_objects", "SELECT count(*), coalesce(sum(size), 0) FROM _basalt_objects", &objects, &obj_bytes);
     scalar2(c, "_basalt_buckets", "SELECT count(*) FROM _basalt_buckets", &buckets, NULL);
     scalar2(c, "_basalt_fn_dlq", "SELECT count(*) FROM _basalt_fn_dlq", &dlq, NULL);
     int64_t functions = count_plugins(cfg);

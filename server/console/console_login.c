@@ -33,8 +33,8 @@
 #include <string.h>
 
 struct console_state {
-    auth_rl *login_rl;          /* sign-in attempts per client address */
-    auth_passwords *passwords;  /* admin password checks (and the dummy) */
+    auth_rl *login_rl;         /* sign-in attempts per client address */
+    auth_passwords *passwords; /* admin password checks (and the dummy) */
 };
 
 int console_state_new(console_state **out)

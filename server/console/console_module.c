@@ -21,5 +21,5 @@ static void stop(bs_app *app)
     app->console = NULL;
 }
 
-const bs_module console_module = {.name = "console", .start = start, .stop = stop, .routes = routes,
-                                  .nroutes = BS_COUNT(routes)};
+const bs_module console_module = {
+    .name = "console", .start = start, .stop = stop, .routes = routes, .nroutes = BS_COUNT(routes)};

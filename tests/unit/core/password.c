@@ -60,7 +60,7 @@ TEST(weaker_params_ask_for_rehash)
     ASSERT_EQ_INT(auth_password_hash(h10, "pw", 2, &h), BS_OK);
     bool ok = false, rehash = false;
     ASSERT_EQ_INT(auth_password_verify(h11, "pw", 2, h, &ok, &rehash), BS_OK);
-    ASSERT(ok);   /* old parameters still verify */
+    ASSERT(ok); /* old parameters still verify */
     ASSERT(rehash);
     ASSERT_EQ_INT(auth_password_verify(h10, "pw", 2, h, &ok, &rehash), BS_OK);
     ASSERT(ok);
@@ -105,8 +105,8 @@ TEST(malformed_stored_hashes)
         "$scrypt$ln=10,r=8$c2FsdHNhbHQ$AAAAAAAAAAAAAAAAAAAAAA",
         "$scrypt$ln=010,r=8,p=1$c2FsdHNhbHQ$AAAAAAAAAAAAAAAAAAAAAA",
         "$scrypt$ln=99,r=8,p=1$c2FsdHNhbHQ$AAAAAAAAAAAAAAAAAAAAAA",
-        "$scrypt$ln=10,r=8,p=1$c2Fs$AAAAAAAAAAAAAAAAAAAAAA",          /* salt too short */
-        "$scrypt$ln=10,r=8,p=1$c2FsdHNhbHQ$AAAA",                     /* key too short */
+        "$scrypt$ln=10,r=8,p=1$c2Fs$AAAAAAAAAAAAAAAAAAAAAA", /* salt too short */
+        "$scrypt$ln=10,r=8,p=1$c2FsdHNhbHQ$AAAA",            /* key too short */
         "$scrypt$ln=10,r=8,p=1$c2Fsd!NhbHQ$AAAAAAAAAAAAAAAAAAAAAA",
         "$argon2id$v=19$m=65536,t=3,p=4$c2FsdA$aGFzaA",
     };
