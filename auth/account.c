@@ -18,41 +18,27 @@ int auth_ep_user_get(http_req *r, auth_service *s)
     auth_claims *c = NULL;
     if (auth_caller(r, s, &c))
         return BS_OK;
-    auth_user *u = NULL;
-    db_conn *rd = db_reader(http_app(r)->store);
-    int rc = rd ? auth_user_load(rd, c->sub, NULL, &u) : BS_EDB;
-    if (rc == BS_ENOTFOUND)
-        rc = auth_error(r, 403, "session_not_found", "Session from session_id claim in JWT does not exist");
-    else if (rc)
-        rc = auth_fail(r, "loading a user", rc);
-    else
-        rc = auth_send(r, 200, auth_user_json(u));
-    auth_user_free(u);
-    auth_claims_release(c);
-    return rc;
+    /* the session exists but its user went meanwhile: as GoTrue */
+    return auth_reply_user(r, c->sub, AUTH_E_SESSION_NOT_FOUND);
 }
 
 typedef struct update_arg {
     const char *uid, *sid;
-    const char *email;        /* new e-mail or NULL */
-    char *pw_hash;            /* new hash (moved into the user) or NULL */
-    json_t *data;             /* user_metadata patch or NULL */
+    const char *email; /* new e-mail or NULL */
+    char *pw_hash;     /* new hash (moved into the user) or NULL */
+    json_t *data;      /* user_metadata patch or NULL */
     int64_t now_ms;
-    auth_user *u;             /* out */
+    auth_user *u; /* out */
     bool gone;
-    const char *too_big;      /* out: the metadata over the limit */
+    const char *too_big; /* out: the metadata over the limit */
 } update_arg;
 
 static int update_fn(db_conn *w, void *p)
 {
     update_arg *a = p;
     char *old = NULL;
-    int rc = auth_user_load(w, a->uid, NULL, &a->u);
-    if (rc == BS_ENOTFOUND) {
-        a->gone = true;
-        return BS_OK;
-    }
-    if (rc)
+    int rc = auth_user_reload(w, a->uid, &a->u, &a->gone);
+    if (rc || a->gone)
         return rc;
     auth_user *u = a->u;
     old = auth_user_json_text(u);
@@ -101,7 +87,7 @@ int auth_ep_user_put(http_req *r, auth_service *s)
     if (!auth_valid_object(r, data, "data"))
         goto out;
     if (json_is_string(phone) && json_string_length(phone)) {
-        rc = auth_error(r, 422, "phone_provider_disabled", "Phone updates are disabled");
+        rc = auth_reply_error(r, AUTH_E_PHONE_DISABLED, "Phone updates are disabled");
         goto out;
     }
     if (email && !json_is_null(email)) {
@@ -114,22 +100,21 @@ int auth_ep_user_put(http_req *r, auth_service *s)
         size_t pwlen;
         if (!auth_valid_password(r, s, pw, &pws, &pwlen))
             goto out;
-        db_conn *rd = db_reader(http_app(r)->store);
-        int lrc = rd ? auth_user_load(rd, c->sub, NULL, &cur) : BS_EDB;
+        int lrc = auth_user_read(http_app(r)->store, c->sub, NULL, &cur);
         if (lrc && lrc != BS_ENOTFOUND) {
-            rc = auth_fail(r, "loading a user", lrc);
+            rc = auth_reply_fail(r, "loading a user", lrc);
             goto out;
         }
         bool same = false;
         if (cur && cur->password_hash)
-            auth_password_verify(pws, pwlen, cur->password_hash, &same, NULL);
+            auth_password_verify(s->passwords, pws, pwlen, cur->password_hash, &same, NULL);
         if (same) {
-            rc = auth_error(r, 422, "same_password", "New password should be different from the old password.");
+            rc = auth_reply_error(r, AUTH_E_SAME_PASSWORD, NULL);
             goto out;
         }
-        rc = auth_password_hash(pws, pwlen, &a.pw_hash);
+        rc = auth_password_hash(s->passwords, pws, pwlen, &a.pw_hash);
         if (rc) {
-            rc = auth_fail(r, "hashing a password", rc);
+            rc = auth_reply_fail(r, "hashing a password", rc);
             goto out;
         }
     }
@@ -139,21 +124,20 @@ int auth_ep_user_put(http_req *r, auth_service *s)
     a.now_ms = time_now_ms();
     rc = db_write(http_app(r)->store, update_fn, &a);
     if (rc == BS_ETOOBIG)
-        rc = auth_error_metadata(r, a.too_big);
+        rc = auth_reply_metadata_too_big(r, a.too_big);
     else if (rc == BS_EEXISTS)
-        rc = auth_error(r, 422, "email_exists", "A user with this email address has already been registered");
+        rc = auth_reply_error(r, AUTH_E_EMAIL_EXISTS, NULL);
     else if (rc)
-        rc = auth_fail(r, "updating a user", rc);
+        rc = auth_reply_fail(r, "updating a user", rc);
     else if (a.gone)
-        rc = auth_error(r, 403, "session_not_found", "Session from session_id claim in JWT does not exist");
+        rc = auth_reply_error(r, AUTH_E_SESSION_NOT_FOUND, NULL);
     else
-        rc = auth_send(r, 200, auth_user_json(a.u));
+        rc = auth_reply_json(r, 200, auth_user_json(a.u));
 out:
     free(a.pw_hash);
     auth_user_free(a.u);
     auth_user_free(cur);
     json_decref(b);
-    auth_claims_release(c);
     return rc;
 }
 
@@ -179,14 +163,13 @@ int auth_ep_logout(http_req *r, auth_service *s)
     else if (strcmp(scope, "others") == 0)
         sc = AUTH_SCOPE_OTHERS;
     else
-        return auth_error(r, 400, "validation_failed", "Unsupported logout scope: use global, local or others");
+        return auth_reply_error(r, AUTH_E_VALIDATION_FAILED, "Unsupported logout scope: use global, local or others");
     auth_claims *c = NULL;
     if (auth_caller(r, s, &c))
         return BS_OK;
     logout_arg a = {c->sub, c->session_id, sc};
     int rc = db_write(http_app(r)->store, logout_fn, &a);
-    auth_claims_release(c);
     if (rc)
-        return auth_fail(r, "signing out", rc);
+        return auth_reply_fail(r, "signing out", rc);
     return http_send(r, 204, NULL, NULL, 0);
 }

@@ -3,10 +3,10 @@
  *
  * Every response carries X-Supabase-Api-Version: 2024-01-01 so supabase-js
  * reads the `code` of error bodies (spec §2.5, trap 3), and every endpoint
- * but /logout answers JSON (trap 2).  The route is HTTP_PUBLIC: this file
- * checks the apikey (header or ?apikey=) itself, then each endpoint decides
- * what the Bearer token must be (a user's access token for /user and
- * /logout, service_role for /admin).
+ * but /logout answers JSON (trap 2).  The route is HTTP_APIKEY: the gate
+ * has checked the apikey (header or ?apikey=) and verified the Bearer
+ * (http_bearer_claims); each endpoint decides what the Bearer must be (a
+ * user's access token for /user and /logout, service_role for /admin).
  */
 #include "auth/auth_int.h"
 #include "app/app.h"
@@ -52,17 +52,14 @@ int auth_service_new(bs_app *app, auth_service **out)
             snprintf(s->issuer, sizeof s->issuer, "http://%s%.200s%s:%d/auth/v1", v6 ? "[" : "", host, v6 ? "]" : "",
                      s->cfg->port);
         }
-        /* unknown e-mails are verified against this, so a miss costs what a
-         * hit costs and response times do not reveal who has an account */
-        rc = auth_password_hash("basalt-timing-equalizer", 23, &s->dummy_hash);
+        rc = auth_passwords_new(NULL, &s->passwords);
     }
     if (rc) {
         auth_service_free(s);
         return rc;
     }
-    int ln, r, p;
-    auth_password_get_params(&ln, &r, &p);
-    log_info("auth: issuer %s, scrypt ln=%d r=%d p=%d, access tokens live %llds", s->issuer, ln, r, p,
+    auth_password_params pp = auth_passwords_params(s->passwords);
+    log_info("auth: issuer %s, scrypt ln=%d r=%d p=%d, access tokens live %llds", s->issuer, pp.ln, pp.r, pp.p,
              (long long)s->cfg->jwt_expiry_s);
     *out = s;
     return BS_OK;
@@ -75,7 +72,7 @@ void auth_service_free(auth_service *s)
     auth_rl_free(s->rl_signin);
     auth_rl_free(s->rl_refresh);
     auth_rl_free(s->rl_recover);
-    free(s->dummy_hash);
+    auth_passwords_free(s->passwords);
     if (s->reuse) {
         memset(s->reuse, 0, AUTH_REUSE_SLOTS * sizeof *s->reuse);
         free(s->reuse);
@@ -86,35 +83,15 @@ void auth_service_free(auth_service *s)
 
 /* ---- replies ---- */
 
-int auth_error(http_req *r, int status, const char *code, const char *msg)
-{
-    return http_error(r, status, code, msg, NULL, NULL);
-}
-
-int auth_fail(http_req *r, const char *what, int rc)
-{
-    log_error("auth: %s failed: %s", what, basalt_strerror(rc));
-    if (rc == BS_ESHUTDOWN)
-        return auth_error(r, 503, "unexpected_failure", "The server is shutting down");
-    return auth_error(r, 500, "unexpected_failure", "Unexpected failure, please check server logs for more information");
-}
-
-int auth_send(http_req *r, int status, json_t *j)
+int auth_reply_json(http_req *r, int status, json_t *j)
 {
     char *t = j ? json_dumps(j, JSON_COMPACT) : NULL;
     json_decref(j);
     if (!t)
-        return auth_fail(r, "serializing a reply", BS_ENOMEM);
+        return auth_reply_fail(r, "serializing a reply", BS_ENOMEM);
     int rc = http_send_json(r, status, t, strlen(t));
     free(t);
     return rc;
-}
-
-int auth_error_weak(http_req *r, const char *msg, const char *reason)
-{
-    json_t *j = json_pack("{s:s,s:s,s:s,s:s,s:{s:[s],s:s}}", "code", "weak_password", "error_code", "weak_password",
-                          "message", msg, "msg", msg, "weak_password", "reasons", reason, "message", msg);
-    return auth_send(r, 422, j);
 }
 
 json_t *auth_access_claims(const auth_service *s, const auth_user *u, const auth_issue *is, int64_t now_s)
@@ -127,7 +104,7 @@ json_t *auth_access_claims(const auth_service *s, const auth_user *u, const auth
                      "is_anonymous", (int)u->is_anonymous);
 }
 
-int auth_send_token(http_req *r, auth_service *s, const auth_user *u, const auth_issue *is)
+int auth_reply_token(http_req *r, auth_service *s, const auth_user *u, const auth_issue *is)
 {
     int64_t now = time_now_s();
     int64_t exp = now + s->cfg->jwt_expiry_s;
@@ -139,19 +116,33 @@ int auth_send_token(http_req *r, auth_service *s, const auth_user *u, const auth
         /* only a user stored before the metadata limits can get here */
         log_error("auth: the access token of user %s is over %d bytes: its metadata must shrink", u->id,
                   AUTH_JWT_MAX_LEN);
-        return auth_error(r, 500, "unexpected_failure",
-                          "The user's metadata is too large for an access token: an admin must reduce "
-                          "user_metadata or app_metadata");
+        return auth_reply_error(r, AUTH_E_UNEXPECTED_FAILURE,
+                                "The user's metadata is too large for an access token: an admin must reduce "
+                                "user_metadata or app_metadata");
     }
     if (rc)
-        return auth_fail(r, "signing an access token", rc);
+        return auth_reply_fail(r, "signing an access token", rc);
     json_t *user = auth_user_json(u);
     json_t *j = user ? json_pack("{s:s,s:s,s:I,s:I,s:s,s:o}", "access_token", tok, "token_type", "bearer", "expires_in",
                                  (json_int_t)s->cfg->jwt_expiry_s, "expires_at", (json_int_t)exp, "refresh_token",
                                  is->refresh, "user", user)
                      : NULL;
     free(tok);
-    return auth_send(r, 200, j);
+    return auth_reply_json(r, 200, j);
+}
+
+int auth_reply_user(http_req *r, const char *id, auth_err missing)
+{
+    auth_user *u = NULL;
+    int rc = auth_user_read(http_app(r)->store, id, NULL, &u);
+    if (rc == BS_ENOTFOUND)
+        rc = auth_reply_error(r, missing, NULL);
+    else if (rc)
+        rc = auth_reply_fail(r, "loading a user", rc);
+    else
+        rc = auth_reply_json(r, 200, auth_user_json(u));
+    auth_user_free(u);
+    return rc;
 }
 
 /* ---- request helpers ---- */
@@ -189,36 +180,33 @@ int auth_body(http_req *r, json_t **out)
     size_t len;
     int rc = http_body(r, &data, &len);
     if (rc == BS_ETOOBIG) {
-        auth_error(r, 413, "request_too_large", "Request body is too large");
+        auth_reply_error(r, AUTH_E_REQUEST_TOO_LARGE, NULL);
         return rc;
     }
     if (rc) {
-        auth_fail(r, "reading the body", rc);
+        auth_reply_fail(r, "reading the body", rc);
         return rc;
     }
     char msg[300];
     rc = auth_parse_body(data, len, JSONIN_ANY_SIZE, out, msg, sizeof msg); /* http_body: --max-body */
     if (rc == BS_ENOMEM)
-        return auth_fail(r, "parsing the body", rc), rc;
+        return auth_reply_fail(r, "parsing the body", rc), rc;
     if (rc) {
-        auth_error(r, 400, "bad_json", msg);
+        auth_reply_error(r, AUTH_E_BAD_JSON, msg);
         return rc;
     }
     return BS_OK;
 }
 
-
 bool auth_is_service(http_req *r)
 {
-    const char *tok = http_bearer(r);
-    if (!tok)
-        tok = http_apikey(r);
-    if (!tok)
-        return false;
     auth_claims *c = NULL;
-    bool ok = auth_jwt_verify(http_app(r)->jwt, tok, time_now_s(), &c) == BS_OK && strcmp(c->role, "service_role") == 0;
-    auth_claims_release(c);
-    return ok;
+    int rc = http_bearer_claims(r, &c);
+    if (rc == BS_ENOTFOUND)
+        c = http_claims(r); /* no Bearer: the key acts */
+    else if (rc)
+        return false; /* a Bearer that does not verify is nobody */
+    return c && strcmp(c->role, "service_role") == 0;
 }
 
 bool auth_rate(http_req *r, auth_service *s, auth_rl *rl)
@@ -234,29 +222,28 @@ bool auth_rate(http_req *r, auth_service *s, auth_rl *rl)
     char v[32];
     snprintf(v, sizeof v, "%lld", (long long)retry);
     http_add_header(r, "Retry-After", v);
-    auth_error(r, 429, "over_request_rate_limit", "Request rate limit reached");
+    auth_reply_error(r, AUTH_E_RATE_LIMITED, NULL);
     return false;
 }
 
 int auth_caller(http_req *r, auth_service *s, auth_claims **out)
 {
     *out = NULL;
-    const char *tok = http_bearer(r);
-    if (!tok) {
-        auth_error(r, 401, "no_authorization", "This endpoint requires a Bearer token");
+    auth_claims *c = NULL;
+    int rc = http_bearer_claims(r, &c);
+    if (rc == BS_ENOTFOUND) {
+        auth_reply_error(r, AUTH_E_NO_AUTHORIZATION, NULL);
         return BS_EAUTH;
     }
-    auth_claims *c = NULL;
-    int rc = auth_jwt_verify(http_app(r)->jwt, tok, time_now_s(), &c);
     if (rc) {
-        auth_error(r, 403, "bad_jwt",
-                   rc == BS_EEXPIRED ? "invalid JWT: unable to parse or verify signature, token has invalid claims: token is expired"
-                                     : "invalid JWT: unable to parse or verify signature, token signature is invalid");
+        auth_reply_error(r, AUTH_E_BAD_JWT,
+                         rc == BS_EEXPIRED ? "invalid JWT: unable to parse or verify signature, token has invalid "
+                                             "claims: token is expired"
+                                           : NULL);
         return BS_EAUTH;
     }
     if (!c->sub[0]) {
-        auth_claims_release(c);
-        auth_error(r, 403, "bad_jwt", "invalid claim: missing sub claim");
+        auth_reply_error(r, AUTH_E_BAD_JWT, "invalid claim: missing sub claim");
         return BS_EAUTH;
     }
     bool exists = false;
@@ -264,14 +251,12 @@ int auth_caller(http_req *r, auth_service *s, auth_claims **out)
         db_conn *rd = db_reader(http_app(r)->store);
         rc = rd ? auth_session_check(rd, c->session_id, c->sub, &exists) : BS_EDB;
         if (rc) {
-            auth_claims_release(c);
-            auth_fail(r, "checking a session", rc);
+            auth_reply_fail(r, "checking a session", rc);
             return rc;
         }
     }
     if (!exists) {
-        auth_claims_release(c);
-        auth_error(r, 403, "session_not_found", "Session from session_id claim in JWT does not exist");
+        auth_reply_error(r, AUTH_E_SESSION_NOT_FOUND, NULL);
         return BS_EAUTH;
     }
     *out = c;
@@ -286,57 +271,58 @@ static int settings(http_req *r, auth_service *s)
                           (int)s->cfg->anonymous_signins, "email", 1, "phone", 0, "apple", 0, "github", 0, "google", 0,
                           "saml", 0, "azure", 0, "disable_signup", (int)s->cfg->disable_signup, "mailer_autoconfirm", 1,
                           "phone_autoconfirm", 0, "sms_provider", "", "saml_enabled", 0);
-    return auth_send(r, 200, j);
+    return auth_reply_json(r, 200, j);
 }
 
-static int method_not_allowed(http_req *r)
+static int jwks(http_req *r, auth_service *s)
 {
-    return auth_error(r, 405, "method_not_allowed", "Method not allowed for this endpoint");
+    (void)s;
+    return auth_reply_json(r, 200, auth_jwt_jwks(http_app(r)->jwt));
 }
+
+static int health(http_req *r, auth_service *s)
+{
+    (void)s;
+    return auth_reply_json(r, 200,
+                           json_pack("{s:s,s:s,s:s}", "version", BASALT_VERSION, "name", "GoTrue", "description",
+                                     "Basalt's GoTrue-compatible auth"));
+}
+
+/* The endpoints by path below /auth/v1/ and method; a path that is here
+ * with other methods answers 405.  /admin/users... is admin.c's. */
+static const struct {
+    const char *path;
+    unsigned methods;
+    int (*fn)(http_req *r, auth_service *s);
+} endpoints[] = {
+    {"signup", HTTP_POST, auth_ep_signup}, {"token", HTTP_POST, auth_ep_token},
+    {"user", HTTP_GET, auth_ep_user_get},  {"user", HTTP_PUT, auth_ep_user_put},
+    {"logout", HTTP_POST, auth_ep_logout}, {"recover", HTTP_POST, auth_ep_recover},
+    {"resend", HTTP_POST, auth_ep_resend}, {"verify", HTTP_POST, auth_ep_verify},
+    {"settings", HTTP_GET, settings},      {".well-known/jwks.json", HTTP_GET, jwks},
+    {"health", HTTP_ANY, health},
+};
 
 int auth_handle(http_req *r)
 {
-    bs_app *app = http_app(r);
-    auth_service *s = app->auth;
+    auth_service *s = http_app(r)->auth;
     http_add_header(r, "X-Supabase-Api-Version", AUTH_API_VERSION);
     if (!s)
-        return auth_error(r, 503, "unexpected_failure", "The auth service is not running");
-    const char *key = http_apikey(r);
-    if (!key)
-        return auth_error(r, 401, "no_authorization", "No API key found in request");
-    auth_claims *kc = NULL;
-    int rc = auth_jwt_verify(app->jwt, key, time_now_s(), &kc);
-    auth_claims_release(kc);
-    if (rc)
-        return auth_error(r, 401, "bad_jwt", rc == BS_EEXPIRED ? "Invalid API key: JWT expired" : "Invalid API key");
-
+        return auth_reply_error(r, AUTH_E_UNAVAILABLE, "The auth service is not running");
+    /* the gate (HTTP_APIKEY) checked the apikey and verified the Bearer */
     const char *p = http_subpath(r);
     unsigned m = http_method(r);
-    if (strcmp(p, "signup") == 0)
-        return m == HTTP_POST ? auth_ep_signup(r, s) : method_not_allowed(r);
-    if (strcmp(p, "token") == 0)
-        return m == HTTP_POST ? auth_ep_token(r, s) : method_not_allowed(r);
-    if (strcmp(p, "user") == 0) {
-        if (m == HTTP_GET)
-            return auth_ep_user_get(r, s);
-        return m == HTTP_PUT ? auth_ep_user_put(r, s) : method_not_allowed(r);
+    bool known = false;
+    for (size_t i = 0; i < sizeof endpoints / sizeof endpoints[0]; i++) {
+        if (strcmp(p, endpoints[i].path) != 0)
+            continue;
+        if (endpoints[i].methods & m)
+            return endpoints[i].fn(r, s);
+        known = true;
     }
-    if (strcmp(p, "logout") == 0)
-        return m == HTTP_POST ? auth_ep_logout(r, s) : method_not_allowed(r);
-    if (strcmp(p, "recover") == 0)
-        return m == HTTP_POST ? auth_ep_recover(r, s) : method_not_allowed(r);
-    if (strcmp(p, "resend") == 0)
-        return m == HTTP_POST ? auth_ep_resend(r, s) : method_not_allowed(r);
-    if (strcmp(p, "verify") == 0)
-        return m == HTTP_POST ? auth_ep_verify(r, s) : method_not_allowed(r);
-    if (strcmp(p, "settings") == 0)
-        return m == HTTP_GET ? settings(r, s) : method_not_allowed(r);
-    if (strcmp(p, ".well-known/jwks.json") == 0)
-        return m == HTTP_GET ? auth_send(r, 200, auth_jwt_jwks(app->jwt)) : method_not_allowed(r);
-    if (strcmp(p, "health") == 0)
-        return auth_send(r, 200, json_pack("{s:s,s:s,s:s}", "version", BASALT_VERSION, "name", "GoTrue",
-                                           "description", "Basalt's GoTrue-compatible auth"));
+    if (known)
+        return auth_reply_error(r, AUTH_E_METHOD_NOT_ALLOWED, NULL);
     if (strncmp(p, "admin/users", 11) == 0 && (p[11] == '\0' || p[11] == '/'))
         return auth_ep_admin_users(r, s, p + 11);
-    return auth_error(r, 404, "not_found", "Not found");
+    return auth_reply_error(r, AUTH_E_NOT_FOUND, NULL);
 }

@@ -1,6 +1,7 @@
 /* auth_int.h - private structures shared by the files of the auth module.
  *
- *   auth.c       service object, dispatch, apikey/bearer checks, replies
+ *   auth.c       service object, dispatch, the caller, replies
+ *   auth_errors.c  the GoTrue error catalogue and error replies
  *   user.c       the user row: load, JSON (GoTrue's shape), insert/save/delete
  *   session.c    sessions, refresh-token rotation and reuse, one-time tokens
  *   signin.c     /signup, /token, /verify, /recover, /resend
@@ -27,8 +28,10 @@
 
 #include "app/app.h"
 #include "auth/auth.h"
+#include "auth/auth_errors.h"
 #include "core/crypto.h"
 #include "core/jwt.h"
+#include "core/password.h"
 #include "core/ratelimit.h"
 #include "core/uuid.h"
 #include "db/store.h"
@@ -37,7 +40,7 @@
 #define AUTH_API_VERSION "2024-01-01"
 #define AUTH_EMAIL_MAX 255
 #define AUTH_PASSWORD_MAX 1024
-#define AUTH_OTT_LIFETIME_S 3600          /* recovery / confirmation tokens */
+#define AUTH_OTT_LIFETIME_S 3600 /* recovery / confirmation tokens */
 #define AUTH_RATE_PERIOD_MS (5 * 60 * 1000)
 #define AUTH_REUSE_SLOTS 4096
 /* Refresh tokens: an 8-character session locator (inherited by every
@@ -81,22 +84,22 @@ struct auth_service {
     const bs_config *cfg;
     auth_rl *rl_signin, *rl_refresh, *rl_recover;
     char issuer[700];
-    char *dummy_hash;          /* verified against for unknown e-mails (timing) */
+    auth_passwords *passwords; /* scrypt parameters; unknown e-mails are checked too */
     pthread_mutex_t reuse_lock;
-    auth_reuse *reuse;         /* AUTH_REUSE_SLOTS, direct-mapped by hash */
+    auth_reuse *reuse; /* AUTH_REUSE_SLOTS, direct-mapped by hash */
 };
 
 typedef struct auth_user {
     char id[UUID_STR_LEN + 1];
-    char *email;               /* NULL when none */
+    char *email; /* NULL when none */
     char *phone;
     char *password_hash;
     char *role;
     char *aud;
     int64_t email_confirmed_at, phone_confirmed_at, last_sign_in_at;
-    int64_t recovery_sent_at, confirmation_sent_at, banned_until;  /* 0 = none */
-    json_t *app_metadata, *user_metadata;                          /* objects, owned */
-    char identity_id[UUID_STR_LEN + 1];                            /* "" when none */
+    int64_t recovery_sent_at, confirmation_sent_at, banned_until; /* 0 = none */
+    json_t *app_metadata, *user_metadata;                         /* objects, owned */
+    char identity_id[UUID_STR_LEN + 1];                           /* "" when none */
     bool is_anonymous;
     int64_t created_at, updated_at;
 } auth_user;
@@ -106,7 +109,7 @@ typedef struct auth_issue {
     char session_id[UUID_STR_LEN + 1];
     char refresh[AUTH_RT_LEN + 1];
     char amr_method[24];
-    int64_t amr_at;            /* unix seconds */
+    int64_t amr_at; /* unix seconds */
 } auth_issue;
 
 /* ---- user.c ---- */
@@ -120,6 +123,14 @@ void auth_user_free(auth_user *u);
 int auth_user_set_email(auth_user *u, const char *email);
 /* By id (when id) or by lower-cased email.  BS_ENOTFOUND, BS_EDB, BS_ENOMEM. */
 int auth_user_load(db_conn *c, const char *id, const char *email, auth_user **out);
+/* The user of id again, inside a write (w): BS_OK and *out, or BS_OK and
+ * *gone when it was deleted meanwhile (the caller answers and commits
+ * nothing), or the error. */
+int auth_user_reload(db_conn *w, const char *id, auth_user **out, bool *gone);
+/* auth_user_load on a reader connection of store (BS_EDB when none). */
+int auth_user_read(db_store *store, const char *id, const char *email, auth_user **out);
+/* BS_OK when the user exists, BS_ENOTFOUND when not, or the error. */
+int auth_user_exists(db_store *store, const char *id, const char *email);
 /* The user as GoTrue shows it (new reference). */
 json_t *auth_user_json(const auth_user *u);
 /* Same, serialized compactly (malloc'd). */
@@ -144,7 +155,7 @@ int auth_session_create(db_conn *w, const auth_user *u, const char *method, int6
 enum {
     AUTH_REFRESH_OK,
     AUTH_REFRESH_NOT_FOUND,
-    AUTH_REFRESH_REUSED,       /* past the reuse interval: session revoked */
+    AUTH_REFRESH_REUSED, /* past the reuse interval: session revoked */
     AUTH_REFRESH_BANNED,
 };
 /* A refresh token with its stored key. */
@@ -182,13 +193,13 @@ int auth_ott_consume(db_conn *w, const uint8_t hash[AUTH_HASH_LEN], const char *
                      char uid[UUID_STR_LEN + 1], char *email, size_t email_cap);
 
 /* ---- auth.c: replies and request helpers (worker thread) ---- */
-int auth_error(http_req *r, int status, const char *code, const char *msg);
-/* Weak-password 422 with weak_password.reasons. */
-int auth_error_weak(http_req *r, const char *msg, const char *reason);
-/* Send j (stolen) as JSON. */
-int auth_send(http_req *r, int status, json_t *j);
-/* Sign an access token for u / is and send the token response. */
-int auth_send_token(http_req *r, auth_service *s, const auth_user *u, const auth_issue *is);
+/* Errors: auth_reply_error and friends (auth_errors.h). */
+/* Answer j (stolen) as JSON. */
+int auth_reply_json(http_req *r, int status, json_t *j);
+/* Answer the user of id as GoTrue shows it, or `missing` when none. */
+int auth_reply_user(http_req *r, const char *id, auth_err missing);
+/* Sign an access token for u / is and answer the token response. */
+int auth_reply_token(http_req *r, auth_service *s, const auth_user *u, const auth_issue *is);
 /* The claims of u's access token issued at now_s (new reference; NULL on
  * allocation failure). */
 json_t *auth_access_claims(const auth_service *s, const auth_user *u, const auth_issue *is, int64_t now_s);
@@ -205,14 +216,13 @@ int auth_parse_body(const char *data, size_t len, size_t max, json_t **out, char
 /* Form-decoded query parameter or NULL. */
 /* Rate limit by client IP; answers 429 and returns false when over. */
 bool auth_rate(http_req *r, auth_service *s, auth_rl *rl);
-/* The caller's verified user token (Bearer) whose session still exists;
- * answers 401/403 and returns non-BS_OK otherwise.  *out is one
- * reference (release it). */
+/* The caller's user token (the Bearer, as the gate verified it) whose
+ * session still exists; answers 401/403 and returns non-BS_OK otherwise.
+ * *out is owned by the request. */
 int auth_caller(http_req *r, auth_service *s, auth_claims **out);
-/* True when the request's key or bearer is service_role. */
+/* True when the caller is service_role: the Bearer when one was sent (one
+ * that does not verify is nobody), else the apikey. */
 bool auth_is_service(http_req *r);
-/* Answer 500 unexpected_failure (logging what failed). */
-int auth_fail(http_req *r, const char *what, int rc);
 
 /* ---- validate.c ---- */
 /* Lower-cased, checked e-mail from a JSON value into out (cap >= 256).
@@ -229,8 +239,6 @@ size_t auth_metadata_size(const json_t *obj);
 /* BS_OK when both of u's metadata objects are within AUTH_METADATA_MAX;
  * else BS_ETOOBIG with *which = "user_metadata" or "app_metadata". */
 int auth_user_metadata_check(const auth_user *u, const char **which);
-/* Answer 400 validation_failed for metadata `which` over the limit. */
-int auth_error_metadata(http_req *r, const char *which);
 /* Merge `patch` into `obj` GoTrue-style: keys set, null values delete. */
 void auth_merge_metadata(json_t *obj, json_t *patch);
 /* Go-style duration ("24h", "1h30m", "100y", "1.5h") or "none" (0) into

@@ -149,8 +149,7 @@ static void reuse_put(auth_service *s, const uint8_t *parent, size_t plen, const
     pthread_mutex_unlock(&s->reuse_lock);
 }
 
-static bool reuse_get(auth_service *s, const uint8_t *parent, size_t plen, int64_t now_ms,
-                      char child[AUTH_RT_LEN + 1])
+static bool reuse_get(auth_service *s, const uint8_t *parent, size_t plen, int64_t now_ms, char child[AUTH_RT_LEN + 1])
 {
     bool found = false;
     pthread_mutex_lock(&s->reuse_lock);
@@ -167,7 +166,7 @@ typedef struct token_row {
     bool found;
     char session_id[UUID_STR_LEN + 1];
     char user_id[UUID_STR_LEN + 1];
-    int64_t revoked_at;   /* 0 = active */
+    int64_t revoked_at; /* 0 = active */
 } token_row;
 
 static int read_token(db_conn *w, const uint8_t *k, size_t klen, token_row *t)

@@ -34,10 +34,7 @@ static json_t *field(json_t *o, const char *k)
     return json_is_null(v) ? NULL : v;
 }
 
-static bool empty_string(json_t *v)
-{
-    return !v || (json_is_string(v) && json_string_length(v) == 0);
-}
+static bool empty_string(json_t *v) { return !v || (json_is_string(v) && json_string_length(v) == 0); }
 
 /* ---- sign-up ---- */
 
@@ -57,105 +54,126 @@ static int signup_fn(db_conn *w, void *p)
     return rc;
 }
 
-int auth_ep_signup(http_req *r, auth_service *s)
+/* The body's user_metadata ("data") and phone; false after answering. */
+static bool signup_fields_ok(http_req *r, json_t *data, json_t *phone)
 {
-    /* as GoTrue: before anything else, anonymous sign-ups included */
-    if (s->cfg->disable_signup)
-        return auth_error(r, 422, "signup_disabled", "Signups not allowed for this instance");
-    if (!auth_rate(r, s, s->rl_signin))
-        return BS_OK;
-    json_t *b = NULL;
-    auth_user *u = NULL;
-    int rc = BS_OK;
-    if (auth_body(r, &b))
-        goto out;
-    json_t *email = field(b, "email"), *phone = field(b, "phone"), *pw = field(b, "password"), *data = field(b, "data");
     if (!auth_valid_object(r, data, "data"))
-        goto out;
+        return false;
     if (json_is_object(data) && auth_metadata_size(data) > AUTH_METADATA_MAX) {
-        auth_error_metadata(r, "user_metadata");
-        goto out;
+        auth_reply_metadata_too_big(r, "user_metadata");
+        return false;
     }
     if (!empty_string(phone)) {
-        auth_error(r, 422, "phone_provider_disabled", "Phone signups are disabled");
-        goto out;
+        auth_reply_error(r, AUTH_E_PHONE_DISABLED, NULL);
+        return false;
     }
-    int64_t now = time_now_ms();
-    u = auth_user_new();
+    return true;
+}
+
+/* A new user, signed in at now, with user_metadata `data` (may be NULL);
+ * NULL when out of memory. */
+static auth_user *signup_user(json_t *data, int64_t now)
+{
+    auth_user *u = auth_user_new();
     if (!u || uuid_v4(u->id)) {
-        rc = auth_fail(r, "creating a user", BS_ENOMEM);
-        goto out;
+        auth_user_free(u);
+        return NULL;
     }
     u->created_at = u->updated_at = now;
     u->last_sign_in_at = now;
     if (data)
         json_object_update(u->user_metadata, data);
+    return u;
+}
+
+/* No e-mail: an anonymous user (no password allowed); false after
+ * answering. */
+static bool signup_anonymous(http_req *r, auth_service *s, json_t *pw, auth_user *u)
+{
+    if (pw) {
+        auth_reply_error(r, AUTH_E_VALIDATION_FAILED, "To sign up, please provide your email");
+        return false;
+    }
+    if (!s->cfg->anonymous_signins) {
+        auth_reply_error(r, AUTH_E_ANONYMOUS_DISABLED, NULL);
+        return false;
+    }
+    u->is_anonymous = true;
+    return true;
+}
+
+/* An e-mail account: a valid e-mail nobody has and a valid password,
+ * hashed here (the slow part, off the writer); auto-confirmed (no mail
+ * server).  False after answering. */
+static bool signup_email(http_req *r, auth_service *s, json_t *email, json_t *pw, auth_user *u, int64_t now)
+{
+    char em[AUTH_EMAIL_MAX + 1];
+    const char *pws;
+    size_t pwlen;
+    if (!auth_valid_email(r, email, em, sizeof em))
+        return false;
+    if (!pw) {
+        auth_reply_error(r, AUTH_E_VALIDATION_FAILED, "Signup requires a valid password");
+        return false;
+    }
+    if (!auth_valid_password(r, s, pw, &pws, &pwlen))
+        return false;
+    /* a cheap duplicate check before the slow hash; the unique index
+     * decides races */
+    int rc = auth_user_exists(http_app(r)->store, NULL, em);
+    if (rc == BS_OK) {
+        auth_reply_error(r, AUTH_E_USER_ALREADY_EXISTS, NULL);
+        return false;
+    }
+    if (rc != BS_ENOTFOUND) {
+        auth_reply_fail(r, "looking up an e-mail", rc);
+        return false;
+    }
+    rc = auth_user_set_email(u, em);
+    if (!rc)
+        rc = auth_password_hash(s->passwords, pws, pwlen, &u->password_hash);
+    if (rc) {
+        auth_reply_fail(r, "hashing a password", rc);
+        return false;
+    }
+    u->email_confirmed_at = now;
+    return true;
+}
+
+int auth_ep_signup(http_req *r, auth_service *s)
+{
+    /* as GoTrue: before anything else, anonymous sign-ups included */
+    if (s->cfg->disable_signup)
+        return auth_reply_error(r, AUTH_E_SIGNUP_DISABLED, NULL);
+    if (!auth_rate(r, s, s->rl_signin))
+        return BS_OK;
+    json_t *b = NULL;
     signup_arg a;
     memset(&a, 0, sizeof a);
-    a.u = u;
-    a.method = "password";
-    a.now_ms = now;
-    if (empty_string(email)) {
-        if (pw) {
-            auth_error(r, 400, "validation_failed", "To sign up, please provide your email");
-            goto out;
-        }
-        if (!s->cfg->anonymous_signins) {
-            auth_error(r, 422, "anonymous_provider_disabled", "Anonymous sign-ins are disabled");
-            goto out;
-        }
-        u->is_anonymous = true;
-        a.method = "anonymous";
-    } else {
-        char em[AUTH_EMAIL_MAX + 1];
-        const char *pws;
-        size_t pwlen;
-        if (!auth_valid_email(r, email, em, sizeof em))
-            goto out;
-        if (!pw) {
-            auth_error(r, 400, "validation_failed", "Signup requires a valid password");
-            goto out;
-        }
-        if (!auth_valid_password(r, s, pw, &pws, &pwlen))
-            goto out;
-        /* cheap duplicate check before the slow hash; the unique index
-         * decides races */
-        auth_user *dup = NULL;
-        db_conn *rd = db_reader(http_app(r)->store);
-        int lrc = rd ? auth_user_load(rd, NULL, em, &dup) : BS_EDB;
-        auth_user_free(dup);
-        if (lrc == BS_OK) {
-            auth_error(r, 422, "user_already_exists", "User already registered");
-            goto out;
-        }
-        if (lrc != BS_ENOTFOUND) {
-            rc = auth_fail(r, "looking up an e-mail", lrc);
-            goto out;
-        }
-        u->email = strdup(em);
-        rc = u->email ? auth_password_hash(pws, pwlen, &u->password_hash) : BS_ENOMEM;
-        if (!rc)
-            rc = uuid_v4(u->identity_id);
-        if (rc) {
-            rc = auth_fail(r, "hashing a password", rc);
-            goto out;
-        }
-        u->email_confirmed_at = now;
-        json_object_set_new(u->app_metadata, "provider", json_string("email"));
-        json_object_set_new(u->app_metadata, "providers", json_pack("[s]", "email"));
+    int rc = BS_OK;
+    if (auth_body(r, &b))
+        goto out;
+    json_t *email = field(b, "email"), *pw = field(b, "password"), *data = field(b, "data");
+    if (!signup_fields_ok(r, data, field(b, "phone")))
+        goto out;
+    a.now_ms = time_now_ms();
+    if (!(a.u = signup_user(data, a.now_ms))) {
+        rc = auth_reply_fail(r, "creating a user", BS_ENOMEM);
+        goto out;
     }
+    bool anonymous = empty_string(email);
+    a.method = anonymous ? "anonymous" : "password";
+    if (anonymous ? !signup_anonymous(r, s, pw, a.u) : !signup_email(r, s, email, pw, a.u, a.now_ms))
+        goto out;
     rc = db_write(http_app(r)->store, signup_fn, &a);
-    if (rc == BS_EEXISTS) {
-        rc = auth_error(r, 422, "user_already_exists", "User already registered");
-        goto out;
-    }
-    if (rc) {
-        rc = auth_fail(r, "signing up", rc);
-        goto out;
-    }
-    rc = auth_send_token(r, s, u, &a.issue);
+    if (rc == BS_EEXISTS)
+        rc = auth_reply_error(r, AUTH_E_USER_ALREADY_EXISTS, NULL);
+    else if (rc)
+        rc = auth_reply_fail(r, "signing up", rc);
+    else
+        rc = auth_reply_token(r, s, a.u, &a.issue);
 out:
-    auth_user_free(u);
+    auth_user_free(a.u);
     json_decref(b);
     return rc;
 }
@@ -164,10 +182,10 @@ out:
 
 typedef struct signin_arg {
     const char *user_id;
-    const char *verified_hash;   /* the hash the password was checked against */
-    char *new_hash;              /* replaces it when still current (upgrade) */
+    const char *verified_hash; /* the hash the password was checked against */
+    char *new_hash;            /* replaces it when still current (upgrade) */
     int64_t now_ms;
-    auth_user *u;                /* out */
+    auth_user *u; /* out */
     auth_issue issue;
     bool gone;
 } signin_arg;
@@ -175,12 +193,8 @@ typedef struct signin_arg {
 static int signin_fn(db_conn *w, void *p)
 {
     signin_arg *a = p;
-    int rc = auth_user_load(w, a->user_id, NULL, &a->u);
-    if (rc == BS_ENOTFOUND) {
-        a->gone = true;
-        return BS_OK;
-    }
-    if (rc)
+    int rc = auth_user_reload(w, a->user_id, &a->u, &a->gone);
+    if (rc || a->gone)
         return rc;
     if (a->new_hash && a->u->password_hash && strcmp(a->u->password_hash, a->verified_hash) == 0) {
         free(a->u->password_hash);
@@ -198,90 +212,114 @@ static int signin_fn(db_conn *w, void *p)
     return rc;
 }
 
-static int grant_password(http_req *r, auth_service *s)
+/* The body's e-mail (lower-cased into em) and password; false after
+ * answering.  Only lengths are checked: a stored account has a valid
+ * e-mail, and any other one is simply unknown. */
+static bool password_fields(http_req *r, json_t *b, char em[AUTH_EMAIL_MAX + 1], json_t **pw)
 {
-    if (!auth_rate(r, s, s->rl_signin))
-        return BS_OK;
-    json_t *b = NULL;
-    auth_user *u = NULL;
-    char *new_hash = NULL;
-    int rc = BS_OK;
-    if (auth_body(r, &b))
-        goto out;
-    json_t *email = field(b, "email"), *phone = field(b, "phone"), *pw = field(b, "password");
-    if (empty_string(email) && !empty_string(phone)) {
-        auth_error(r, 400, "phone_provider_disabled", "Phone logins are disabled");
-        goto out;
+    json_t *email = field(b, "email");
+    *pw = field(b, "password");
+    if (empty_string(email) && !empty_string(field(b, "phone"))) {
+        auth_reply_error(r, AUTH_E_PHONE_LOGIN_DISABLED, NULL);
+        return false;
     }
-    if (!json_is_string(email) || empty_string(email) || !json_is_string(pw)) {
-        auth_error(r, 400, "validation_failed", "A valid email and password are required");
-        goto out;
+    if (!json_is_string(email) || empty_string(email) || !json_is_string(*pw)) {
+        auth_reply_error(r, AUTH_E_VALIDATION_FAILED, "A valid email and password are required");
+        return false;
     }
     if (json_string_length(email) > AUTH_EMAIL_MAX) {
-        auth_error(r, 400, "validation_failed", "An email address is too long");
-        goto out;
+        auth_reply_error(r, AUTH_E_VALIDATION_FAILED, "An email address is too long");
+        return false;
     }
-    if (json_string_length(pw) > AUTH_PASSWORD_MAX) {
-        auth_error(r, 400, "validation_failed", "Password is too long (at most 1024 bytes)");
-        goto out;
+    if (json_string_length(*pw) > AUTH_PASSWORD_MAX) {
+        auth_reply_error(r, AUTH_E_VALIDATION_FAILED, "Password is too long (at most 1024 bytes)");
+        return false;
     }
-    char em[AUTH_EMAIL_MAX + 1];
     const char *e = json_string_value(email);
     size_t n = json_string_length(email);
     for (size_t i = 0; i < n; i++)
         em[i] = (char)tolower((unsigned char)e[i]);
     em[n] = '\0';
-    db_conn *rd = db_reader(http_app(r)->store);
-    int lrc = rd ? auth_user_load(rd, NULL, em, &u) : BS_EDB;
-    if (lrc && lrc != BS_ENOTFOUND) {
-        rc = auth_fail(r, "looking up a user", lrc);
-        goto out;
+    return true;
+}
+
+/* The user of em whose password pw is, who may sign in at *now (when the
+ * password was checked) (*u, the caller frees it; *rehash when the stored
+ * hash wants replacing); false after answering.  An unknown e-mail costs
+ * one verification too. */
+static bool password_user(http_req *r, auth_service *s, const char *em, json_t *pw, int64_t *now, auth_user **u,
+                          bool *rehash)
+{
+    int rc = auth_user_read(http_app(r)->store, NULL, em, u);
+    if (rc && rc != BS_ENOTFOUND) {
+        auth_reply_fail(r, "looking up a user", rc);
+        return false;
     }
-    bool ok = false, rehash = false;
-    const char *stored = u && u->password_hash ? u->password_hash : s->dummy_hash;
-    int vrc = auth_password_verify(json_string_value(pw), json_string_length(pw), stored, &ok, &rehash);
-    if (vrc && vrc != BS_EINVAL) {
-        rc = auth_fail(r, "verifying a password", vrc);
-        goto out;
+    bool ok = false; /* no such user or no password: the dummy is checked (timing) */
+    rc = auth_password_verify(s->passwords, json_string_value(pw), json_string_length(pw),
+                              *u ? (*u)->password_hash : NULL, &ok, rehash);
+    if (rc && rc != BS_EINVAL) {
+        auth_reply_fail(r, "verifying a password", rc);
+        return false;
     }
-    if (!u || !u->password_hash || !ok) {
-        auth_error(r, 400, "invalid_credentials", "Invalid login credentials");
-        goto out;
+    if (!*u || !(*u)->password_hash || !ok) {
+        auth_reply_error(r, AUTH_E_INVALID_CREDENTIALS, NULL);
+        return false;
     }
-    int64_t now = time_now_ms();
-    if (auth_user_banned(u, now)) {
-        auth_error(r, 400, "user_banned", "User is banned");
-        goto out;
+    *now = time_now_ms();
+    if (auth_user_banned(*u, *now)) {
+        auth_reply_error(r, AUTH_E_USER_BANNED, NULL);
+        return false;
     }
-    if (!u->email_confirmed_at) {
-        auth_error(r, 400, "email_not_confirmed", "Email not confirmed");
-        goto out;
+    if (!(*u)->email_confirmed_at) {
+        auth_reply_error(r, AUTH_E_EMAIL_NOT_CONFIRMED, NULL);
+        return false;
     }
-    if (rehash && auth_password_hash(json_string_value(pw), json_string_length(pw), &new_hash) != BS_OK)
-        new_hash = NULL; /* keep the old hash; try again next time */
+    return true;
+}
+
+/* Open a session for u (replacing its hash by new_hash, stolen, when it
+ * is still the one verified) and answer the tokens. */
+static int password_session(http_req *r, auth_service *s, const auth_user *u, char *new_hash, int64_t now)
+{
     signin_arg a;
     memset(&a, 0, sizeof a);
     a.user_id = u->id;
     a.verified_hash = u->password_hash;
     a.new_hash = new_hash;
     a.now_ms = now;
-    bool upgrading = new_hash != NULL;
-    rc = db_write(http_app(r)->store, signin_fn, &a);
-    new_hash = a.new_hash;
+    int rc = db_write(http_app(r)->store, signin_fn, &a);
     if (rc) {
-        rc = auth_fail(r, "signing in", rc);
-        goto out;
+        rc = auth_reply_fail(r, "signing in", rc);
+    } else if (a.gone) {
+        rc = auth_reply_error(r, AUTH_E_INVALID_CREDENTIALS, NULL);
+    } else {
+        if (new_hash && !a.new_hash)
+            log_info("auth: upgraded the password hash of user %s", u->id);
+        rc = auth_reply_token(r, s, a.u, &a.issue);
     }
-    if (a.gone) {
-        rc = auth_error(r, 400, "invalid_credentials", "Invalid login credentials");
-        goto out;
-    }
-    if (upgrading && !new_hash)
-        log_info("auth: upgraded the password hash of user %s", u->id);
-    rc = auth_send_token(r, s, a.u, &a.issue);
+    free(a.new_hash);
     auth_user_free(a.u);
+    return rc;
+}
+
+static int grant_password(http_req *r, auth_service *s)
+{
+    if (!auth_rate(r, s, s->rl_signin))
+        return BS_OK;
+    json_t *b = NULL, *pw = NULL;
+    auth_user *u = NULL;
+    char em[AUTH_EMAIL_MAX + 1];
+    bool rehash = false;
+    int64_t now = 0;
+    int rc = BS_OK;
+    if (auth_body(r, &b) || !password_fields(r, b, em, &pw) || !password_user(r, s, em, pw, &now, &u, &rehash))
+        goto out;
+    char *new_hash = NULL;
+    if (rehash && auth_password_hash(s->passwords, json_string_value(pw), json_string_length(pw), &new_hash) != BS_OK)
+        new_hash = NULL; /* keep the old hash; try again next time */
+    rc = password_session(r, s, u, new_hash, now);
 out:
-    free(new_hash);
     auth_user_free(u);
     json_decref(b);
     return rc;
@@ -291,7 +329,7 @@ out:
 
 typedef struct refresh_arg {
     auth_service *s;
-    auth_refresh_req rq;       /* key and child, computed before the write */
+    auth_refresh_req rq; /* key and child, computed before the write */
     int64_t now_ms;
     auth_issue issue;
     auth_user *u;
@@ -314,11 +352,11 @@ static int grant_refresh(http_req *r, auth_service *s)
         goto out;
     json_t *t = field(b, "refresh_token");
     if (!json_is_string(t) || json_string_length(t) == 0) {
-        auth_error(r, 400, "validation_failed", "refresh_token required");
+        auth_reply_error(r, AUTH_E_VALIDATION_FAILED, "refresh_token required");
         goto out;
     }
     if (json_string_length(t) > 256 || strlen(json_string_value(t)) != json_string_length(t)) {
-        auth_error(r, 400, "refresh_token_not_found", "Invalid Refresh Token: Refresh Token Not Found");
+        auth_reply_error(r, AUTH_E_REFRESH_TOKEN_NOT_FOUND, NULL);
         goto out;
     }
     refresh_arg a;
@@ -332,22 +370,14 @@ static int grant_refresh(http_req *r, auth_service *s)
         rc = db_write(http_app(r)->store, refresh_fn, &a);
     if (rc) {
         auth_user_free(a.u);
-        rc = auth_fail(r, "refreshing a session", rc);
+        rc = auth_reply_fail(r, "refreshing a session", rc);
         goto out;
     }
     switch (a.outcome) {
-    case AUTH_REFRESH_OK:
-        rc = auth_send_token(r, s, a.u, &a.issue);
-        break;
-    case AUTH_REFRESH_REUSED:
-        rc = auth_error(r, 400, "refresh_token_already_used", "Invalid Refresh Token: Already Used");
-        break;
-    case AUTH_REFRESH_BANNED:
-        rc = auth_error(r, 400, "user_banned", "User is banned");
-        break;
-    default:
-        rc = auth_error(r, 400, "refresh_token_not_found", "Invalid Refresh Token: Refresh Token Not Found");
-        break;
+    case AUTH_REFRESH_OK: rc = auth_reply_token(r, s, a.u, &a.issue); break;
+    case AUTH_REFRESH_REUSED: rc = auth_reply_error(r, AUTH_E_REFRESH_TOKEN_REUSED, NULL); break;
+    case AUTH_REFRESH_BANNED: rc = auth_reply_error(r, AUTH_E_USER_BANNED, NULL); break;
+    default: rc = auth_reply_error(r, AUTH_E_REFRESH_TOKEN_NOT_FOUND, NULL); break;
     }
     auth_user_free(a.u);
 out:
@@ -362,15 +392,15 @@ int auth_ep_token(http_req *r, auth_service *s)
         return grant_password(r, s);
     if (g && strcmp(g, "refresh_token") == 0)
         return grant_refresh(r, s);
-    return auth_error(r, 400, "validation_failed", "unsupported_grant_type: use password or refresh_token");
+    return auth_reply_error(r, AUTH_E_VALIDATION_FAILED, "unsupported_grant_type: use password or refresh_token");
 }
 
 /* ---- recovery and confirmation tokens ---- */
 
 typedef struct ott_arg {
     const char *email;
-    const char *type;          /* "recovery" | "signup" */
-    const char *event;         /* "recovery_requested" | "confirmation_requested" */
+    const char *type;  /* "recovery" | "signup" */
+    const char *event; /* "recovery_requested" | "confirmation_requested" */
     const char *redirect_to;
     int64_t now_ms;
     bool sent;
@@ -453,15 +483,15 @@ static int request_ott(http_req *r, auth_service *s, json_t *b, const char *type
     char em[AUTH_EMAIL_MAX + 1];
     json_t *email = field(b, "email");
     if (!email) {
-        return auth_error(r, 400, "validation_failed", "An email address is required");
+        return auth_reply_error(r, AUTH_E_VALIDATION_FAILED, "An email address is required");
     }
     if (!auth_valid_email(r, email, em, sizeof em))
         return BS_OK;
     ott_arg a = {em, type, event, http_param(r, "redirect_to"), time_now_ms(), false};
     int rc = db_write(http_app(r)->store, ott_fn, &a);
     if (rc)
-        return auth_fail(r, "creating a one-time token", rc);
-    return auth_send(r, 200, json_object());
+        return auth_reply_fail(r, "creating a one-time token", rc);
+    return auth_reply_json(r, 200, json_object());
 }
 
 int auth_ep_recover(http_req *r, auth_service *s)
@@ -486,7 +516,7 @@ int auth_ep_resend(http_req *r, auth_service *s)
     int rc;
     const char *type = json_string_value(field(b, "type"));
     if (!type || strcmp(type, "signup") != 0)
-        rc = auth_error(r, 400, "validation_failed", "Only type \"signup\" can be resent");
+        rc = auth_reply_error(r, AUTH_E_VALIDATION_FAILED, "Only type \"signup\" can be resent");
     else
         rc = request_ott(r, s, b, "signup", "confirmation_requested");
     json_decref(b);
@@ -500,7 +530,7 @@ enum { VERIFY_OK, VERIFY_INVALID, VERIFY_EXPIRED, VERIFY_BANNED };
 typedef struct verify_arg {
     uint8_t hash[AUTH_HASH_LEN];
     const char *type;
-    const char *email;          /* expected e-mail or NULL */
+    const char *email; /* expected e-mail or NULL */
     int64_t now_ms;
     int outcome;
     auth_user *u;
@@ -572,7 +602,7 @@ int auth_ep_verify(http_req *r, auth_service *s)
     json_t *tok = field(b, "token"), *th = field(b, "token_hash"), *email = field(b, "email");
     char em[AUTH_EMAIL_MAX + 1];
     if (!type) {
-        rc = auth_error(r, 400, "validation_failed", "Verify requires a verification type");
+        rc = auth_reply_error(r, AUTH_E_VALIDATION_FAILED, "Verify requires a verification type");
         goto out;
     }
     if (strcmp(type, "recovery") == 0)
@@ -580,13 +610,13 @@ int auth_ep_verify(http_req *r, auth_service *s)
     else if (strcmp(type, "signup") == 0 || strcmp(type, "email") == 0)
         a.type = "signup";
     else {
-        rc = auth_error(r, 400, "validation_failed", "Unsupported verification type");
+        rc = auth_reply_error(r, AUTH_E_VALIDATION_FAILED, "Unsupported verification type");
         goto out;
     }
     const char *t = json_string_value(tok ? tok : th);
     size_t tl = t ? strlen(t) : 0;
     if (!t || !tl || tl > 256) {
-        rc = auth_error(r, 400, "validation_failed", "Verify requires a token or a token_hash");
+        rc = auth_reply_error(r, AUTH_E_VALIDATION_FAILED, "Verify requires a token or a token_hash");
         goto out;
     }
     if (!tok && tl == 2 * AUTH_HASH_LEN && hexdigits(t, tl)) {
@@ -606,21 +636,15 @@ int auth_ep_verify(http_req *r, auth_service *s)
     a.now_ms = time_now_ms();
     rc = db_write(http_app(r)->store, verify_fn, &a);
     if (rc && rc != BS_ENOTFOUND) {
-        rc = auth_fail(r, "verifying a token", rc);
+        rc = auth_reply_fail(r, "verifying a token", rc);
         goto out;
     }
     if (rc == BS_ENOTFOUND)
         a.outcome = VERIFY_INVALID;
     switch (a.outcome) {
-    case VERIFY_OK:
-        rc = auth_send_token(r, s, a.u, &a.issue);
-        break;
-    case VERIFY_BANNED:
-        rc = auth_error(r, 400, "user_banned", "User is banned");
-        break;
-    default:
-        rc = auth_error(r, 403, "otp_expired", "Email link is invalid or has expired");
-        break;
+    case VERIFY_OK: rc = auth_reply_token(r, s, a.u, &a.issue); break;
+    case VERIFY_BANNED: rc = auth_reply_error(r, AUTH_E_USER_BANNED, NULL); break;
+    default: rc = auth_reply_error(r, AUTH_E_OTP_EXPIRED, NULL); break;
     }
 out:
     auth_user_free(a.u);

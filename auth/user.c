@@ -15,9 +15,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define COLS                                                                                          \
-    "id, email, phone, password_hash, role, aud, email_confirmed_at, phone_confirmed_at, "           \
-    "last_sign_in_at, recovery_sent_at, confirmation_sent_at, banned_until, app_metadata, "          \
+#define COLS                                                                                \
+    "id, email, phone, password_hash, role, aud, email_confirmed_at, phone_confirmed_at, "  \
+    "last_sign_in_at, recovery_sent_at, confirmation_sent_at, banned_until, app_metadata, " \
     "user_metadata, identity_id, is_anonymous, created_at, updated_at"
 
 auth_user *auth_user_new(void)
@@ -50,10 +50,7 @@ void auth_user_free(auth_user *u)
     free(u);
 }
 
-bool auth_user_banned(const auth_user *u, int64_t now_ms)
-{
-    return u->banned_until && u->banned_until > now_ms;
-}
+bool auth_user_banned(const auth_user *u, int64_t now_ms) { return u->banned_until && u->banned_until > now_ms; }
 
 static char *col_dup(sqlite3_stmt *st, int i, bool *oom)
 {
@@ -259,10 +256,13 @@ static int bind_user(sqlite3_stmt *st, const auth_user *u)
     return BS_OK;
 }
 
-int auth_user_insert(db_conn *w, const auth_user *u, int64_t now_ms)
+/* Run q (an INSERT or UPDATE of every column) with u's values; then, when
+ * op is not NULL, log the change (op, old_json before, u after).
+ * BS_EEXISTS on a duplicate id or e-mail. */
+static int write_user(db_conn *w, const char *q, size_t qlen, const auth_user *u, const char *op, const char *old_json,
+                      int64_t now_ms)
 {
-    static const char q[] = "INSERT INTO _basalt_users(" COLS ") VALUES(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)";
-    sqlite3_stmt *st = db_stmt(w, q, sizeof q - 1, NULL);
+    sqlite3_stmt *st = db_stmt(w, q, qlen, NULL);
     if (!st)
         return BS_EDB;
     int rc = bind_user(st, u);
@@ -271,14 +271,20 @@ int auth_user_insert(db_conn *w, const auth_user *u, int64_t now_ms)
         rc = s == SQLITE_DONE ? BS_OK : ((s & 0xff) == SQLITE_CONSTRAINT ? BS_EEXISTS : BS_EDB);
     }
     db_stmt_done(st);
-    if (rc)
+    if (rc || !op)
         return rc;
     char *js = auth_user_json_text(u);
     if (!js)
         return BS_ENOMEM;
-    rc = db_changelog_append(w, "auth.users", "INSERT", u->id, NULL, js, now_ms);
+    rc = db_changelog_append(w, "auth.users", op, u->id, old_json, js, now_ms);
     free(js);
     return rc;
+}
+
+int auth_user_insert(db_conn *w, const auth_user *u, int64_t now_ms)
+{
+    static const char q[] = "INSERT INTO _basalt_users(" COLS ") VALUES(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)";
+    return write_user(w, q, sizeof q - 1, u, "INSERT", NULL, now_ms);
 }
 
 int auth_user_save(db_conn *w, const auth_user *u, const char *old_json, int64_t now_ms)
@@ -288,23 +294,8 @@ int auth_user_save(db_conn *w, const auth_user *u, const char *old_json, int64_t
                             "recovery_sent_at=?10, confirmation_sent_at=?11, banned_until=?12, "
                             "app_metadata=?13, user_metadata=?14, identity_id=?15, is_anonymous=?16, "
                             "created_at=?17, updated_at=?18 WHERE id=?1";
-    sqlite3_stmt *st = db_stmt(w, q, sizeof q - 1, NULL);
-    if (!st)
-        return BS_EDB;
-    int rc = bind_user(st, u);
-    if (!rc) {
-        int s = sqlite3_step(st);
-        rc = s == SQLITE_DONE ? BS_OK : ((s & 0xff) == SQLITE_CONSTRAINT ? BS_EEXISTS : BS_EDB);
-    }
-    db_stmt_done(st);
-    if (rc || !old_json)
-        return rc;
-    char *js = auth_user_json_text(u);
-    if (!js)
-        return BS_ENOMEM;
-    rc = db_changelog_append(w, "auth.users", "UPDATE", u->id, old_json, js, now_ms);
-    free(js);
-    return rc;
+    /* bookkeeping (no old_json) is not a change anyone follows */
+    return write_user(w, q, sizeof q - 1, u, old_json ? "UPDATE" : NULL, old_json, now_ms);
 }
 
 static int exec_id(db_conn *w, const char *q, const char *id)
@@ -339,7 +330,8 @@ int auth_user_delete(db_conn *w, const auth_user *u, int64_t now_ms)
 
 int auth_user_list(db_conn *c, int64_t offset, int64_t limit, json_t *arr, int64_t *total)
 {
-    sqlite3_stmt *st = db_stmt(c, "SELECT COUNT(*) FROM _basalt_users", strlen("SELECT COUNT(*) FROM _basalt_users"), NULL);
+    sqlite3_stmt *st =
+        db_stmt(c, "SELECT COUNT(*) FROM _basalt_users", strlen("SELECT COUNT(*) FROM _basalt_users"), NULL);
     if (!st)
         return BS_EDB;
     int s = sqlite3_step(st);
@@ -365,6 +357,28 @@ int auth_user_list(db_conn *c, int64_t offset, int64_t limit, json_t *arr, int64
     if (!rc && s != SQLITE_DONE)
         rc = BS_EDB;
     db_stmt_done(st);
+    return rc;
+}
+
+int auth_user_reload(db_conn *w, const char *id, auth_user **out, bool *gone)
+{
+    int rc = auth_user_load(w, id, NULL, out);
+    *gone = rc == BS_ENOTFOUND;
+    return *gone ? BS_OK : rc;
+}
+
+int auth_user_read(db_store *store, const char *id, const char *email, auth_user **out)
+{
+    *out = NULL;
+    db_conn *rd = db_reader(store);
+    return rd ? auth_user_load(rd, id, email, out) : BS_EDB;
+}
+
+int auth_user_exists(db_store *store, const char *id, const char *email)
+{
+    auth_user *u = NULL;
+    int rc = auth_user_read(store, id, email, &u);
+    auth_user_free(u);
     return rc;
 }
 

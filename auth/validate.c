@@ -14,10 +14,7 @@
 #include <stdio.h>
 #include <string.h>
 
-static bool atext(unsigned char c)
-{
-    return isalnum(c) || (c && strchr(".!#$%&'*+/=?^_`{|}~-", c));
-}
+static bool atext(unsigned char c) { return isalnum(c) || (c && strchr(".!#$%&'*+/=?^_`{|}~-", c)); }
 
 static bool email_syntax(const char *e)
 {
@@ -48,12 +45,12 @@ static bool email_syntax(const char *e)
 bool auth_valid_email(http_req *r, json_t *v, char *out, size_t cap)
 {
     if (!json_is_string(v)) {
-        auth_error(r, 400, "validation_failed", "Unable to validate email address: email must be a string");
+        auth_reply_error(r, AUTH_E_VALIDATION_FAILED, "Unable to validate email address: email must be a string");
         return false;
     }
     size_t n = json_string_length(v);
     if (n > AUTH_EMAIL_MAX || n >= cap) {
-        auth_error(r, 400, "validation_failed", "An email address is too long");
+        auth_reply_error(r, AUTH_E_VALIDATION_FAILED, "An email address is too long");
         return false;
     }
     const char *s = json_string_value(v);
@@ -61,7 +58,7 @@ bool auth_valid_email(http_req *r, json_t *v, char *out, size_t cap)
         out[i] = (char)tolower((unsigned char)s[i]);
     out[n] = '\0';
     if (n == 0 || strlen(out) != n || !email_syntax(out)) {
-        auth_error(r, 400, "validation_failed", "Unable to validate email address: invalid format");
+        auth_reply_error(r, AUTH_E_VALIDATION_FAILED, "Unable to validate email address: invalid format");
         return false;
     }
     return true;
@@ -70,17 +67,17 @@ bool auth_valid_email(http_req *r, json_t *v, char *out, size_t cap)
 bool auth_valid_password(http_req *r, auth_service *s, json_t *v, const char **pw, size_t *len)
 {
     if (!json_is_string(v)) {
-        auth_error(r, 400, "validation_failed", "Password must be a string");
+        auth_reply_error(r, AUTH_E_VALIDATION_FAILED, "Password must be a string");
         return false;
     }
     size_t n = json_string_length(v);
     const char *p = json_string_value(v);
     if (n > AUTH_PASSWORD_MAX) {
-        auth_error(r, 400, "validation_failed", "Password is too long (at most 1024 bytes)");
+        auth_reply_error(r, AUTH_E_VALIDATION_FAILED, "Password is too long (at most 1024 bytes)");
         return false;
     }
     if (strlen(p) != n) {
-        auth_error(r, 400, "validation_failed", "Password must not contain NUL characters");
+        auth_reply_error(r, AUTH_E_VALIDATION_FAILED, "Password must not contain NUL characters");
         return false;
     }
     /* the minimum counts characters (UTF-8 code points), as GoTrue does */
@@ -91,7 +88,7 @@ bool auth_valid_password(http_req *r, auth_service *s, json_t *v, const char **p
     if (chars < (size_t)s->cfg->password_min_length) {
         char msg[96];
         snprintf(msg, sizeof msg, "Password should be at least %d characters.", s->cfg->password_min_length);
-        auth_error_weak(r, msg, "length");
+        auth_reply_weak_password(r, msg, "length");
         return false;
     }
     *pw = p;
@@ -105,7 +102,7 @@ bool auth_valid_object(http_req *r, json_t *v, const char *name)
         return true;
     char msg[96];
     snprintf(msg, sizeof msg, "%s must be a JSON object", name);
-    auth_error(r, 400, "validation_failed", msg);
+    auth_reply_error(r, AUTH_E_VALIDATION_FAILED, msg);
     return false;
 }
 
@@ -127,19 +124,11 @@ int auth_user_metadata_check(const auth_user *u, const char **which)
     return *which ? BS_ETOOBIG : BS_OK;
 }
 
-int auth_error_metadata(http_req *r, const char *which)
-{
-    char msg[160];
-    snprintf(msg, sizeof msg, "%s is too large: at most %d bytes as JSON (it is carried in every access token)", which,
-             AUTH_METADATA_MAX);
-    return auth_error(r, 400, "validation_failed", msg);
-}
-
 void auth_merge_metadata(json_t *obj, json_t *patch)
 {
     const char *k;
     json_t *v;
-    json_object_foreach(patch, k, v) {
+    json_object_foreach (patch, k, v) {
         if (json_is_null(v))
             json_object_del(obj, k);
         else
@@ -160,7 +149,7 @@ int auth_parse_duration(const char *s, int64_t *ms)
         const char *u;
         long double ms;
     } units[] = {{"ns", 1e-6L}, {"us", 1e-3L}, {"\xc2\xb5s", 1e-3L}, {"\xce\xbcs", 1e-3L}, {"ms", 1.0L},
-                 {"s", 1e3L},   {"m", 6e4L},    {"h", 3.6e6L},           {"d", 8.64e7L},          {"y", 3.1536e10L}};
+                 {"s", 1e3L},   {"m", 6e4L},   {"h", 3.6e6L},        {"d", 8.64e7L},       {"y", 3.1536e10L}};
     long double total = 0;
     const char *p = s;
     while (*p) {

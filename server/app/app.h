@@ -34,6 +34,7 @@ typedef struct bs_app {
     struct http_server *http;
     struct rest_doccheck_bg *doccheck;
     struct store_maint *store_maint;
+    struct console_state *console;    /* server/console/: sign-in limiter, password hasher */
     const struct db_sqlfns *sqlfns;   /* every module's, for the store's open */
     size_t nsqlfns;
     int64_t started_ms;

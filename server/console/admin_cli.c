@@ -8,12 +8,12 @@
  *
  * The store is opened like `basalt migrate` does (pending migrations are
  * applied), so an admin can be made before the first `serve`.  Passwords
- * are hashed with auth/password.h (scrypt, PHC string).
+ * are hashed with core/password.h (scrypt, PHC string).
  */
-#include "core/password.h"
-#include "app/config.h"
 #include "console/console.h"
-#include "core/buf.h"
+#include "app/config.h"
+#include "app/store_module.h"
+#include "core/password.h"
 #include "core/error.h"
 #include "core/timeutil.h"
 #include "core/uuid.h"
@@ -97,7 +97,7 @@ static bool email_ok(const char *e)
 {
     size_t n = strlen(e);
     const char *at = strchr(e, '@');
-    if (n < 3 || n > 320 || !at || at == e || !at[1] || strchr(at + 1, '@'))
+    if (n < 3 || n > CONSOLE_EMAIL_MAX || !at || at == e || !at[1] || strchr(at + 1, '@'))
         return false;
     for (const char *p = e; *p; p++)
         if (isspace((unsigned char)*p) || iscntrl((unsigned char)*p))
@@ -127,26 +127,33 @@ static int insert_admin(db_conn *w, void *arg)
     return rc;
 }
 
+/* The data directory (made if missing) and its store, as `basalt migrate`
+ * opens it (pending migrations applied). */
 static int open_store(const bs_config *cfg, db_store **out)
 {
     if (mkdir(cfg->data_dir, 0700) != 0 && errno != EEXIST) {
         fprintf(stderr, "basalt: cannot create data directory %s: %s\n", cfg->data_dir, strerror(errno));
         return BS_EIO;
     }
-    char path[4096];
-    snprintf(path, sizeof path, "%s/basalt.db", cfg->data_dir);
-    db_options o = {.path = path, .app_migrations = cfg->migrations_dir, .durability_full = cfg->durability_full, .writer_batch = cfg->writer_batch};
-    buf msg = BUF_INIT;
-    int rc = db_open(&o, out, &msg);
+    return store_open(cfg, NULL, 0, out);
+}
+
+/* Hash pw with the default parameters (what the console checks against). */
+static int hash_password(const char *pw, char **hash)
+{
+    auth_passwords *h = NULL;
+    int rc = auth_passwords_new(NULL, &h);
+    if (!rc)
+        rc = auth_password_hash(h, pw, strlen(pw), hash);
+    auth_passwords_free(h);
     if (rc)
-        fprintf(stderr, "basalt: cannot open the store: %s\n", msg.len ? buf_cstr(&msg) : basalt_strerror(rc));
-    buf_free(&msg);
+        fprintf(stderr, "basalt: cannot hash the password: %s\n", basalt_strerror(rc));
     return rc;
 }
 
 static int cmd_create(bs_config *cfg, const char *email_in)
 {
-    char email[321];
+    char email[CONSOLE_EMAIL_MAX + 1];
     char pw[PW_MAX + 2];
     char *hash = NULL;
     db_store *store = NULL;
@@ -166,11 +173,9 @@ static int cmd_create(bs_config *cfg, const char *email_in)
         rc = BS_EINVAL;
         goto out;
     }
-    rc = auth_password_hash(pw, strlen(pw), &hash);
-    if (rc) {
-        fprintf(stderr, "basalt: cannot hash the password: %s\n", basalt_strerror(rc));
+    rc = hash_password(pw, &hash);
+    if (rc)
         goto out;
-    }
     rc = open_store(cfg, &store);
     if (rc)
         goto out;

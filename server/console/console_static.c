@@ -14,8 +14,9 @@
 #include <stdbool.h>
 #include <string.h>
 
-#define CSP "default-src 'self'; connect-src 'self' ws: wss:; img-src 'self' blob: data:; " \
-            "object-src 'none'; base-uri 'none'; frame-ancestors 'none'; form-action 'self'"
+#define CSP                                                                         \
+    "default-src 'self'; connect-src 'self' ws: wss:; img-src 'self' blob: data:; " \
+    "object-src 'none'; base-uri 'none'; frame-ancestors 'none'; form-action 'self'"
 
 static const struct {
     const char *ext;

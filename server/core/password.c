@@ -22,28 +22,14 @@
 #define SALT_LEN 16
 #define KEY_LEN 32
 
-static int cur_ln = AUTH_SCRYPT_LN, cur_r = AUTH_SCRYPT_R, cur_p = AUTH_SCRYPT_P;
+struct auth_passwords {
+    auth_password_params pp;  /* set by new, never changed */
+    char *dummy;              /* a hash of a random password, made with pp */
+};
 
 static bool params_ok(long ln, long r, long p)
 {
     return ln >= 1 && ln <= 20 && r >= 1 && r <= 32 && p >= 1 && p <= 16;
-}
-
-int auth_password_set_params(int ln, int r, int p)
-{
-    if (!params_ok(ln, r, p))
-        return BS_EINVAL;
-    cur_ln = ln;
-    cur_r = r;
-    cur_p = p;
-    return BS_OK;
-}
-
-void auth_password_get_params(int *ln, int *r, int *p)
-{
-    *ln = cur_ln;
-    *r = cur_r;
-    *p = cur_p;
 }
 
 static int derive(const char *pw, size_t len, const uint8_t *salt, size_t slen, int ln, int r, int p,
@@ -57,13 +43,13 @@ static int derive(const char *pw, size_t len, const uint8_t *salt, size_t slen, 
     return BS_OK;
 }
 
-int auth_password_hash(const char *pw, size_t len, char **out)
+int auth_password_hash(const auth_passwords *h, const char *pw, size_t len, char **out)
 {
     *out = NULL;
     uint8_t salt[SALT_LEN], key[KEY_LEN];
     if (RAND_bytes(salt, sizeof salt) != 1)
         return BS_EIO;
-    int ln = cur_ln, r = cur_r, p = cur_p;
+    int ln = h->pp.ln, r = h->pp.r, p = h->pp.p;
     int rc = derive(pw, len, salt, sizeof salt, ln, r, p, key, sizeof key);
     if (rc)
         return rc;
@@ -131,29 +117,76 @@ bool auth_password_hash_valid(const char *s)
     return s && (auth_bcrypt_valid(s) || parse_phc(s, &h));
 }
 
-int auth_password_verify(const char *pw, size_t len, const char *stored, bool *ok, bool *rehash)
+/* Check pw against a PHC string; rehash when weaker than h's parameters. */
+static int verify_phc(const auth_passwords *h, const char *pw, size_t len, const char *stored, bool *ok,
+                      bool *rehash)
+{
+    phc ph;
+    if (!parse_phc(stored, &ph))
+        return BS_EINVAL;
+    uint8_t key[64];
+    int rc = derive(pw, len, ph.salt, (size_t)ph.slen, (int)ph.ln, (int)ph.r, (int)ph.p, key, (size_t)ph.klen);
+    if (rc)
+        return rc;
+    *ok = CRYPTO_memcmp(key, ph.key, (size_t)ph.klen) == 0;
+    OPENSSL_cleanse(key, sizeof key);
+    if (rehash)
+        *rehash = ph.ln < h->pp.ln || ph.r < h->pp.r || ph.p < h->pp.p || ph.klen < KEY_LEN;
+    return BS_OK;
+}
+
+int auth_password_verify(const auth_passwords *h, const char *pw, size_t len, const char *stored, bool *ok,
+                         bool *rehash)
 {
     *ok = false;
     if (rehash)
         *rehash = false;
-    if (!stored)
-        return BS_EINVAL;
+    if (!stored) {
+        /* no such account: spend what a check costs, and answer no */
+        bool same = false;
+        return verify_phc(h, pw, len, h->dummy, &same, NULL);
+    }
     if (stored[0] == '$' && stored[1] == '2') {
         int rc = auth_bcrypt_verify(pw, len, stored, ok);
         if (rehash)
             *rehash = true;
         return rc;
     }
-    phc h;
-    if (!parse_phc(stored, &h))
+    return verify_phc(h, pw, len, stored, ok, rehash);
+}
+
+int auth_passwords_new(const auth_password_params *pp, auth_passwords **out)
+{
+    *out = NULL;
+    static const auth_password_params defaults = AUTH_PASSWORD_PARAMS_DEFAULT;
+    if (!pp)
+        pp = &defaults;
+    if (!params_ok(pp->ln, pp->r, pp->p))
         return BS_EINVAL;
-    uint8_t key[64];
-    int rc = derive(pw, len, h.salt, (size_t)h.slen, (int)h.ln, (int)h.r, (int)h.p, key, (size_t)h.klen);
-    if (rc)
+    auth_passwords *h = calloc(1, sizeof *h);
+    if (!h)
+        return BS_ENOMEM;
+    h->pp = *pp;
+    /* the password is random: nobody can sign in with the dummy */
+    uint8_t pw[24];
+    int rc = RAND_bytes(pw, sizeof pw) == 1 ? BS_OK : BS_EIO;
+    if (!rc)
+        rc = auth_password_hash(h, (const char *)pw, sizeof pw, &h->dummy);
+    OPENSSL_cleanse(pw, sizeof pw);
+    if (rc) {
+        auth_passwords_free(h);
         return rc;
-    *ok = CRYPTO_memcmp(key, h.key, (size_t)h.klen) == 0;
-    OPENSSL_cleanse(key, sizeof key);
-    if (rehash)
-        *rehash = h.ln < cur_ln || h.r < cur_r || h.p < cur_p || h.klen < KEY_LEN;
+    }
+    *out = h;
     return BS_OK;
 }
+
+void auth_passwords_free(auth_passwords *h)
+{
+    if (!h)
+        return;
+    free(h->dummy);
+    free(h);
+}
+
+auth_password_params auth_passwords_params(const auth_passwords *h) { return h->pp; }

@@ -78,28 +78,38 @@ static uint64_t hash_key(uint64_t seed, const char *k, size_t n)
     return h;
 }
 
+/* The way of key (n bytes) in its set, or NULL; the set's lock held. */
+static way *find_way(way *ws, const char *key, size_t n)
+{
+    for (int i = 0; i < AUTH_RL_WAYS; i++)
+        if (ws[i].last_ms && strncmp(ws[i].key, key, n) == 0 && ws[i].key[n] == '\0')
+            return &ws[i];
+    return NULL;
+}
+
+/* The set of key and its lock. */
+static way *key_set(auth_rl *rl, const char *key, size_t n, pthread_mutex_t **lk)
+{
+    size_t set = (size_t)(hash_key(rl->seed, key, n) % AUTH_RL_SETS);
+    *lk = &rl->locks[set % STRIPES];
+    return rl->sets[set];
+}
+
 bool auth_rl_take(auth_rl *rl, const char *key, int64_t now_ms, int64_t *retry_after_s)
 {
     size_t n = strnlen(key, AUTH_RL_KEY_MAX);
-    uint64_t h = hash_key(rl->seed, key, n);
-    size_t set = (size_t)(h % AUTH_RL_SETS);
-    pthread_mutex_t *lk = &rl->locks[set % STRIPES];
+    pthread_mutex_t *lk;
+    way *ws = key_set(rl, key, n, &lk);
     if (now_ms < 1)
         now_ms = 1;
     pthread_mutex_lock(lk);
-    way *ws = rl->sets[set];
-    way *w = NULL, *victim = &ws[0];
-    for (int i = 0; i < AUTH_RL_WAYS; i++) {
-        if (ws[i].last_ms && strncmp(ws[i].key, key, n) == 0 && ws[i].key[n] == '\0') {
-            w = &ws[i];
-            break;
-        }
-        if (ws[i].last_ms < victim->last_ms)
-            victim = &ws[i];
-    }
+    way *w = find_way(ws, key, n);
     int64_t now_us = now_ms * 1000;
-    if (!w) {
-        w = victim;
+    if (!w) { /* a fresh way: the one touched longest ago */
+        w = &ws[0];
+        for (int i = 1; i < AUTH_RL_WAYS; i++)
+            if (ws[i].last_ms < w->last_ms)
+                w = &ws[i];
         memcpy(w->key, key, n);
         w->key[n] = '\0';
         w->tat_us = now_us;
@@ -117,4 +127,20 @@ bool auth_rl_take(auth_rl *rl, const char *key, int64_t now_ms, int64_t *retry_a
     }
     pthread_mutex_unlock(lk);
     return ok;
+}
+
+void auth_rl_refund(auth_rl *rl, const char *key, int64_t now_ms)
+{
+    size_t n = strnlen(key, AUTH_RL_KEY_MAX);
+    pthread_mutex_t *lk;
+    way *ws = key_set(rl, key, n, &lk);
+    int64_t now_us = (now_ms < 1 ? 1 : now_ms) * 1000;
+    pthread_mutex_lock(lk);
+    way *w = find_way(ws, key, n);
+    if (w) { /* a full bucket is tat <= now: never fuller than full */
+        w->tat_us -= rl->cost_us;
+        if (w->tat_us < now_us)
+            w->tat_us = now_us;
+    }
+    pthread_mutex_unlock(lk);
 }

@@ -31,5 +31,10 @@ void auth_rl_free(auth_rl *rl);
  * now_ms.  True when allowed; otherwise false and *retry_after_s (may be
  * NULL) is the whole seconds (>= 1) until a token is available. */
 bool auth_rl_take(auth_rl *rl, const char *key, int64_t now_ms, int64_t *retry_after_s);
+/* Give back the token a successful auth_rl_take of `key` took (an attempt
+ * counted before it was checked turned out to be one that does not
+ * count).  Nothing when key's bucket has gone (evicted) meanwhile; the
+ * bucket never holds more than `capacity`. */
+void auth_rl_refund(auth_rl *rl, const char *key, int64_t now_ms);
 
 #endif

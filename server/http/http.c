@@ -730,7 +730,7 @@ static const gate_answer gate_answers[3][GATE_NREASONS] = {
                                 "invalid JWT: unable to parse or verify signature, token has invalid claims: token is "
                                 "expired",
                                 NULL},
-        [GATE_ANON] = {401, "not_admin", "User not allowed", NULL},
+        [GATE_ANON] = {403, "not_admin", "User not allowed", NULL},
         [GATE_NOT_SERVICE] = {403, "not_admin", "User not allowed", NULL},
     },
     [HTTP_ERR_STORAGE] = {
@@ -748,6 +748,8 @@ static const gate_answer gate_answers[3][GATE_NREASONS] = {
 static bool gate_refuse(http_req *r, gate_reason why)
 {
     const gate_answer *a = &gate_answers[r->route->style][why];
+    if (r->route->style == HTTP_ERR_GOTRUE) /* as every answer of GoTrue: clients read `code` by it */
+        http_add_header(r, "X-Supabase-Api-Version", "2024-01-01");
     if (why == GATE_NO_KEY)
         http_add_header(r, "WWW-Authenticate", "Bearer");
     else if (why == GATE_EXPIRED_TOKEN)

@@ -32,7 +32,11 @@
     X(NO_CONSTRAINT, "42P10", 400)     /* on_conflict without a unique index */\
     X(UNIQUE, "23505", 409)            /* a unique index refused the row */    \
     X(TIMEOUT, "57014", 504)           /* a statement or function timed out */ \
-    X(TOO_MANY, "53300", 429)          /* concurrency / rate limit */
+    X(TOO_MANY, "53300", 429)          /* concurrency / rate limit */         \
+    /* the console's sign-in: GoTrue's codes in PostgREST's shape */          \
+    X(LOGIN_FIELDS, "validation_failed", 400)                                 \
+    X(LOGIN_FAILED, "invalid_credentials", 400)                               \
+    X(LOGIN_LIMIT, "over_request_rate_limit", 429)
 
 typedef enum {
 #define PGRST_ENUM(name, code, status) PGRST_##name,

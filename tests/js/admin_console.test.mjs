@@ -94,6 +94,22 @@ describe('console API', () => {
     assert.equal(k.headers.get('cache-control'), 'no-store');
   });
 
+  test('stats and keys (console routes) take the service key or a console session, never a user or anon', async () => {
+    const session = (await login(server, 'root@example.com', PASSWORD)).body.access_token;
+    const user = mintToken(server, { role: 'authenticated', sub: '00000000-0000-4000-8000-000000000001', aud: 'authenticated' });
+    for (const p of ['/admin/v1/stats', '/admin/v1/keys']) {
+      assert.equal((await request(server, 'GET', p, { key: null, headers: { Authorization: `Bearer ${session}` } })).status, 200, `${p} with the console session`);
+      assert.equal((await request(server, 'GET', p, { key: 'service' })).status, 200, `${p} with the service key`);
+      const u = await request(server, 'GET', p, { key: null, headers: { apikey: server.anonKey, Authorization: `Bearer ${user}` } });
+      assert.equal(u.status, 403, `${p} as a user: ${u.text}`);
+      assert.equal(u.body.code, '42501');
+      const a = await request(server, 'GET', p, { key: 'anon' });
+      assert.equal(a.status, 401, `${p} as anon: ${a.text}`);
+      const none = await request(server, 'GET', p, { key: null });
+      assert.equal(none.status, 401, `${p} without a key: ${none.text}`);
+    }
+  });
+
   test('bad credentials and bad bodies are refused with the same message', async () => {
     for (const [email, pw] of [['root@example.com', 'wrong password'], ['nobody@example.com', PASSWORD]]) {
       const r = await login(server, email, pw);
@@ -178,10 +194,15 @@ describe('console API', () => {
     const all = JSON.parse(execFileSync(basaltBin(), ['routes', '--json'], { encoding: 'utf8' }));
     const routes = all.filter((r) => r.path.startsWith('/admin/v1/'));
     assert.ok(routes.length >= 5, `found ${routes.length} admin routes`);
-    // the only public admin route is the login itself
-    assert.deepEqual(routes.filter((r) => r.access !== 'service_role').map((r) => r.path), ['/admin/v1/login']);
+    // the only public admin route is the login itself; every other one
+    // takes service_role (the console's own: the service key or a console
+    // session token)
+    const SERVICE = ['service_role', 'console-session'];
+    assert.deepEqual(routes.filter((r) => !SERVICE.includes(r.access)).map((r) => r.path), ['/admin/v1/login']);
+    assert.deepEqual(routes.filter((r) => r.access === 'console-session').map((r) => r.path).sort(),
+      ['/admin/v1/keys', '/admin/v1/stats']);
     const user = mintToken(server, { role: 'authenticated', sub: '00000000-0000-4000-8000-000000000001', aud: 'authenticated' });
-    for (const r of routes.filter((x) => x.access === 'service_role')) {
+    for (const r of routes.filter((x) => SERVICE.includes(x.access))) {
       const p = r.path.endsWith('/') ? `${r.path}x` : r.path;
       const methods = [...new Set(r.methods.split(',').map((m) => (m === 'HEAD' ? 'GET' : m)))];
       for (const method of methods) {

@@ -407,6 +407,37 @@ describe('errors', () => {
     assert.equal(nokey.body.code, 'no_authorization');
   });
 
+  test('apikey refusals (answered by the gate) keep GoTrue\'s words and the API version header', async () => {
+    const secret = fs.readFileSync(path.join(server.dataDir, 'jwt_secret'), 'utf8').trim();
+    const now = Math.floor(Date.now() / 1000);
+    const expired = sign({ role: 'anon', iat: now - 7200, exp: now - 3600 }, secret);
+    const cases = [
+      [null, 'no_authorization', 'No API key found in request'],
+      ['not-a-key', 'bad_jwt', 'Invalid API key'],
+      [sign({ role: 'anon', exp: now + 3600 }, 'x'.repeat(64)), 'bad_jwt', 'Invalid API key'],
+      [expired, 'bad_jwt', 'Invalid API key: JWT expired'],
+    ];
+    for (const [key, code, message] of cases) {
+      for (const p of ['/auth/v1/settings', '/auth/v1/user', '/auth/v1/nope']) {
+        const r = await request(server, 'GET', p, { key: null, headers: key ? { apikey: key } : {} });
+        assert.equal(r.status, 401, `${p} key ${key}: ${r.text}`);
+        assert.deepEqual(r.body, { code, error_code: code, message, msg: message }, p);
+        assert.equal(r.headers.get('x-supabase-api-version'), '2024-01-01', p);
+      }
+    }
+    // ?apikey= counts as the header does
+    const q = await request(server, 'GET', `/auth/v1/settings?apikey=${server.anonKey}`, { key: null });
+    assert.equal(q.status, 200, q.text);
+    // a Bearer that does not verify is not refused where only the key counts
+    const bad = await request(server, 'GET', '/auth/v1/settings', { key: null, headers: { apikey: server.anonKey, Authorization: 'Bearer abc.def.ghi' } });
+    assert.equal(bad.status, 200, bad.text);
+    // ... and is nobody: the service key beside it does not make the caller admin
+    const adm = await request(server, 'GET', '/auth/v1/admin/users', { key: null, headers: { apikey: server.serviceKey, Authorization: 'Bearer abc.def.ghi' } });
+    assert.equal(adm.status, 403, adm.text);
+    assert.equal(adm.body.code, 'not_admin');
+    assert.equal((await request(server, 'GET', '/auth/v1/admin/users', { key: null, headers: { apikey: server.serviceKey } })).status, 200);
+  });
+
   test('forged, expired and missing tokens at GET /user', async () => {
     const secret = fs.readFileSync(path.join(server.dataDir, 'jwt_secret'), 'utf8').trim();
     const addr = email();

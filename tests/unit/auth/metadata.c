@@ -21,12 +21,12 @@
 #define NOW ((int64_t)9999999999) /* the longest iat and timestamps */
 
 /* Checks in helpers that return a value (ASSERT returns from void tests). */
-#define REQUIRE(c)                                                                  \
-    do {                                                                            \
-        if (!(c)) {                                                                 \
+#define REQUIRE(c)                                                                      \
+    do {                                                                                \
+        if (!(c)) {                                                                     \
             fprintf(stderr, "%s:%d: requirement failed: %s\n", __FILE__, __LINE__, #c); \
-            abort();                                                                \
-        }                                                                           \
+            abort();                                                                    \
+        }                                                                               \
     } while (0)
 #define REQUIRE_EQ(a, b) REQUIRE((a) == (b))
 

@@ -51,8 +51,8 @@ TEST(metrics_totals)
     ASSERT_EQ_INT(b.client_errors - a.client_errors, 1);
     ASSERT_EQ_INT(b.nbounds, 13);
     ASSERT(b.bounds_s[0] == 0.0005);
-    ASSERT_EQ_INT(b.lat_count[0] - a.lat_count[0], 1);  /* <= 0.5 ms */
-    ASSERT_EQ_INT(b.lat_count[6] - a.lat_count[6], 1);  /* <= 50 ms */
+    ASSERT_EQ_INT(b.lat_count[0] - a.lat_count[0], 1);   /* <= 0.5 ms */
+    ASSERT_EQ_INT(b.lat_count[6] - a.lat_count[6], 1);   /* <= 50 ms */
     ASSERT_EQ_INT(b.lat_count[13] - a.lat_count[13], 1); /* +Inf */
 }
 

@@ -102,5 +102,36 @@ TEST(threads_share_one_bucket)
     auth_rl_free(shared);
 }
 
+TEST(refund_gives_a_token_back_never_more)
+{
+    auth_rl *rl = NULL;
+    ASSERT_EQ_INT(auth_rl_new(2, PERIOD, &rl), BS_OK);
+    int64_t t = 1000000;
+    /* taken and given back: the bucket is as full as before */
+    for (int i = 0; i < 5; i++) {
+        ASSERT(auth_rl_take(rl, "k", t, NULL));
+        auth_rl_refund(rl, "k", t);
+    }
+    ASSERT(auth_rl_take(rl, "k", t, NULL));
+    ASSERT(auth_rl_take(rl, "k", t, NULL));
+    ASSERT(!auth_rl_take(rl, "k", t, NULL));
+    auth_rl_refund(rl, "k", t);
+    ASSERT(auth_rl_take(rl, "k", t, NULL));
+    ASSERT(!auth_rl_take(rl, "k", t, NULL));
+    /* refunds on a full bucket do not raise it above capacity */
+    auth_rl_refund(rl, "k", t);
+    auth_rl_refund(rl, "k", t);
+    auth_rl_refund(rl, "k", t);
+    ASSERT(auth_rl_take(rl, "k", t, NULL));
+    ASSERT(auth_rl_take(rl, "k", t, NULL));
+    ASSERT(!auth_rl_take(rl, "k", t, NULL));
+    /* an unknown key: nothing happens */
+    auth_rl_refund(rl, "never-seen", t);
+    ASSERT(auth_rl_take(rl, "never-seen", t, NULL));
+    ASSERT(auth_rl_take(rl, "never-seen", t, NULL));
+    ASSERT(!auth_rl_take(rl, "never-seen", t, NULL));
+    auth_rl_free(rl);
+}
+
 TEST_MAIN(T(burst_then_refused_with_retry_after), T(keys_are_independent), T(frequent_calls_still_refill),
-          T(many_keys_bounded), T(bad_args), T(threads_share_one_bucket))
+          T(many_keys_bounded), T(bad_args), T(threads_share_one_bucket), T(refund_gives_a_token_back_never_more))
