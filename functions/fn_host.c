@@ -241,13 +241,22 @@ static char *read_data(db_conn *c, const char *coll, const char *id, int *rc)
     return d;
 }
 
+/* The document coll/id (canon receives the collection's stored name), or
+ * NULL with *rc BS_ENOTFOUND, BS_EDB or BS_ENOMEM. */
+static char *find_doc(db_conn *c, const char *coll, const char *id, char canon[64], int *rc)
+{
+    if (rest_coll_lookup(c, coll, canon) != BS_OK) {
+        *rc = BS_ENOTFOUND;
+        return NULL;
+    }
+    return read_data(c, canon, id, rc);
+}
+
 static int w_update(db_conn *w, void *arg)
 {
     docop *o = arg;
-    if (rest_coll_lookup(w, o->coll, o->canon) != BS_OK)
-        return BS_ENOTFOUND;
     int rc;
-    char *old = read_data(w, o->canon, o->id, &rc);
+    char *old = find_doc(w, o->coll, o->id, o->canon, &rc);
     if (!old)
         return rc;
     /* json_patch matches keys by their spelling: both sides canonical
@@ -279,10 +288,8 @@ static int w_update(db_conn *w, void *arg)
 static int w_delete(db_conn *w, void *arg)
 {
     docop *o = arg;
-    if (rest_coll_lookup(w, o->coll, o->canon) != BS_OK)
-        return BS_ENOTFOUND;
     int rc;
-    char *old = read_data(w, o->canon, o->id, &rc);
+    char *old = find_doc(w, o->coll, o->id, o->canon, &rc);
     if (!old)
         return rc;
     sqlite3_stmt *st = prep(w, "DELETE FROM ", o->canon, " WHERE id = ?");
@@ -433,102 +440,70 @@ static int h_doc_get(basalt_ctx *ctx, const char *coll, const char *id, char **o
     if (!c)
         return BASALT_EIO;
     char canon[64];
-    if (rest_coll_lookup(c, coll, canon) != BS_OK)
-        return BASALT_ENOTFOUND;
     int rc;
-    *out = read_data(c, canon, id, &rc);
+    *out = find_doc(c, coll, id, canon, &rc);
     return map_rc(rc);
 }
 
-/* Split a query string into decoded parameters. */
-static int split_query(arena *a, const char *q, http_qparam **out, size_t *n)
+/* The SELECT of a PostgREST query string against collection canon, its
+ * binds (LIMIT and OFFSET last) in *binds.  BS_EINVAL (told to the
+ * function's log) for a query the grammar refuses. */
+static int doc_query_sql(basalt_ctx *ctx, arena *a, const char *canon, const char *query, buf *sql, db_binds *binds)
 {
-    size_t cap = 1;
-    for (const char *p = q; *p; p++)
-        cap += *p == '&';
-    http_qparam *v = arena_alloc(a, cap * sizeof *v);
-    if (!v)
-        return BS_ENOMEM;
-    size_t count = 0;
-    while (*q) {
-        const char *amp = strchr(q, '&');
-        size_t len = amp ? (size_t)(amp - q) : strlen(q);
-        if (len) {
-            const char *eq = memchr(q, '=', len);
-            size_t kl = eq ? (size_t)(eq - q) : len;
-            v[count].key = http_url_decode(a, q, kl, true);
-            v[count].val = eq ? http_url_decode(a, eq + 1, len - kl - 1, true) : "";
-            if (!v[count].key || !v[count].val)
-                return BS_EPARSE;
-            count++;
-        }
-        q += len + (amp ? 1 : 0);
-    }
-    *out = v;
-    *n = count;
-    return BS_OK;
-}
-
-static int h_doc_query(basalt_ctx *ctx, const char *coll, const char *query, char **out)
-{
-    *out = NULL;
-    if (!coll_ok(coll))
-        return BASALT_EINVAL;
-    fn_callpriv *p = priv_of(ctx);
-    db_store *s = store_of(ctx);
-    db_conn *c = s ? db_reader(s) : NULL;
-    if (!c || !p)
-        return BASALT_EIO;
-    char canon[64];
-    if (rest_coll_lookup(c, coll, canon) != BS_OK)
-        return BASALT_ENOTFOUND;
-    arena a = ARENA_INIT;
-    http_qparam *params = NULL;
+    const http_qparam *params = NULL;
     size_t np = 0;
     rest_qerr e;
     memset(&e, 0, sizeof e);
     rest_query *q = NULL;
-    buf where = BUF_INIT, proj = BUF_INIT, order = BUF_INIT, sql = BUF_INIT, res = BUF_INIT;
-    db_binds binds = {0};
-    int rc = split_query(&a, query ? query : "", &params, &np);
+    buf where = BUF_INIT, proj = BUF_INIT, order = BUF_INIT;
+    int rc = http_query_split(a, query ? query : "", &params, &np);
     if (!rc)
-        rc = rest_query_parse(&a, params, np, &q, &e);
+        rc = rest_query_parse(a, params, np, &q, &e);
     /* in the order their text appears in the SELECT: one list of binds */
     if (!rc)
-        rc = rest_query_projection(q, &a, &proj, &binds, &e);
+        rc = rest_query_projection(q, a, &proj, binds, &e);
     if (!rc)
-        rc = rest_query_where(q, &a, &where, &binds, &e);
+        rc = rest_query_where(q, a, &where, binds, &e);
     if (!rc)
-        rc = rest_query_order(q, &a, &order, &binds, &e);
+        rc = rest_query_order(q, a, &order, binds, &e);
     if (rc) {
         if (e.message[0])
             h_log(ctx, BASALT_LOG_WARN, "doc_query: %s %s", e.message, e.details);
         rc = BS_EINVAL;
-        goto out;
     }
-    rc = buf_printf(&sql, "SELECT %s FROM ", proj.data);
     if (!rc)
-        rc = db_ident_quote(&sql, canon);
+        rc = buf_printf(sql, "SELECT %s FROM ", proj.data);
     if (!rc)
-        rc = buf_printf(&sql, " WHERE %s", where.data);
+        rc = db_ident_quote(sql, canon);
+    if (!rc)
+        rc = buf_printf(sql, " WHERE %s", where.data);
     if (!rc && order.len)
-        rc = buf_printf(&sql, " ORDER BY %s", order.data);
+        rc = buf_printf(sql, " ORDER BY %s", order.data);
     if (!rc)
-        rc = buf_puts(&sql, " LIMIT ? OFFSET ?");
-    if (rc)
-        goto out;
-    sqlite3_stmt *st = db_stmt(c, sql.data, sql.len, NULL);
-    if (!st) {
-        rc = BS_EDB;
-        goto out;
-    }
-    db_binds_apply(st, &binds, 1);
-    int64_t lim = rest_query_limit(q), off = rest_query_offset(q), max = p->reg->app->cfg->max_rows;
-    sqlite3_bind_int64(st, (int)binds.n + 1, lim < 0 || lim > max ? max : lim);
-    sqlite3_bind_int64(st, (int)binds.n + 2, off < 0 ? 0 : off);
-    rc = buf_putc(&res, '[');
+        rc = buf_puts(sql, " LIMIT ? OFFSET ?");
+    int64_t lim = q ? rest_query_limit(q) : -1, off = q ? rest_query_offset(q) : 0;
+    int64_t max = priv_of(ctx)->reg->app->cfg->max_rows;
+    if (!rc)
+        rc = db_binds_int(a, binds, lim < 0 || lim > max ? max : lim);
+    if (!rc)
+        rc = db_binds_int(a, binds, off < 0 ? 0 : off);
+    buf_free(&where);
+    buf_free(&proj);
+    buf_free(&order);
+    return rc;
+}
+
+/* Run the SELECT: its rows' texts as one JSON array (*out, malloc'd). */
+static int doc_query_rows(db_conn *c, const buf *sql, const db_binds *binds, char **out)
+{
+    sqlite3_stmt *st = db_stmt(c, sql->data, sql->len, NULL);
+    if (!st)
+        return BS_EDB;
+    db_binds_apply(st, binds, 1);
+    buf res = BUF_INIT;
+    int rc = buf_putc(&res, '[');
     size_t n = 0;
-    int step;
+    int step = SQLITE_DONE;
     while (!rc && (step = sqlite3_step(st)) == SQLITE_ROW) {
         if (n++)
             rc = buf_putc(&res, ',');
@@ -543,12 +518,29 @@ static int h_doc_query(basalt_ctx *ctx, const char *coll, const char *query, cha
         rc = buf_putc(&res, ']');
     if (!rc)
         *out = buf_steal(&res, NULL);
-out:
-    buf_free(&where);
-    buf_free(&proj);
-    buf_free(&order);
-    buf_free(&sql);
     buf_free(&res);
+    return rc;
+}
+
+static int h_doc_query(basalt_ctx *ctx, const char *coll, const char *query, char **out)
+{
+    *out = NULL;
+    if (!coll_ok(coll))
+        return BASALT_EINVAL;
+    db_store *s = store_of(ctx);
+    db_conn *c = s ? db_reader(s) : NULL;
+    if (!c)
+        return BASALT_EIO;
+    char canon[64];
+    if (rest_coll_lookup(c, coll, canon) != BS_OK)
+        return BASALT_ENOTFOUND;
+    arena a = ARENA_INIT;
+    buf sql = BUF_INIT;
+    db_binds binds = {0};
+    int rc = doc_query_sql(ctx, &a, canon, query, &sql, &binds);
+    if (!rc)
+        rc = doc_query_rows(c, &sql, &binds, out);
+    buf_free(&sql);
     arena_free(&a);
     return map_rc(rc);
 }
@@ -655,10 +647,7 @@ static int h_invoke(basalt_ctx *ctx, const char *name, const char *payload, char
     basalt_invoke_event iv = {sizeof iv, pl, strlen(pl), ctx->function ? ctx->function : ""};
     basalt_event ev = {.struct_size = sizeof ev, .kind = BASALT_EVENT_INVOKE, .invoke = &iv};
     fn_call call;
-    memset(&call, 0, sizeof call);
-    call.ev = &ev;
-    call.job_id = "";
-    call.attempt = 1;
+    fn_call_init(&call, &ev);
     call.depth = p->depth + 1;
     int rc = fn_call_run(p->reg, e, &call);
     if (rc) {
@@ -670,12 +659,9 @@ static int h_invoke(basalt_ctx *ctx, const char *name, const char *payload, char
         *result = buf_steal(&call.res.body, NULL);
     if (result && !*result && call.res.err_msg) {
         buf b = BUF_INIT;
-        buf_puts(&b, "{\"error\":");
-        buf_json_str(&b, call.res.err_type, strlen(call.res.err_type));
-        buf_puts(&b, ",\"message\":");
-        buf_json_str(&b, call.res.err_msg, strlen(call.res.err_msg));
-        buf_putc(&b, '}');
-        *result = buf_steal(&b, NULL);
+        if (fn_error_json(&b, call.res.err_type, call.res.err_msg) == BS_OK)
+            *result = buf_steal(&b, NULL);
+        buf_free(&b);
     }
     fn_call_done(&call);
     return out;
