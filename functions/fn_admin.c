@@ -40,9 +40,12 @@ static const char *kind_name(uint32_t k)
     }
 }
 
-static int put_flags(buf *b, const char *key, uint32_t flags, const char *const *names, int n)
+/* The put_* helpers write nothing when rc (an earlier failure) is set and
+ * return it, so a run of them reads as a list. */
+static int put_flags(buf *b, int rc, const char *key, uint32_t flags, const char *const *names, int n)
 {
-    int rc = buf_printf(b, ",\"%s\":[", key);
+    if (!rc)
+        rc = buf_printf(b, ",\"%s\":[", key);
     bool first = true;
     for (int i = 0; i < n && !rc; i++)
         if (!flags || (flags & (1u << i))) {
@@ -52,11 +55,11 @@ static int put_flags(buf *b, const char *key, uint32_t flags, const char *const 
     return rc ? rc : buf_putc(b, ']');
 }
 
-static int put_opt_str(buf *b, const char *key, const char *v)
+static int put_opt_str(buf *b, int rc, const char *key, const char *v)
 {
-    if (!v)
-        return BS_OK;
-    int rc = buf_printf(b, ",\"%s\":", key);
+    if (rc || !v)
+        return rc;
+    rc = buf_printf(b, ",\"%s\":", key);
     return rc ? rc : buf_json_str(b, v, strlen(v));
 }
 
@@ -67,28 +70,30 @@ static int put_trigger(buf *b, const basalt_trigger *t)
     static const char *const sops[] = {"created", "deleted"};
     static const char *const aev[] = {"user.created", "user.deleted", "recovery_requested"};
     int rc = buf_printf(b, "{\"kind\":\"%s\"", kind_name(t->kind));
-    if (!rc && t->kind == BASALT_TRIGGER_HTTP)
-        rc = put_flags(b, "methods", t->flags, methods, 6);
-    if (!rc && t->kind == BASALT_TRIGGER_DOCUMENT) {
-        rc = put_opt_str(b, "collection", t->source);
-        if (!rc)
-            rc = put_flags(b, "ops", t->flags, dops, 3);
-        if (!rc)
-            rc = put_opt_str(b, "filter", t->filter);
+    switch (t->kind) {
+    case BASALT_TRIGGER_HTTP:
+        rc = put_flags(b, rc, "methods", t->flags, methods, 6);
+        break;
+    case BASALT_TRIGGER_DOCUMENT:
+        rc = put_opt_str(b, rc, "collection", t->source);
+        rc = put_flags(b, rc, "ops", t->flags, dops, 3);
+        rc = put_opt_str(b, rc, "filter", t->filter);
+        break;
+    case BASALT_TRIGGER_STORAGE:
+        rc = put_opt_str(b, rc, "bucket", t->source);
+        rc = put_flags(b, rc, "ops", t->flags, sops, 2);
+        rc = put_opt_str(b, rc, "prefix", t->prefix);
+        rc = put_opt_str(b, rc, "suffix", t->suffix);
+        break;
+    case BASALT_TRIGGER_AUTH:
+        rc = put_flags(b, rc, "events", t->flags, aev, 3);
+        break;
+    case BASALT_TRIGGER_SCHEDULE:
+        rc = put_opt_str(b, rc, "schedule", t->source);
+        break;
+    default:
+        break;
     }
-    if (!rc && t->kind == BASALT_TRIGGER_STORAGE) {
-        rc = put_opt_str(b, "bucket", t->source);
-        if (!rc)
-            rc = put_flags(b, "ops", t->flags, sops, 2);
-        if (!rc)
-            rc = put_opt_str(b, "prefix", t->prefix);
-        if (!rc)
-            rc = put_opt_str(b, "suffix", t->suffix);
-    }
-    if (!rc && t->kind == BASALT_TRIGGER_AUTH)
-        rc = put_flags(b, "events", t->flags, aev, 3);
-    if (!rc && t->kind == BASALT_TRIGGER_SCHEDULE)
-        rc = put_opt_str(b, "schedule", t->source);
     return rc ? rc : buf_putc(b, '}');
 }
 
@@ -98,10 +103,8 @@ static int put_version(buf *b, const fn_version *v)
     time_iso_ms(v->loaded_ms, ts);
     int rc = buf_printf(b, ",\"version\":%u,\"loaded_at\":\"%s\",\"abi_version\":%u,\"init_ms\":%.3f", v->generation,
                         ts, v->m->abi_version, (double)v->init_ns / 1e6);
-    if (!rc)
-        rc = put_opt_str(b, "source", v->source);
-    if (!rc)
-        rc = put_opt_str(b, "description", v->m->description);
+    rc = put_opt_str(b, rc, "source", v->source);
+    rc = put_opt_str(b, rc, "description", v->m->description);
     if (!rc)
         rc = buf_puts(b, ",\"triggers\":[");
     for (uint32_t i = 0; i < v->m->ntriggers && !rc; i++) {
@@ -149,8 +152,7 @@ static int put_settings(buf *b, fn_entry *e)
                         e->enabled ? "true" : "false", ov[0], ov[1], ov[2]);
     if (!rc)
         rc = put_config(b, e);
-    if (!rc)
-        rc = put_opt_str(b, "last_error", e->last_error);
+    rc = put_opt_str(b, rc, "last_error", e->last_error);
     pthread_mutex_unlock(&e->lock);
     return rc;
 }
@@ -173,11 +175,7 @@ static int put_metrics(buf *b, fn_registry *reg, fn_entry *e)
 static int render_entry(fn_registry *reg, fn_entry *e, buf *b)
 {
     fn_version *v = fn_version_acquire(e);
-    int rc = buf_puts(b, "{\"name\":");
-    if (!rc)
-        rc = buf_json_str(b, e->name, strlen(e->name));
-    if (!rc)
-        rc = buf_printf(b, ",\"loaded\":%s", v ? "true" : "false");
+    int rc = buf_printf(b, "{\"name\":\"%s\",\"loaded\":%s", e->name, v ? "true" : "false");
     if (!rc && v)
         rc = put_version(b, v);
     if (!rc)
@@ -269,12 +267,7 @@ static int invoke_async(http_req *r, fn_registry *reg, fn_entry *e, const char *
     if (rc)
         return pgrst_reply(r, PGRST_INTERNAL, "could not queue the job", basalt_strerror(rc), NULL);
     buf b = BUF_INIT;
-    rc = buf_printf(&b, "{\"job_id\":\"%s\",\"function\":", uid);
-    if (!rc)
-        rc = buf_json_str(&b, e->name, strlen(e->name));
-    if (!rc)
-        rc = buf_putc(&b, '}');
-    return send_buf(r, 202, &b, rc);
+    return send_buf(r, 202, &b, buf_printf(&b, "{\"job_id\":\"%s\",\"function\":\"%s\"}", uid, e->name));
 }
 
 /* The answer of a sync invoke that ran (rc BS_OK) or did not. */
@@ -353,11 +346,7 @@ static int logs_fn(http_req *r, fn_entry *e)
     if (limit < 1 || limit > FN_LOG_RING)
         limit = FN_LOG_RING;
     buf b = BUF_INIT;
-    int rc = buf_puts(&b, "{\"function\":");
-    if (!rc)
-        rc = buf_json_str(&b, e->name, strlen(e->name));
-    if (!rc)
-        rc = buf_puts(&b, ",\"lines\":[");
+    int rc = buf_printf(&b, "{\"function\":\"%s\",\"lines\":[", e->name); /* a name needs no escape */
     pthread_mutex_lock(&e->log_lock);
     size_t cnt = e->log_count < (size_t)limit ? e->log_count : (size_t)limit;
     for (size_t i = 0; i < cnt && !rc; i++) {

@@ -28,20 +28,10 @@ int fn_job_insert(db_conn *w, const char *function, int kind, const char *event,
     char uid[UUID_STR_LEN + 1];
     if (uuid_v7(uid) != BS_OK)
         return BS_EIO;
-    sqlite3_stmt *st = db_stmt(w, q, sizeof q - 1, NULL);
-    if (!st)
-        return BS_EDB;
     int64_t now = time_now_ms();
-    sqlite3_bind_text(st, 1, uid, -1, SQLITE_STATIC);
-    sqlite3_bind_text(st, 2, function, -1, SQLITE_STATIC);
-    sqlite3_bind_int(st, 3, kind);
-    sqlite3_bind_text(st, 4, event, -1, SQLITE_STATIC);
-    if (order_key)
-        sqlite3_bind_text(st, 5, order_key, -1, SQLITE_STATIC);
-    sqlite3_bind_int64(st, 6, run_at ? run_at : now);
-    sqlite3_bind_int64(st, 7, now);
-    int rc = sqlite3_step(st) == SQLITE_DONE ? BS_OK : BS_EDB;
-    db_stmt_done(st);
+    const db_bind v[] = {fn_sql_text(uid),       fn_sql_text(function),          fn_sql_int(kind), fn_sql_text(event),
+                         fn_sql_text(order_key), fn_sql_int(run_at ? run_at : now), fn_sql_int(now)};
+    int rc = fn_sql_run(w, q, sizeof q - 1, v, FN_COUNT(v), NULL);
     if (!rc && uid_out)
         memcpy(uid_out, uid, sizeof uid);
     return rc;

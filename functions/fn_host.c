@@ -147,7 +147,11 @@ static int h_error(basalt_response *res, int status, const char *type, const cha
 
 /* ---- documents ---- */
 
-typedef struct docop {
+typedef struct docop docop;
+/* What an update or delete does to the row (w_existing). */
+typedef int (*doc_change)(db_conn *w, docop *o, const char *old);
+
+struct docop {
     const char *coll;
     char canon[64];
     char id[MAX_ID_LEN + 1];
@@ -157,7 +161,8 @@ typedef struct docop {
     int64_t now_ms;
     char now[32];
     buf msg;
-} docop;
+    doc_change change;
+};
 
 static bool coll_ok(const char *c)
 {
@@ -252,55 +257,56 @@ static char *find_doc(db_conn *c, const char *coll, const char *id, char canon[6
     return read_data(c, canon, id, rc);
 }
 
-static int w_update(db_conn *w, void *arg)
+/* PATCH old (the stored text) with o->json; o->out receives the new text
+ * (NULL when the row vanished). */
+static int update_row(db_conn *w, docop *o, const char *old)
 {
-    docop *o = arg;
-    int rc;
-    char *old = find_doc(w, o->coll, o->id, o->canon, &rc);
-    if (!old)
-        return rc;
     /* json_patch matches keys by their spelling: both sides canonical
      * (jsondoc.h), so equal keys are equal text at every depth */
     buf base = BUF_INIT;
-    rc = db_jdoc_canon(&base, old, strlen(old), NULL);
+    int rc = db_jdoc_canon(&base, old, strlen(old), NULL);
     sqlite3_stmt *st = rc ? NULL
                           : prep(w, "UPDATE ", o->canon,
                                  " SET data = json_set(json_patch(?4, ?1), '$.id', json_extract(?4, '$.id'), "
                                  "'$.created_at', created_at, '$.updated_at', ?2), updated_at = ?2, "
                                  "version = version + 1 WHERE id = ?3 RETURNING data");
-    if (!st) {
-        buf_free(&base);
-        free(old);
-        return rc ? rc : BS_EDB;
+    if (st) {
+        sqlite3_bind_text(st, 1, o->json, -1, SQLITE_STATIC);
+        sqlite3_bind_text(st, 2, o->now, -1, SQLITE_STATIC);
+        sqlite3_bind_text(st, 3, o->id, -1, SQLITE_STATIC);
+        sqlite3_bind_text(st, 4, base.data, (int)base.len, SQLITE_STATIC);
+        rc = step_out(w, st, &o->out);
+    } else if (!rc) {
+        rc = BS_EDB;
     }
-    sqlite3_bind_text(st, 1, o->json, -1, SQLITE_STATIC);
-    sqlite3_bind_text(st, 2, o->now, -1, SQLITE_STATIC);
-    sqlite3_bind_text(st, 3, o->id, -1, SQLITE_STATIC);
-    sqlite3_bind_text(st, 4, base.data, (int)base.len, SQLITE_STATIC);
-    rc = step_out(w, st, &o->out);
     buf_free(&base);
-    if (!rc && o->out)
-        rc = db_changelog_append(w, o->canon, "UPDATE", o->id, old, o->out, o->now_ms);
-    free(old);
     return rc;
 }
 
-static int w_delete(db_conn *w, void *arg)
+static int delete_row(db_conn *w, docop *o, const char *old)
+{
+    sqlite3_stmt *st = prep(w, "DELETE FROM ", o->canon, " WHERE id = ?");
+    if (!st)
+        return BS_EDB;
+    sqlite3_bind_text(st, 1, o->id, -1, SQLITE_STATIC);
+    int rc = sqlite3_step(st) == SQLITE_DONE ? BS_OK : BS_EDB;
+    db_stmt_done(st);
+    return rc;
+}
+
+/* An update or delete (o->change) of a document that exists, appended to
+ * the change log with its old text. */
+static int w_existing(db_conn *w, void *arg)
 {
     docop *o = arg;
     int rc;
     char *old = find_doc(w, o->coll, o->id, o->canon, &rc);
     if (!old)
         return rc;
-    sqlite3_stmt *st = prep(w, "DELETE FROM ", o->canon, " WHERE id = ?");
-    rc = st ? BS_OK : BS_EDB;
-    if (st) {
-        sqlite3_bind_text(st, 1, o->id, -1, SQLITE_STATIC);
-        rc = sqlite3_step(st) == SQLITE_DONE ? BS_OK : BS_EDB;
-        db_stmt_done(st);
-    }
-    if (!rc)
-        rc = db_changelog_append(w, o->canon, "DELETE", o->id, old, NULL, o->now_ms);
+    rc = o->change(w, o, old);
+    bool deleted = o->change == delete_row;
+    if (!rc && (o->out || deleted))
+        rc = db_changelog_append(w, o->canon, deleted ? "DELETE" : "UPDATE", o->id, old, o->out, o->now_ms);
     free(old);
     return rc;
 }
@@ -415,7 +421,8 @@ static int h_doc_update(basalt_ctx *ctx, const char *coll, const char *id, const
     op_init(&o, coll);
     snprintf(o.id, sizeof o.id, "%s", id);
     o.json = cp;
-    int rc = run_op(ctx, w_update, &o, out);
+    o.change = update_row;
+    int rc = run_op(ctx, w_existing, &o, out);
     free(cp);
     return rc;
 }
@@ -427,21 +434,33 @@ static int h_doc_delete(basalt_ctx *ctx, const char *coll, const char *id)
     docop o;
     op_init(&o, coll);
     snprintf(o.id, sizeof o.id, "%s", id);
-    return run_op(ctx, w_delete, &o, NULL);
+    o.change = delete_row;
+    return run_op(ctx, w_existing, &o, NULL);
+}
+
+/* A reader (*c) and the stored name of collection coll (canon): BS_OK,
+ * BS_EINVAL (not a collection name), BS_EIO or BS_ENOTFOUND. */
+static int open_coll(basalt_ctx *ctx, const char *coll, db_conn **c, char canon[64])
+{
+    if (!coll_ok(coll))
+        return BS_EINVAL;
+    db_store *s = store_of(ctx);
+    *c = s ? db_reader(s) : NULL;
+    if (!*c)
+        return BS_EIO;
+    return rest_coll_lookup(*c, coll, canon) == BS_OK ? BS_OK : BS_ENOTFOUND;
 }
 
 static int h_doc_get(basalt_ctx *ctx, const char *coll, const char *id, char **out)
 {
     *out = NULL;
-    if (!coll_ok(coll) || !id_ok(id))
+    if (!id_ok(id))
         return BASALT_EINVAL;
-    db_store *s = store_of(ctx);
-    db_conn *c = s ? db_reader(s) : NULL;
-    if (!c)
-        return BASALT_EIO;
+    db_conn *c;
     char canon[64];
-    int rc;
-    *out = find_doc(c, coll, id, canon, &rc);
+    int rc = open_coll(ctx, coll, &c, canon);
+    if (!rc)
+        *out = read_data(c, canon, id, &rc);
     return map_rc(rc);
 }
 
@@ -525,19 +544,15 @@ static int doc_query_rows(db_conn *c, const buf *sql, const db_binds *binds, cha
 static int h_doc_query(basalt_ctx *ctx, const char *coll, const char *query, char **out)
 {
     *out = NULL;
-    if (!coll_ok(coll))
-        return BASALT_EINVAL;
-    db_store *s = store_of(ctx);
-    db_conn *c = s ? db_reader(s) : NULL;
-    if (!c)
-        return BASALT_EIO;
+    db_conn *c;
     char canon[64];
-    if (rest_coll_lookup(c, coll, canon) != BS_OK)
-        return BASALT_ENOTFOUND;
+    int rc = open_coll(ctx, coll, &c, canon);
+    if (rc)
+        return map_rc(rc);
     arena a = ARENA_INIT;
     buf sql = BUF_INIT;
     db_binds binds = {0};
-    int rc = doc_query_sql(ctx, &a, canon, query, &sql, &binds);
+    rc = doc_query_sql(ctx, &a, canon, query, &sql, &binds);
     if (!rc)
         rc = doc_query_rows(c, &sql, &binds, out);
     buf_free(&sql);

@@ -32,6 +32,7 @@
 #include "basalt/function.h"
 #include "core/arena.h"
 #include "core/buf.h"
+#include "db/binds.h"
 #include "db/store.h"
 #include "fn_sched.h"
 #include "http/http.h"
@@ -180,6 +181,8 @@ bool fn_entry_reserve(fn_entry *e);
 void fn_entry_unreserve(fn_entry *e);
 void fn_entry_set_error(fn_entry *e, const char *msg);
 void fn_entry_log(fn_entry *e, const char *line);
+/* Under m: set *flag (may be NULL) and wake every waiter on c. */
+void fn_signal(pthread_mutex_t *m, pthread_cond_t *c, bool *flag);
 
 /* A call of event ev at depth 0, first attempt, no job, no caller. */
 void fn_call_init(fn_call *call, const basalt_event *ev);
@@ -241,21 +244,42 @@ int fn_queue_observe(db_conn *w, const db_change *ch, fn_registry *reg);
 int fn_queue_invoke(fn_registry *reg, const char *function, const char *payload, const char *caller, char uid[40]);
 
 /* ---- queue (fn_queue.c) ---- */
-/* Start the workers (reg->q); BS_OK or BS_ENOMEM. */
-int fn_queue_start(fn_registry *reg);
-/* Wait for the running jobs and stop the workers; queued jobs stay in the
- * table.  A no-op when not started. */
-void fn_queue_stop(fn_registry *reg);
+/* The queue and the scheduler are made, published in the registry (under
+ * its write lock, so wake-ups through it reach them), then run; they are
+ * withdrawn from the registry before they are stopped (fn_module.c). */
+/* A queue of --function-workers workers, not running; NULL on ENOMEM. */
+fn_queue *fn_queue_new(fn_registry *reg);
+/* Start the workers; BS_ENOMEM when none started. */
+int fn_queue_run(fn_queue *q);
+/* Wait for the running jobs, stop the workers and free q (NULL: nothing);
+ * queued jobs stay in the table. */
+void fn_queue_stop(fn_queue *q);
 /* Wake the workers of reg if they run (any thread). */
 void fn_queue_kick(fn_registry *reg);
 
 /* ---- scheduler (fn_scheduler.c) ---- */
-/* Start the thread that fires schedule triggers (reg->sched). */
-int fn_scheduler_start(fn_registry *reg);
-/* A no-op when not started. */
-void fn_scheduler_stop(fn_registry *reg);
+/* The thread that fires schedule triggers, not running; NULL on ENOMEM. */
+fn_scheduler *fn_scheduler_new(fn_registry *reg);
+int fn_scheduler_run(fn_scheduler *s);
+/* Stop the thread and free s (NULL: nothing). */
+void fn_scheduler_stop(fn_scheduler *s);
 /* The trigger snapshot changed: recompute the schedules (any thread). */
 void fn_scheduler_changed(fn_registry *reg);
+
+/* ---- one statement (fn_sql.c) ---- */
+/* Values for fn_sql_run: text (NULL binds NULL; not copied), an integer,
+ * an optional integer (negative binds NULL). */
+db_bind fn_sql_text(const char *s);
+db_bind fn_sql_int(int64_t v);
+db_bind fn_sql_opt(int64_t v);
+/* Run sql (len bytes, no rows expected) on c with v[0..n) bound to ?1..?n;
+ * BS_OK when it completed (*changes, if not NULL: the rows it changed),
+ * else BS_EDB. */
+int fn_sql_run(db_conn *c, const char *sql, size_t len, const db_bind *v, size_t n, int64_t *changes);
+/* sql on the calling thread's reader of s, v bound, ready to step (the
+ * caller db_stmt_done()s it); NULL on failure. */
+sqlite3_stmt *fn_sql_query(db_store *s, const char *sql, size_t len, const db_bind *v, size_t n);
+#define FN_COUNT(a) (sizeof(a) / sizeof((a)[0]))
 
 /* ---- dead letters (fn_dlq.c) ---- */
 int fn_dlq_list(fn_registry *reg, const char *function, buf *out);

@@ -41,41 +41,42 @@ static bool str_ok(const char *s, size_t max)
     return s && *s && strnlen(s, max + 1) <= max;
 }
 
+/* Flags outside known refused: "unknown <what> bits". */
+static int check_bits(const basalt_trigger *t, uint32_t i, uint32_t known, const char *what, char *why, size_t wl)
+{
+    if (t->flags & ~known)
+        return fail(why, wl, BS_EINVAL, "trigger %u: unknown %s bits 0x%x", i, what, t->flags);
+    return BS_OK;
+}
+
 static int check_trigger(const basalt_trigger *t, uint32_t i, char *why, size_t wl)
 {
     char err[160];
+    fn_sched s;
+    int rc;
     switch (t->kind) {
     case BASALT_TRIGGER_HTTP:
-        if (t->flags & ~0x3fu)
-            return fail(why, wl, BS_EINVAL, "trigger %u: unknown HTTP method bits 0x%x", i, t->flags);
-        return BS_OK;
+        return check_bits(t, i, 0x3fu, "HTTP method", why, wl);
     case BASALT_TRIGGER_RPC:
         return BS_OK;
     case BASALT_TRIGGER_DOCUMENT:
         if (!str_ok(t->source, 63))
             return fail(why, wl, BS_EINVAL, "trigger %u: a document trigger needs a collection name", i);
-        if (t->flags & ~0x7u)
-            return fail(why, wl, BS_EINVAL, "trigger %u: unknown document operation bits 0x%x", i, t->flags);
-        if (t->filter && *t->filter && (!strchr(t->filter, '=') || strchr(t->filter, '=') == t->filter))
-            return fail(why, wl, BS_EINVAL, "trigger %u: filter must look like field=value", i);
-        return BS_OK;
+        rc = check_bits(t, i, 0x7u, "document operation", why, wl);
+        if (!rc && t->filter && *t->filter && (!strchr(t->filter, '=') || strchr(t->filter, '=') == t->filter))
+            rc = fail(why, wl, BS_EINVAL, "trigger %u: filter must look like field=value", i);
+        return rc;
     case BASALT_TRIGGER_STORAGE:
         if (!str_ok(t->source, 100))
             return fail(why, wl, BS_EINVAL, "trigger %u: a storage trigger needs a bucket name", i);
-        if (t->flags & ~0x3u)
-            return fail(why, wl, BS_EINVAL, "trigger %u: unknown storage operation bits 0x%x", i, t->flags);
-        return BS_OK;
+        return check_bits(t, i, 0x3u, "storage operation", why, wl);
     case BASALT_TRIGGER_AUTH:
-        if (t->flags & ~0x7u)
-            return fail(why, wl, BS_EINVAL, "trigger %u: unknown auth event bits 0x%x", i, t->flags);
-        return BS_OK;
-    case BASALT_TRIGGER_SCHEDULE: {
-        fn_sched s;
+        return check_bits(t, i, 0x7u, "auth event", why, wl);
+    case BASALT_TRIGGER_SCHEDULE:
         if (!t->source || fn_sched_parse(t->source, &s, err, sizeof err) != BS_OK)
             return fail(why, wl, BS_EINVAL, "trigger %u: schedule \"%.80s\": %s", i, t->source ? t->source : "",
                         t->source ? err : "missing");
         return BS_OK;
-    }
     default:
         return fail(why, wl, BS_EINVAL, "trigger %u: unknown kind %u", i, t->kind);
     }

@@ -62,10 +62,17 @@ static void on_commit(void *arg, int64_t last_seq)
 
 static int serving(bs_app *app)
 {
-    int rc = fn_queue_start(app->fn);
-    if (!rc)
-        rc = fn_scheduler_start(app->fn);
-    return rc;
+    fn_registry *reg = app->fn;
+    fn_queue *q = fn_queue_new(reg);
+    fn_scheduler *s = fn_scheduler_new(reg);
+    pthread_rwlock_wrlock(&reg->lock); /* before their threads: no wake-up is lost */
+    reg->q = q;
+    reg->sched = s;
+    pthread_rwlock_unlock(&reg->lock);
+    if (!q || !s)
+        return BS_ENOMEM;
+    int rc = fn_queue_run(q);
+    return rc ? rc : fn_scheduler_run(s);
 }
 
 /* Each step is a no-op once done, so stop can run it again. */
@@ -75,8 +82,14 @@ static void drain(bs_app *app)
     if (!reg)
         return;
     fn_loader_stop(reg);
-    fn_scheduler_stop(reg);
-    fn_queue_stop(reg);
+    pthread_rwlock_wrlock(&reg->lock);
+    fn_queue *q = reg->q;
+    fn_scheduler *s = reg->sched;
+    reg->q = NULL;
+    reg->sched = NULL;
+    pthread_rwlock_unlock(&reg->lock);
+    fn_scheduler_stop(s); /* first: it inserts jobs and wakes the queue */
+    fn_queue_stop(q);
 }
 
 static void stop(bs_app *app)

@@ -87,23 +87,13 @@ static uint64_t hash_key(const char *fn, const char *key)
     return h ? h : 1;
 }
 
-/* Set *flag (may be NULL) and wake every worker. */
-static void wake(fn_queue *q, bool *flag)
-{
-    pthread_mutex_lock(&q->lock);
-    if (flag)
-        *flag = true;
-    pthread_cond_broadcast(&q->cond);
-    pthread_mutex_unlock(&q->lock);
-}
-
 /* Through the registry: reg->q is cleared (under the write lock) before
  * the queue is freed. */
 void fn_queue_kick(fn_registry *reg)
 {
     pthread_rwlock_rdlock(&reg->lock);
     if (reg->q)
-        wake(reg->q, &reg->q->dirty);
+        fn_signal(&reg->q->lock, &reg->q->cond, &reg->q->dirty);
     pthread_rwlock_unlock(&reg->lock);
 }
 
@@ -171,16 +161,13 @@ static fn_job *job_from_row(fn_queue *q, sqlite3_stmt *st)
 /* Mirror rows with id > last_id.  Called with q->lock held. */
 static void fetch_new(fn_queue *q)
 {
-    db_conn *c = db_reader(q->reg->app->store);
-    if (!c)
-        return;
     static const char sql[] = "SELECT id, uid, function, kind, event, order_key, attempt, run_at_ms "
                               "FROM _basalt_fn_jobs WHERE id > ? ORDER BY id LIMIT 2000";
     for (int got = 2000; got == 2000;) {
-        sqlite3_stmt *st = db_stmt(c, sql, sizeof sql - 1, NULL);
+        const db_bind v[] = {fn_sql_int(q->last_id)};
+        sqlite3_stmt *st = fn_sql_query(q->reg->app->store, sql, sizeof sql - 1, v, 1);
         if (!st)
             return;
-        sqlite3_bind_int64(st, 1, q->last_id);
         for (got = 0; sqlite3_step(st) == SQLITE_ROW; got++) {
             q->last_id = sqlite3_column_int64(st, 0);
             fn_job *j = job_from_row(q, st);
@@ -263,37 +250,24 @@ typedef struct job_result {
 static int w_attempt(db_conn *w, const job_result *r, const char *error)
 {
     static const char q[] = "UPDATE _basalt_fn_jobs SET attempt = ?, run_at_ms = ?, last_error = ? WHERE id = ?";
-    sqlite3_stmt *st = db_stmt(w, q, sizeof q - 1, NULL);
-    if (!st)
-        return BS_EDB;
-    sqlite3_bind_int(st, 1, r->attempt);
-    sqlite3_bind_int64(st, 2, r->run_at_ms);
-    sqlite3_bind_text(st, 3, error, -1, SQLITE_STATIC);
-    sqlite3_bind_int64(st, 4, r->j->id);
-    int rc = sqlite3_step(st) == SQLITE_DONE ? BS_OK : BS_EDB;
-    db_stmt_done(st);
-    if (!rc && r->what == RES_BEGIN && sqlite3_changes(db_conn_handle(w)) != 1)
+    const db_bind v[] = {fn_sql_int(r->attempt), fn_sql_int(r->run_at_ms), fn_sql_text(error), fn_sql_int(r->j->id)};
+    int64_t changed;
+    int rc = fn_sql_run(w, q, sizeof q - 1, v, FN_COUNT(v), &changed);
+    if (!rc && r->what == RES_BEGIN && changed != 1)
         rc = BS_ENOTFOUND; /* the row is gone (cannot happen while it runs) */
     return rc;
 }
 
-/* Copy the row to the dead-letter table (RES_DEAD). */
+/* Move the row to the dead-letter table (r->error NULL: keep its
+ * last_error). */
 static int w_dead(db_conn *w, const job_result *r)
 {
     static const char q[] = "INSERT OR REPLACE INTO _basalt_fn_dlq(uid, function, kind, event, order_key, attempts, "
                             "last_error, created_ms, failed_ms) SELECT uid, function, kind, event, order_key, ?, "
                             "COALESCE(?, last_error), created_ms, ? FROM _basalt_fn_jobs WHERE id = ?";
-    sqlite3_stmt *st = db_stmt(w, q, sizeof q - 1, NULL);
-    if (!st)
-        return BS_EDB;
-    sqlite3_bind_int(st, 1, r->attempt);
-    if (r->error)
-        sqlite3_bind_text(st, 2, r->error, -1, SQLITE_STATIC);
-    sqlite3_bind_int64(st, 3, time_now_ms());
-    sqlite3_bind_int64(st, 4, r->j->id);
-    int rc = sqlite3_step(st) == SQLITE_DONE ? BS_OK : BS_EDB;
-    db_stmt_done(st);
-    return rc;
+    const db_bind v[] = {fn_sql_int(r->attempt), fn_sql_text(r->error), fn_sql_int(time_now_ms()),
+                         fn_sql_int(r->j->id)};
+    return fn_sql_run(w, q, sizeof q - 1, v, FN_COUNT(v), NULL);
 }
 
 static int w_finish(db_conn *w, void *arg)
@@ -304,16 +278,9 @@ static int w_finish(db_conn *w, void *arg)
     if (r->what == RES_RETRY)
         return w_attempt(w, r, r->error);
     int rc = r->what == RES_DEAD ? w_dead(w, r) : BS_OK;
-    if (rc)
-        return rc;
     static const char d[] = "DELETE FROM _basalt_fn_jobs WHERE id = ?";
-    sqlite3_stmt *st = db_stmt(w, d, sizeof d - 1, NULL);
-    if (!st)
-        return BS_EDB;
-    sqlite3_bind_int64(st, 1, r->j->id);
-    rc = sqlite3_step(st) == SQLITE_DONE ? BS_OK : BS_EDB;
-    db_stmt_done(st);
-    return rc;
+    const db_bind v[] = {fn_sql_int(r->j->id)};
+    return rc ? rc : fn_sql_run(w, d, sizeof d - 1, v, 1, NULL);
 }
 
 /* ---- running one job ---- */
@@ -578,8 +545,37 @@ static void *worker_main(void *arg)
 
 /* ---- start / stop ---- */
 
-static void queue_free(fn_queue *q)
+fn_queue *fn_queue_new(fn_registry *reg)
 {
+    int n = reg->app->cfg->function_workers < 1 ? 1 : reg->app->cfg->function_workers;
+    fn_queue *q = malloc(sizeof *q);
+    pthread_t *workers = calloc((size_t)n, sizeof *workers);
+    if (!q || !workers) {
+        free(q);
+        free(workers);
+        return NULL;
+    }
+    *q = (fn_queue){.reg = reg, .lock = PTHREAD_MUTEX_INITIALIZER, .cond = PTHREAD_COND_INITIALIZER, .dirty = true,
+                    .workers = workers, .nworkers = n};
+    return q;
+}
+
+int fn_queue_run(fn_queue *q)
+{
+    int n = q->nworkers;
+    q->nworkers = 0;
+    for (int i = 0; i < n && pthread_create(&q->workers[i], NULL, worker_main, q) == 0; i++)
+        q->nworkers++;
+    return q->nworkers ? BS_OK : BS_ENOMEM;
+}
+
+void fn_queue_stop(fn_queue *q)
+{
+    if (!q)
+        return;
+    fn_signal(&q->lock, &q->cond, &q->stopping);
+    for (int i = 0; i < q->nworkers; i++)
+        pthread_join(q->workers[i], NULL);
     for (fn_job *j = q->head, *next; j; j = next) {
         next = j->next;
         job_free(j);
@@ -588,38 +584,4 @@ static void queue_free(fn_queue *q)
     pthread_mutex_destroy(&q->lock);
     pthread_cond_destroy(&q->cond);
     free(q);
-}
-
-int fn_queue_start(fn_registry *reg)
-{
-    fn_queue *q = calloc(1, sizeof *q);
-    int n = reg->app->cfg->function_workers < 1 ? 1 : reg->app->cfg->function_workers;
-    if (!q || !(q->workers = calloc((size_t)n, sizeof *q->workers))) {
-        free(q);
-        return BS_ENOMEM;
-    }
-    q->reg = reg;
-    q->dirty = true;
-    pthread_mutex_init(&q->lock, NULL);
-    pthread_cond_init(&q->cond, NULL);
-    pthread_rwlock_wrlock(&reg->lock); /* before the workers: no wake-up is lost */
-    reg->q = q;
-    pthread_rwlock_unlock(&reg->lock);
-    for (int i = 0; i < n && pthread_create(&q->workers[i], NULL, worker_main, q) == 0; i++)
-        q->nworkers++;
-    return q->nworkers ? BS_OK : BS_ENOMEM; /* fn_queue_stop frees it either way */
-}
-
-void fn_queue_stop(fn_registry *reg)
-{
-    pthread_rwlock_wrlock(&reg->lock);
-    fn_queue *q = reg->q;
-    reg->q = NULL;
-    pthread_rwlock_unlock(&reg->lock);
-    if (!q)
-        return;
-    wake(q, &q->stopping);
-    for (int i = 0; i < q->nworkers; i++)
-        pthread_join(q->workers[i], NULL);
-    queue_free(q);
 }

@@ -96,14 +96,6 @@ void fn_registry_free(fn_registry *reg)
     free(reg);
 }
 
-fn_entry *fn_registry_entries(fn_registry *reg)
-{
-    pthread_rwlock_rdlock(&reg->lock);
-    fn_entry *e = reg->entries;
-    pthread_rwlock_unlock(&reg->lock);
-    return e;
-}
-
 size_t fn_registry_loaded(fn_registry *reg)
 {
     size_t n = 0;
@@ -116,6 +108,14 @@ size_t fn_registry_loaded(fn_registry *reg)
 }
 
 /* ---- entries ---- */
+
+fn_entry *fn_registry_entries(fn_registry *reg)
+{
+    pthread_rwlock_rdlock(&reg->lock);
+    fn_entry *e = reg->entries;
+    pthread_rwlock_unlock(&reg->lock);
+    return e;
+}
 
 fn_entry *fn_entry_find(fn_registry *reg, const char *name)
 {
@@ -310,6 +310,15 @@ void fn_entry_log(fn_entry *e, const char *line)
     if (e->log_count < FN_LOG_RING)
         e->log_count++;
     pthread_mutex_unlock(&e->log_lock);
+}
+
+void fn_signal(pthread_mutex_t *m, pthread_cond_t *c, bool *flag)
+{
+    pthread_mutex_lock(m);
+    if (flag)
+        *flag = true;
+    pthread_cond_broadcast(c);
+    pthread_mutex_unlock(m);
 }
 
 /* ---- responses ---- */

@@ -151,48 +151,34 @@ static void *sched_main(void *arg)
     return NULL;
 }
 
-/* Set a flag and wake the thread. */
-static void signal_flag(fn_scheduler *s, bool *flag)
-{
-    pthread_mutex_lock(&s->lock);
-    *flag = true;
-    pthread_cond_broadcast(&s->cond);
-    pthread_mutex_unlock(&s->lock);
-}
-
 void fn_scheduler_changed(fn_registry *reg)
 {
     pthread_rwlock_rdlock(&reg->lock);
     if (reg->sched)
-        signal_flag(reg->sched, &reg->sched->dirty);
+        fn_signal(&reg->sched->lock, &reg->sched->cond, &reg->sched->dirty);
     pthread_rwlock_unlock(&reg->lock);
 }
 
-int fn_scheduler_start(fn_registry *reg)
+fn_scheduler *fn_scheduler_new(fn_registry *reg)
 {
-    fn_scheduler *s = calloc(1, sizeof *s);
-    if (!s)
-        return BS_ENOMEM;
-    s->reg = reg;
-    s->dirty = true;
-    pthread_mutex_init(&s->lock, NULL);
-    pthread_cond_init(&s->cond, NULL);
-    pthread_rwlock_wrlock(&reg->lock); /* before the thread: no change is missed */
-    reg->sched = s;
-    pthread_rwlock_unlock(&reg->lock);
+    fn_scheduler *s = malloc(sizeof *s);
+    if (s)
+        *s = (fn_scheduler){.reg = reg, .lock = PTHREAD_MUTEX_INITIALIZER, .cond = PTHREAD_COND_INITIALIZER,
+                            .dirty = true};
+    return s;
+}
+
+int fn_scheduler_run(fn_scheduler *s)
+{
     s->running = pthread_create(&s->thread, NULL, sched_main, s) == 0;
-    return s->running ? BS_OK : BS_ENOMEM; /* fn_scheduler_stop frees it either way */
+    return s->running ? BS_OK : BS_ENOMEM;
 }
 
-void fn_scheduler_stop(fn_registry *reg)
+void fn_scheduler_stop(fn_scheduler *s)
 {
-    pthread_rwlock_wrlock(&reg->lock);
-    fn_scheduler *s = reg->sched;
-    reg->sched = NULL;
-    pthread_rwlock_unlock(&reg->lock);
     if (!s)
         return;
-    signal_flag(s, &s->stopping);
+    fn_signal(&s->lock, &s->cond, &s->stopping);
     if (s->running)
         pthread_join(s->thread, NULL);
     free(s->items);

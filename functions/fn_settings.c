@@ -21,14 +21,11 @@ static int64_t column_opt(sqlite3_stmt *st, int i)
 
 int fn_settings_load(fn_registry *reg, fn_entry *e)
 {
-    db_conn *c = reg->app && reg->app->store ? db_reader(reg->app->store) : NULL;
-    if (!c)
-        return BS_EDB;
     static const char q[] = "SELECT timeout_ms, concurrency, retries, enabled, config FROM _basalt_fn_settings WHERE name = ?";
-    sqlite3_stmt *st = db_stmt(c, q, sizeof q - 1, NULL);
+    const db_bind v[] = {fn_sql_text(e->name)};
+    sqlite3_stmt *st = fn_sql_query(reg->app ? reg->app->store : NULL, q, sizeof q - 1, v, 1);
     if (!st)
         return BS_EDB;
-    sqlite3_bind_text(st, 1, e->name, -1, SQLITE_STATIC);
     if (sqlite3_step(st) == SQLITE_ROW) {
         e->timeout_ms = column_opt(st, 0);
         e->concurrency = column_opt(st, 1);
@@ -127,35 +124,18 @@ typedef struct save_arg {
     char *config;
 } save_arg;
 
-static void bind_opt(sqlite3_stmt *st, int i, int64_t v)
-{
-    if (v < 0)
-        sqlite3_bind_null(st, i);
-    else
-        sqlite3_bind_int64(st, i, v);
-}
-
 static int w_save(db_conn *w, void *arg)
 {
     save_arg *a = arg;
     static const char q[] = "INSERT INTO _basalt_fn_settings(name, timeout_ms, concurrency, retries, enabled, config, "
                             "updated_at) VALUES(?1,?2,?3,?4,?5,?6,?7) ON CONFLICT(name) DO UPDATE SET "
                             "timeout_ms=?2, concurrency=?3, retries=?4, enabled=?5, config=?6, updated_at=?7";
-    sqlite3_stmt *st = db_stmt(w, q, sizeof q - 1, NULL);
-    if (!st)
-        return BS_EDB;
     char now[32];
     time_iso_now(now);
-    sqlite3_bind_text(st, 1, a->name, -1, SQLITE_STATIC);
-    bind_opt(st, 2, a->s->timeout_ms);
-    bind_opt(st, 3, a->s->concurrency);
-    bind_opt(st, 4, a->s->retries);
-    sqlite3_bind_int(st, 5, a->s->enabled);
-    sqlite3_bind_text(st, 6, a->config, -1, SQLITE_STATIC);
-    sqlite3_bind_text(st, 7, now, -1, SQLITE_STATIC);
-    int rc = sqlite3_step(st) == SQLITE_DONE ? BS_OK : BS_EDB;
-    db_stmt_done(st);
-    return rc;
+    const db_bind v[] = {fn_sql_text(a->name),        fn_sql_opt(a->s->timeout_ms), fn_sql_opt(a->s->concurrency),
+                         fn_sql_opt(a->s->retries),   fn_sql_int(a->s->enabled),    fn_sql_text(a->config),
+                         fn_sql_text(now)};
+    return fn_sql_run(w, q, sizeof q - 1, v, FN_COUNT(v), NULL);
 }
 
 /* e's config with patch's changes (a new object; NULL on ENOMEM). */
