@@ -11,7 +11,6 @@
  */
 #include "fn_int.h"
 #include "fn_manifest.h"
-#include "core/jwt.h"
 #include "core/error.h"
 #include "core/jsonin.h"
 #include "core/log.h"

@@ -9,7 +9,6 @@
  */
 #include "fn_int.h"
 #include "fn_manifest.h"
-#include "fn.h"
 #include "core/error.h"
 #include "core/log.h"
 #include "core/timeutil.h"
