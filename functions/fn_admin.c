@@ -71,9 +71,7 @@ static int put_trigger(buf *b, const basalt_trigger *t)
     static const char *const aev[] = {"user.created", "user.deleted", "recovery_requested"};
     int rc = buf_printf(b, "{\"kind\":\"%s\"", kind_name(t->kind));
     switch (t->kind) {
-    case BASALT_TRIGGER_HTTP:
-        rc = put_flags(b, rc, "methods", t->flags, methods, 6);
-        break;
+    case BASALT_TRIGGER_HTTP: rc = put_flags(b, rc, "methods", t->flags, methods, 6); break;
     case BASALT_TRIGGER_DOCUMENT:
         rc = put_opt_str(b, rc, "collection", t->source);
         rc = put_flags(b, rc, "ops", t->flags, dops, 3);
@@ -85,14 +83,9 @@ static int put_trigger(buf *b, const basalt_trigger *t)
         rc = put_opt_str(b, rc, "prefix", t->prefix);
         rc = put_opt_str(b, rc, "suffix", t->suffix);
         break;
-    case BASALT_TRIGGER_AUTH:
-        rc = put_flags(b, rc, "events", t->flags, aev, 3);
-        break;
-    case BASALT_TRIGGER_SCHEDULE:
-        rc = put_opt_str(b, rc, "schedule", t->source);
-        break;
-    default:
-        break;
+    case BASALT_TRIGGER_AUTH: rc = put_flags(b, rc, "events", t->flags, aev, 3); break;
+    case BASALT_TRIGGER_SCHEDULE: rc = put_opt_str(b, rc, "schedule", t->source); break;
+    default: break;
     }
     return rc ? rc : buf_putc(b, '}');
 }
@@ -123,8 +116,7 @@ static int put_config(buf *b, fn_entry *e)
     const char *k;
     json_t *val;
     bool first = true;
-    json_object_foreach(e->config, k, val)
-    {
+    json_object_foreach (e->config, k, val) {
         if (rc)
             break;
         if (!first)
@@ -146,8 +138,9 @@ static int put_settings(buf *b, fn_entry *e)
     int64_t ovv[3] = {e->timeout_ms, e->concurrency, e->retries};
     for (int i = 0; i < 3; i++)
         snprintf(ov[i], sizeof ov[i], ovv[i] < 0 ? "null" : "%lld", (long long)ovv[i]);
-    int rc = buf_printf(b, ",\"settings\":{\"timeout_ms\":%d,\"concurrency\":%d,\"retries\":%d,\"enabled\":%s,"
-                           "\"overrides\":{\"timeout_ms\":%s,\"concurrency\":%s,\"retries\":%s}}",
+    int rc = buf_printf(b,
+                        ",\"settings\":{\"timeout_ms\":%d,\"concurrency\":%d,\"retries\":%d,\"enabled\":%s,"
+                        "\"overrides\":{\"timeout_ms\":%s,\"concurrency\":%s,\"retries\":%s}}",
                         atomic_load(&e->eff_timeout_ms), atomic_load(&e->eff_concurrency), atomic_load(&e->eff_retries),
                         e->enabled ? "true" : "false", ov[0], ov[1], ov[2]);
     if (!rc)

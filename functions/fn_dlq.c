@@ -63,7 +63,4 @@ int fn_dlq_redrive(fn_registry *reg, const char *uid)
     return rc;
 }
 
-int fn_dlq_delete(fn_registry *reg, const char *uid)
-{
-    return db_write(reg->app->store, w_drop, (void *)uid);
-}
+int fn_dlq_delete(fn_registry *reg, const char *uid) { return db_write(reg->app->store, w_drop, (void *)uid); }

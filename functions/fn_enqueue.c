@@ -29,21 +29,31 @@ int fn_job_insert(db_conn *w, const char *function, int kind, const char *event,
     if (uuid_v7(uid) != BS_OK)
         return BS_EIO;
     int64_t now = time_now_ms();
-    const db_bind v[] = {fn_sql_text(uid),       fn_sql_text(function),          fn_sql_int(kind), fn_sql_text(event),
-                         fn_sql_text(order_key), fn_sql_int(run_at ? run_at : now), fn_sql_int(now)};
+    const db_bind v[] = {fn_sql_text(uid),   fn_sql_text(function),  fn_sql_int(kind),
+                         fn_sql_text(event), fn_sql_text(order_key), fn_sql_int(run_at ? run_at : now),
+                         fn_sql_int(now)};
     int rc = fn_sql_run(w, q, sizeof q - 1, v, FN_COUNT(v), NULL);
     if (!rc && uid_out)
         memcpy(uid_out, uid, sizeof uid);
     return rc;
 }
 
-static int put_raw(buf *b, const char *json)
+/* Events are built member by member: key (with its leading '{' or ',' and
+ * trailing ':') then the value, as raw JSON text or a JSON string (NULL:
+ * null).  Nothing is written when rc, an earlier failure, is set. */
+static int put_raw(buf *b, int rc, const char *key, const char *json)
 {
-    return buf_puts(b, json ? json : "null");
+    if (!rc)
+        rc = buf_puts(b, key);
+    return rc ? rc : buf_puts(b, json ? json : "null");
 }
 
-static int put_str(buf *b, const char *s)
+static int put_str(buf *b, int rc, const char *key, const char *s)
 {
+    if (!rc)
+        rc = buf_puts(b, key);
+    if (rc)
+        return rc;
     return s ? buf_json_str(b, s, strlen(s)) : buf_puts(b, "null");
 }
 
@@ -88,18 +98,15 @@ static int document_event(change *c, const fn_trig *t, int *kind)
         return BS_OK;
     *kind = BASALT_EVENT_DOCUMENT;
     buf *ev = &c->ev;
-    int rc = buf_puts(ev, "{\"collection\":");
-    if (!rc) rc = put_str(ev, ch->collection);
-    if (!rc) rc = buf_puts(ev, ",\"op\":");
-    if (!rc) rc = put_str(ev, ch->op);
-    if (!rc) rc = buf_puts(ev, ",\"doc_id\":");
-    if (!rc) rc = put_str(ev, ch->doc_id);
-    if (!rc) rc = buf_puts(ev, ",\"old\":");
-    if (!rc) rc = put_raw(ev, ch->old_doc);
-    if (!rc) rc = buf_puts(ev, ",\"new\":");
-    if (!rc) rc = put_raw(ev, ch->new_doc);
-    if (!rc) rc = buf_printf(ev, ",\"seq\":%lld,\"committed_ms\":%lld}", (long long)ch->seq, (long long)ch->committed_ms);
-    if (!rc) rc = buf_printf(&c->key, "%s\x1f%s", ch->collection, ch->doc_id);
+    int rc = put_str(ev, BS_OK, "{\"collection\":", ch->collection);
+    rc = put_str(ev, rc, ",\"op\":", ch->op);
+    rc = put_str(ev, rc, ",\"doc_id\":", ch->doc_id);
+    rc = put_raw(ev, rc, ",\"old\":", ch->old_doc);
+    rc = put_raw(ev, rc, ",\"new\":", ch->new_doc);
+    if (!rc)
+        rc = buf_printf(ev, ",\"seq\":%lld,\"committed_ms\":%lld}", (long long)ch->seq, (long long)ch->committed_ms);
+    if (!rc)
+        rc = buf_printf(&c->key, "%s\x1f%s", ch->collection, ch->doc_id);
     return rc;
 }
 
@@ -123,16 +130,17 @@ static int storage_event(change *c, const fn_trig *t, int *kind)
     const char *ctype = json_string_value(json_object_get(obj, "content_type"));
     *kind = BASALT_EVENT_STORAGE;
     buf *ev = &c->ev;
-    int rc = buf_printf(ev, "{\"op\":\"%s\",\"bucket\":", created ? "created" : "deleted");
-    if (!rc) rc = put_str(ev, bucket);
-    if (!rc) rc = buf_puts(ev, ",\"name\":");
-    if (!rc) rc = put_str(ev, name);
-    if (!rc) rc = buf_printf(ev, ",\"size\":%lld,\"content_type\":", json_is_integer(size) ? (long long)json_integer_value(size) : -1LL);
-    if (!rc) rc = put_str(ev, ctype ? ctype : "");
-    if (!rc) rc = buf_puts(ev, ",\"object\":");
-    if (!rc) rc = put_raw(ev, row);
-    if (!rc) rc = buf_printf(ev, ",\"seq\":%lld}", (long long)ch->seq);
-    if (!rc) rc = buf_printf(&c->key, "storage\x1f%s/%s", bucket, name);
+    int rc = buf_printf(ev, "{\"op\":\"%s\"", created ? "created" : "deleted");
+    rc = put_str(ev, rc, ",\"bucket\":", bucket);
+    rc = put_str(ev, rc, ",\"name\":", name);
+    if (!rc)
+        rc = buf_printf(ev, ",\"size\":%lld", json_is_integer(size) ? (long long)json_integer_value(size) : -1LL);
+    rc = put_str(ev, rc, ",\"content_type\":", ctype ? ctype : "");
+    rc = put_raw(ev, rc, ",\"object\":", row);
+    if (!rc)
+        rc = buf_printf(ev, ",\"seq\":%lld}", (long long)ch->seq);
+    if (!rc)
+        rc = buf_printf(&c->key, "storage\x1f%s/%s", bucket, name);
     return rc;
 }
 
@@ -171,15 +179,13 @@ static int auth_event(change *c, const fn_trig *t, int *kind)
         return BS_OK;
     *kind = BASALT_EVENT_AUTH;
     buf *ev = &c->ev;
-    int rc = buf_printf(ev, "{\"event\":\"%s\",\"user_id\":", event);
-    if (!rc) rc = put_str(ev, ch->doc_id);
-    if (!rc && user_json) {
-        rc = buf_puts(ev, ",\"user\":");
-        if (!rc) rc = put_raw(ev, user_json);
-    }
-    if (!rc) rc = buf_puts(ev, ",\"data\":");
-    if (!rc) rc = put_raw(ev, ch->new_doc ? ch->new_doc : ch->old_doc);
-    if (!rc) rc = buf_printf(ev, ",\"seq\":%lld}", (long long)ch->seq);
+    int rc = buf_printf(ev, "{\"event\":\"%s\"", event);
+    rc = put_str(ev, rc, ",\"user_id\":", ch->doc_id);
+    if (user_json)
+        rc = put_raw(ev, rc, ",\"user\":", user_json);
+    rc = put_raw(ev, rc, ",\"data\":", ch->new_doc ? ch->new_doc : ch->old_doc);
+    if (!rc)
+        rc = buf_printf(ev, ",\"seq\":%lld}", (long long)ch->seq);
     return rc;
 }
 
@@ -200,8 +206,13 @@ static int trigger_event(change *c, const fn_trig *t, int *kind)
 
 int fn_queue_observe(db_conn *w, const db_change *ch, fn_registry *reg)
 {
-    change c = {ch, strcmp(ch->collection, "storage.objects") == 0, strcmp(ch->collection, "auth.users") == 0,
-                strcmp(ch->collection, "auth.events") == 0, NULL, BUF_INIT, BUF_INIT};
+    change c = {ch,
+                strcmp(ch->collection, "storage.objects") == 0,
+                strcmp(ch->collection, "auth.users") == 0,
+                strcmp(ch->collection, "auth.events") == 0,
+                NULL,
+                BUF_INIT,
+                BUF_INIT};
     int rc = BS_OK;
     pthread_rwlock_rdlock(&reg->lock);
     for (size_t i = 0; i < reg->ntrigs && !rc; i++) {
@@ -248,13 +259,8 @@ int fn_job_enqueue(fn_registry *reg, const char *function, int kind, const char 
 int fn_queue_invoke(fn_registry *reg, const char *function, const char *payload, const char *caller, char uid[40])
 {
     buf ev = BUF_INIT;
-    int rc = buf_puts(&ev, "{\"payload\":");
-    if (!rc)
-        rc = buf_puts(&ev, payload && *payload ? payload : "null");
-    if (!rc)
-        rc = buf_puts(&ev, ",\"caller\":");
-    if (!rc)
-        rc = put_str(&ev, caller ? caller : "");
+    int rc = put_raw(&ev, BS_OK, "{\"payload\":", payload && *payload ? payload : "null");
+    rc = put_str(&ev, rc, ",\"caller\":", caller ? caller : "");
     if (!rc)
         rc = buf_putc(&ev, '}');
     if (!rc)
@@ -264,4 +270,3 @@ int fn_queue_invoke(fn_registry *reg, const char *function, const char *payload,
         fn_queue_kick(reg);
     return rc;
 }
-

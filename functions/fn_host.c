@@ -33,10 +33,7 @@
 
 #define MAX_ID_LEN 255
 
-static fn_callpriv *priv_of(const basalt_ctx *ctx)
-{
-    return ctx ? (fn_callpriv *)ctx->host_private : NULL;
-}
+static fn_callpriv *priv_of(const basalt_ctx *ctx) { return ctx ? (fn_callpriv *)ctx->host_private : NULL; }
 
 static int map_rc(int rc)
 {
@@ -57,10 +54,7 @@ static int map_rc(int rc)
     }
 }
 
-static int64_t h_remaining_ms(const basalt_ctx *ctx)
-{
-    return ctx->deadline_ms - time_now_ms();
-}
+static int64_t h_remaining_ms(const basalt_ctx *ctx) { return ctx->deadline_ms - time_now_ms(); }
 
 static void h_log(basalt_ctx *ctx, int level, const char *fmt, ...)
 {
@@ -163,10 +157,7 @@ struct docop {
     doc_change change;
 };
 
-static bool coll_ok(const char *c)
-{
-    return c && db_ident_collection_ok(c);
-}
+static bool coll_ok(const char *c) { return c && db_ident_collection_ok(c); }
 
 static int step_out(db_conn *w, sqlite3_stmt *st, char **out)
 {
@@ -211,11 +202,12 @@ static int w_insert(db_conn *w, void *arg)
             return rc;
         snprintf(o->canon, sizeof o->canon, "%s", o->coll);
     }
-    sqlite3_stmt *st = prep(w, "INSERT INTO ", o->canon,
-                            o->id_given ? "(id, data, created_at, updated_at) VALUES(?1, json_set(json(?2), "
-                                          "'$.created_at', ?3, '$.updated_at', ?3), ?3, ?3) RETURNING data"
-                                        : "(id, data, created_at, updated_at) VALUES(?1, json_set(json(?2), '$.id', ?1, "
-                                          "'$.created_at', ?3, '$.updated_at', ?3), ?3, ?3) RETURNING data");
+    sqlite3_stmt *st =
+        prep(w, "INSERT INTO ", o->canon,
+             o->id_given ? "(id, data, created_at, updated_at) VALUES(?1, json_set(json(?2), "
+                           "'$.created_at', ?3, '$.updated_at', ?3), ?3, ?3) RETURNING data"
+                         : "(id, data, created_at, updated_at) VALUES(?1, json_set(json(?2), '$.id', ?1, "
+                           "'$.created_at', ?3, '$.updated_at', ?3), ?3, ?3) RETURNING data");
     if (!st)
         return BS_EDB;
     sqlite3_bind_text(st, 1, o->id, -1, SQLITE_STATIC);
@@ -340,10 +332,7 @@ static int run_op(basalt_ctx *ctx, db_write_fn fn, docop *o, char **out)
     return map_rc(rc);
 }
 
-static bool id_ok(const char *id)
-{
-    return id && *id && strlen(id) <= MAX_ID_LEN;
-}
+static bool id_ok(const char *id) { return id && *id && strlen(id) <= MAX_ID_LEN; }
 
 /* A plugin's document in canonical form (jsondoc.h: one spelling per key,
  * so json_set / json_patch on it never write a key twice); NULL for text
@@ -588,8 +577,7 @@ static const char *storage_why(int rc)
 static int storage_rc(basalt_ctx *ctx, const char *what, const char *bucket, const char *name, int rc)
 {
     if (rc && rc != BS_ENOTFOUND)
-        h_log(ctx, BASALT_LOG_WARN, "%s(%s, %s): %s", what, bucket ? bucket : "", name ? name : "",
-              storage_why(rc));
+        h_log(ctx, BASALT_LOG_WARN, "%s(%s, %s): %s", what, bucket ? bucket : "", name ? name : "", storage_why(rc));
     if (rc == BS_ETOOBIG || rc == BS_EDENIED)
         return BASALT_EINVAL;
     return map_rc(rc);

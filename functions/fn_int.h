@@ -62,13 +62,13 @@ struct fn_entry {
     char name[64];
     fn_registry *reg;
     pthread_mutex_t lock;
-    fn_version *current;     /* NULL when unloaded */
-    char *source;            /* file that provided current */
-    char *last_error;        /* last load/init failure (malloc'd) */
+    fn_version *current; /* NULL when unloaded */
+    char *source;        /* file that provided current */
+    char *last_error;    /* last load/init failure (malloc'd) */
     /* admin overrides (-1: use the manifest) */
     int64_t timeout_ms, concurrency, retries;
     bool enabled;
-    json_t *config;          /* object of strings; never logged */
+    json_t *config; /* object of strings; never logged */
     /* effective limits, refreshed on load/PATCH, read lock-free */
     atomic_int eff_timeout_ms, eff_concurrency, eff_retries;
     atomic_bool eff_enabled;
@@ -117,9 +117,9 @@ struct fn_registry {
 
 /* Opaque response of the ABI. */
 struct basalt_response {
-    int status;          /* 0: not set */
+    int status; /* 0: not set */
     char *ctype;
-    buf headers;         /* "Name: value\r\n"... */
+    buf headers; /* "Name: value\r\n"... */
     buf body;
     bool has_body;
     char *err_type;
@@ -129,14 +129,14 @@ struct basalt_response {
 /* One invocation, filled by the caller of fn_call_run. */
 typedef struct fn_call {
     const basalt_event *ev;
-    const char *job_id;     /* "" for sync */
+    const char *job_id; /* "" for sync */
     uint32_t attempt;
     const char *auth_role, *auth_sub, *auth_claims;
-    bool reserved;          /* concurrency already taken (async worker) */
-    int depth;              /* nesting of sync invokes */
+    bool reserved; /* concurrency already taken (async worker) */
+    int depth;     /* nesting of sync invokes */
     /* out */
     basalt_response res;
-    int rc;                 /* handler result */
+    int rc; /* handler result */
     bool timed_out;
     uint64_t dur_ns;
     uint32_t generation;

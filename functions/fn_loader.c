@@ -217,10 +217,7 @@ int fn_load_file(fn_registry *reg, const char *path, char *why, size_t wl)
     return rc;
 }
 
-static int cmp_str(const void *a, const void *b)
-{
-    return strcmp(*(const char *const *)a, *(const char *const *)b);
-}
+static int cmp_str(const void *a, const void *b) { return strcmp(*(const char *const *)a, *(const char *const *)b); }
 
 static void scan_dir(fn_registry *reg)
 {

@@ -8,9 +8,9 @@
 #include <stddef.h>
 
 /* Duration histogram bounds in microseconds (last bucket: +Inf). */
-static const double hist_bounds_us[FN_HIST_BUCKETS - 1] = {
-    10, 25, 50, 100, 250, 500, 1000, 2500, 5000, 10000, 25000,
-    50000, 100000, 250000, 500000, 1e6, 2.5e6, 5e6, 10e6, 30e6, 60e6};
+static const double hist_bounds_us[FN_HIST_BUCKETS - 1] = {10,     25,   50,    100,   250,   500,    1000,
+                                                           2500,   5000, 10000, 25000, 50000, 100000, 250000,
+                                                           500000, 1e6,  2.5e6, 5e6,   10e6,  30e6,   60e6};
 
 int64_t fn_counter(const atomic_uint_fast64_t *v) { return (int64_t)atomic_load_explicit(v, memory_order_relaxed); }
 
@@ -87,8 +87,9 @@ static int histogram(buf *o, fn_entry *head)
                                 e->name, (unsigned long long)cum);
         }
         if (!rc)
-            rc = buf_printf(o, "basalt_function_duration_seconds_sum{function=\"%s\"} %.6f\n"
-                               "basalt_function_duration_seconds_count{function=\"%s\"} %llu\n",
+            rc = buf_printf(o,
+                            "basalt_function_duration_seconds_sum{function=\"%s\"} %.6f\n"
+                            "basalt_function_duration_seconds_count{function=\"%s\"} %llu\n",
                             e->name, (double)fn_counter(&e->dur_sum_us) / 1e6, e->name, (unsigned long long)cum);
     }
     return rc;

@@ -26,9 +26,10 @@
 static const http_route routes[] = {
     {HTTP_GET | HTTP_HEAD | HTTP_POST, "/rest/v1/rpc/", HTTP_APIKEY_OR_USER, HTTP_ERR_PGRST, METRICS_G_FUNCTIONS,
      fn_rpc_handle},
-    {HTTP_ANY & ~HTTP_OPTIONS, "/functions/v1/", HTTP_APIKEY_OR_USER, HTTP_ERR_PGRST, METRICS_G_FUNCTIONS, fn_http_handle},
-    {HTTP_GET | HTTP_HEAD | HTTP_POST | HTTP_PATCH | HTTP_DELETE, "/admin/v1/functions/", HTTP_SERVICE,
-     HTTP_ERR_PGRST, METRICS_G_ADMIN, fn_admin_handle},
+    {HTTP_ANY & ~HTTP_OPTIONS, "/functions/v1/", HTTP_APIKEY_OR_USER, HTTP_ERR_PGRST, METRICS_G_FUNCTIONS,
+     fn_http_handle},
+    {HTTP_GET | HTTP_HEAD | HTTP_POST | HTTP_PATCH | HTTP_DELETE, "/admin/v1/functions/", HTTP_SERVICE, HTTP_ERR_PGRST,
+     METRICS_G_ADMIN, fn_admin_handle},
 };
 
 static int start(bs_app *app)
@@ -49,10 +50,7 @@ static int start(bs_app *app)
     return BS_OK;
 }
 
-static int observe(db_conn *w, const db_change *ch, void *arg)
-{
-    return fn_queue_observe(w, ch, ((bs_app *)arg)->fn);
-}
+static int observe(db_conn *w, const db_change *ch, void *arg) { return fn_queue_observe(w, ch, ((bs_app *)arg)->fn); }
 
 static void on_commit(void *arg, int64_t last_seq)
 {
@@ -99,6 +97,12 @@ static void stop(bs_app *app)
     app->fn = NULL;
 }
 
-const bs_module functions_module = {.name = "functions", .start = start, .serving = serving, .drain = drain,
-                                    .stop = stop, .routes = routes, .nroutes = BS_COUNT(routes), .observe = observe,
+const bs_module functions_module = {.name = "functions",
+                                    .start = start,
+                                    .serving = serving,
+                                    .drain = drain,
+                                    .stop = stop,
+                                    .routes = routes,
+                                    .nroutes = BS_COUNT(routes),
+                                    .observe = observe,
                                     .on_commit = on_commit};

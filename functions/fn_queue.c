@@ -299,10 +299,7 @@ typedef struct job_event {
     char *a, *b; /* texts the event points into */
 } job_event;
 
-static char *dump(json_t *v)
-{
-    return v && !json_is_null(v) ? json_dumps(v, JSON_COMPACT | JSON_ENCODE_ANY) : NULL;
-}
+static char *dump(json_t *v) { return v && !json_is_null(v) ? json_dumps(v, JSON_COMPACT | JSON_ENCODE_ANY) : NULL; }
 
 static const char *sget(json_t *o, const char *k)
 {
@@ -321,22 +318,23 @@ static bool job_event_fill(job_event *je, int kind)
     case BASALT_EVENT_DOCUMENT:
         je->a = dump(json_object_get(o, "old"));
         je->b = dump(json_object_get(o, "new"));
-        je->u.document = (basalt_document_event){sizeof je->u.document, sget(o, "collection"), sget(o, "op"),
-                                                 sget(o, "doc_id"), je->a, je->b, iget(o, "seq"), iget(o, "committed_ms")};
+        je->u.document = (basalt_document_event){
+            sizeof je->u.document, sget(o, "collection"),  sget(o, "op"), sget(o, "doc_id"), je->a, je->b,
+            iget(o, "seq"),        iget(o, "committed_ms")};
         je->ev.document = &je->u.document;
         return true;
     case BASALT_EVENT_STORAGE:
         je->a = dump(json_object_get(o, "object"));
-        je->u.storage = (basalt_storage_event){sizeof je->u.storage, sget(o, "op"), sget(o, "bucket"), sget(o, "name"),
-                                               iget(o, "size"), sget(o, "content_type"), je->a ? je->a : "null",
-                                               iget(o, "seq")};
+        je->u.storage = (basalt_storage_event){sizeof je->u.storage,   sget(o, "op"),   sget(o, "bucket"),
+                                               sget(o, "name"),        iget(o, "size"), sget(o, "content_type"),
+                                               je->a ? je->a : "null", iget(o, "seq")};
         je->ev.storage = &je->u.storage;
         return true;
     case BASALT_EVENT_AUTH:
         je->a = dump(json_object_get(o, "user"));
         je->b = dump(json_object_get(o, "data"));
-        je->u.auth = (basalt_auth_event){sizeof je->u.auth, sget(o, "event"), sget(o, "user_id"),
-                                         je->a ? je->a : "null", iget(o, "seq"), je->b ? je->b : "null"};
+        je->u.auth = (basalt_auth_event){sizeof je->u.auth,      sget(o, "event"), sget(o, "user_id"),
+                                         je->a ? je->a : "null", iget(o, "seq"),   je->b ? je->b : "null"};
         je->ev.auth = &je->u.auth;
         return true;
     case BASALT_EVENT_SCHEDULE:
@@ -349,8 +347,7 @@ static bool job_event_fill(job_event *je, int kind)
                                              sget(o, "caller")};
         je->ev.invoke = &je->u.invoke;
         return true;
-    default:
-        return false;
+    default: return false;
     }
 }
 
@@ -555,8 +552,12 @@ fn_queue *fn_queue_new(fn_registry *reg)
         free(workers);
         return NULL;
     }
-    *q = (fn_queue){.reg = reg, .lock = PTHREAD_MUTEX_INITIALIZER, .cond = PTHREAD_COND_INITIALIZER, .dirty = true,
-                    .workers = workers, .nworkers = n};
+    *q = (fn_queue){.reg = reg,
+                    .lock = PTHREAD_MUTEX_INITIALIZER,
+                    .cond = PTHREAD_COND_INITIALIZER,
+                    .dirty = true,
+                    .workers = workers,
+                    .nworkers = n};
     return q;
 }
 

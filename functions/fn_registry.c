@@ -227,10 +227,7 @@ void fn_registry_remove_source(fn_registry *reg, const char *source)
     }
 }
 
-static char *dup_or_null(const char *s)
-{
-    return s && *s ? strdup(s) : NULL;
-}
+static char *dup_or_null(const char *s) { return s && *s ? strdup(s) : NULL; }
 
 /* Append a copy of every trigger of e's current version to v (an array of
  * fn_trig). */
@@ -242,7 +239,12 @@ static int copy_triggers(fn_entry *e, buf *v)
     int rc = BS_OK;
     for (uint32_t i = 0; i < ver->m->ntriggers && !rc; i++) {
         const basalt_trigger *t = &ver->m->triggers[i];
-        fn_trig c = {e, t->kind, t->flags, dup_or_null(t->source), dup_or_null(t->prefix), dup_or_null(t->suffix),
+        fn_trig c = {e,
+                     t->kind,
+                     t->flags,
+                     dup_or_null(t->source),
+                     dup_or_null(t->prefix),
+                     dup_or_null(t->suffix),
                      dup_or_null(t->filter)};
         rc = buf_append(v, &c, sizeof c);
         if (rc)
@@ -322,10 +324,7 @@ void fn_signal(pthread_mutex_t *m, pthread_cond_t *c, bool *flag)
 
 /* ---- responses ---- */
 
-void fn_response_init(basalt_response *r)
-{
-    memset(r, 0, sizeof *r);
-}
+void fn_response_init(basalt_response *r) { memset(r, 0, sizeof *r); }
 
 void fn_response_free(basalt_response *r)
 {
@@ -384,8 +383,8 @@ int fn_call_run(fn_registry *reg, fn_entry *e, fn_call *call)
         return BS_EBUSY;
     }
     uint64_t n = atomic_fetch_add_explicit(&reg->requests, 1, memory_order_relaxed);
-    snprintf(call->request_id, sizeof call->request_id, "%08llx-%06llx", (unsigned long long)(reg->app->started_ms & 0xffffffff),
-             (unsigned long long)n);
+    snprintf(call->request_id, sizeof call->request_id, "%08llx-%06llx",
+             (unsigned long long)(reg->app->started_ms & 0xffffffff), (unsigned long long)n);
     int64_t timeout = atomic_load_explicit(&e->eff_timeout_ms, memory_order_relaxed);
     fn_callpriv priv = {reg, e, ARENA_INIT, call->depth};
     basalt_ctx ctx = {

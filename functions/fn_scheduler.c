@@ -163,8 +163,8 @@ fn_scheduler *fn_scheduler_new(fn_registry *reg)
 {
     fn_scheduler *s = malloc(sizeof *s);
     if (s)
-        *s = (fn_scheduler){.reg = reg, .lock = PTHREAD_MUTEX_INITIALIZER, .cond = PTHREAD_COND_INITIALIZER,
-                            .dirty = true};
+        *s = (fn_scheduler){
+            .reg = reg, .lock = PTHREAD_MUTEX_INITIALIZER, .cond = PTHREAD_COND_INITIALIZER, .dirty = true};
     return s;
 }
 

@@ -21,7 +21,8 @@ static int64_t column_opt(sqlite3_stmt *st, int i)
 
 int fn_settings_load(fn_registry *reg, fn_entry *e)
 {
-    static const char q[] = "SELECT timeout_ms, concurrency, retries, enabled, config FROM _basalt_fn_settings WHERE name = ?";
+    static const char q[] =
+        "SELECT timeout_ms, concurrency, retries, enabled, config FROM _basalt_fn_settings WHERE name = ?";
     const db_bind v[] = {fn_sql_text(e->name)};
     sqlite3_stmt *st = fn_sql_query(reg->app ? reg->app->store : NULL, q, sizeof q - 1, v, 1);
     if (!st)
@@ -66,8 +67,7 @@ static const char *parse_config(json_t *v)
         return "config must be an object of strings (null removes a key)";
     const char *k;
     json_t *cv;
-    json_object_foreach(v, k, cv)
-    {
+    json_object_foreach (v, k, cv) {
         if (!json_is_string(cv) && !json_is_null(cv))
             return "config values must be strings (null removes a key)";
     }
@@ -107,8 +107,7 @@ const char *fn_settings_parse(fn_entry *e, json_t *body, fn_settings *out)
     pthread_mutex_unlock(&e->lock);
     const char *k;
     json_t *v;
-    json_object_foreach(body, k, v)
-    {
+    json_object_foreach (body, k, v) {
         const char *bad = parse_member(k, v, out);
         if (bad)
             return bad;
@@ -132,8 +131,8 @@ static int w_save(db_conn *w, void *arg)
                             "timeout_ms=?2, concurrency=?3, retries=?4, enabled=?5, config=?6, updated_at=?7";
     char now[32];
     time_iso_now(now);
-    const db_bind v[] = {fn_sql_text(a->name),        fn_sql_opt(a->s->timeout_ms), fn_sql_opt(a->s->concurrency),
-                         fn_sql_opt(a->s->retries),   fn_sql_int(a->s->enabled),    fn_sql_text(a->config),
+    const db_bind v[] = {fn_sql_text(a->name),      fn_sql_opt(a->s->timeout_ms), fn_sql_opt(a->s->concurrency),
+                         fn_sql_opt(a->s->retries), fn_sql_int(a->s->enabled),    fn_sql_text(a->config),
                          fn_sql_text(now)};
     return fn_sql_run(w, q, sizeof q - 1, v, FN_COUNT(v), NULL);
 }
@@ -146,8 +145,7 @@ static json_t *patched_config(fn_entry *e, json_t *patch)
     pthread_mutex_unlock(&e->lock);
     const char *k;
     json_t *v;
-    json_object_foreach(patch, k, v)
-    {
+    json_object_foreach (patch, k, v) {
         if (json_is_null(v))
             json_object_del(cfg, k);
         else

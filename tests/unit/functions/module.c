@@ -157,17 +157,11 @@ static void one_cycle(int n)
     ASSERT_EQ_INT(out.len, 0);
 }
 
-TEST(start_serve_stop)
-{
-    one_cycle(1);
-}
+TEST(start_serve_stop) { one_cycle(1); }
 
 /* a second start in the same process makes a fresh registry and hooks
  * that reach it, not the freed one */
-TEST(stop_then_start_again)
-{
-    one_cycle(2);
-}
+TEST(stop_then_start_again) { one_cycle(2); }
 
 /* with the module stopped, a change queues nothing and fails nothing */
 TEST(changes_while_stopped)
