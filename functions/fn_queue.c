@@ -14,7 +14,7 @@
  * BASALT_FN_BACKOFF_MS overrides) or, past the function's retries, moves the
  * row to _basalt_fn_dlq with the last error.
  *
- * Crashes.  Before the handler runs, the attempt is committed (w_begin):
+ * Crashes.  Before the handler runs, the attempt is committed (RES_BEGIN):
  * attempt + 1, last_error "ProcessDied: ...", and run_at_ms set to when a
  * retry would be due.  If the process dies in the handler (a plugin that
  * crashes on one document, or a kill), the row already says so: after the
@@ -35,7 +35,7 @@
  * measure the cost.
  *
  * Threads: --function-workers workers, started when the server serves
- * (fn_queue_start) and joined at drain (fn_queue_stop); q->lock guards the
+ * (fn_queue_run) and joined at drain (fn_queue_stop); q->lock guards the
  * mirror; a running job is touched only by its worker.
  */
 #include "fn_int.h"
