@@ -11,7 +11,6 @@
  */
 #include "fn_int.h"
 #include "fn_manifest.h"
-#include "core/jwt.h"
 #include "core/error.h"
 #include "core/jsonin.h"
 #include "core/log.h"
@@ -34,10 +33,7 @@
 
 #define MAX_ID_LEN 255
 
-static fn_callpriv *priv_of(const basalt_ctx *ctx)
-{
-    return ctx ? (fn_callpriv *)ctx->host_private : NULL;
-}
+static fn_callpriv *priv_of(const basalt_ctx *ctx) { return ctx ? (fn_callpriv *)ctx->host_private : NULL; }
 
 static int map_rc(int rc)
 {
@@ -58,10 +54,7 @@ static int map_rc(int rc)
     }
 }
 
-static int64_t h_remaining_ms(const basalt_ctx *ctx)
-{
-    return ctx->deadline_ms - time_now_ms();
-}
+static int64_t h_remaining_ms(const basalt_ctx *ctx) { return ctx->deadline_ms - time_now_ms(); }
 
 static void h_log(basalt_ctx *ctx, int level, const char *fmt, ...)
 {
@@ -147,7 +140,11 @@ static int h_error(basalt_response *res, int status, const char *type, const cha
 
 /* ---- documents ---- */
 
-typedef struct docop {
+typedef struct docop docop;
+/* What an update or delete does to the row (w_existing). */
+typedef int (*doc_change)(db_conn *w, docop *o, const char *old);
+
+struct docop {
     const char *coll;
     char canon[64];
     char id[MAX_ID_LEN + 1];
@@ -157,12 +154,10 @@ typedef struct docop {
     int64_t now_ms;
     char now[32];
     buf msg;
-} docop;
+    doc_change change;
+};
 
-static bool coll_ok(const char *c)
-{
-    return c && db_ident_collection_ok(c);
-}
+static bool coll_ok(const char *c) { return c && db_ident_collection_ok(c); }
 
 static int step_out(db_conn *w, sqlite3_stmt *st, char **out)
 {
@@ -207,11 +202,12 @@ static int w_insert(db_conn *w, void *arg)
             return rc;
         snprintf(o->canon, sizeof o->canon, "%s", o->coll);
     }
-    sqlite3_stmt *st = prep(w, "INSERT INTO ", o->canon,
-                            o->id_given ? "(id, data, created_at, updated_at) VALUES(?1, json_set(json(?2), "
-                                          "'$.created_at', ?3, '$.updated_at', ?3), ?3, ?3) RETURNING data"
-                                        : "(id, data, created_at, updated_at) VALUES(?1, json_set(json(?2), '$.id', ?1, "
-                                          "'$.created_at', ?3, '$.updated_at', ?3), ?3, ?3) RETURNING data");
+    sqlite3_stmt *st =
+        prep(w, "INSERT INTO ", o->canon,
+             o->id_given ? "(id, data, created_at, updated_at) VALUES(?1, json_set(json(?2), "
+                           "'$.created_at', ?3, '$.updated_at', ?3), ?3, ?3) RETURNING data"
+                         : "(id, data, created_at, updated_at) VALUES(?1, json_set(json(?2), '$.id', ?1, "
+                           "'$.created_at', ?3, '$.updated_at', ?3), ?3, ?3) RETURNING data");
     if (!st)
         return BS_EDB;
     sqlite3_bind_text(st, 1, o->id, -1, SQLITE_STATIC);
@@ -241,59 +237,67 @@ static char *read_data(db_conn *c, const char *coll, const char *id, int *rc)
     return d;
 }
 
-static int w_update(db_conn *w, void *arg)
+/* The document coll/id (canon receives the collection's stored name), or
+ * NULL with *rc BS_ENOTFOUND, BS_EDB or BS_ENOMEM. */
+static char *find_doc(db_conn *c, const char *coll, const char *id, char canon[64], int *rc)
 {
-    docop *o = arg;
-    if (rest_coll_lookup(w, o->coll, o->canon) != BS_OK)
-        return BS_ENOTFOUND;
-    int rc;
-    char *old = read_data(w, o->canon, o->id, &rc);
-    if (!old)
-        return rc;
+    if (rest_coll_lookup(c, coll, canon) != BS_OK) {
+        *rc = BS_ENOTFOUND;
+        return NULL;
+    }
+    return read_data(c, canon, id, rc);
+}
+
+/* PATCH old (the stored text) with o->json; o->out receives the new text
+ * (NULL when the row vanished). */
+static int update_row(db_conn *w, docop *o, const char *old)
+{
     /* json_patch matches keys by their spelling: both sides canonical
      * (jsondoc.h), so equal keys are equal text at every depth */
     buf base = BUF_INIT;
-    rc = db_jdoc_canon(&base, old, strlen(old), NULL);
+    int rc = db_jdoc_canon(&base, old, strlen(old), NULL);
     sqlite3_stmt *st = rc ? NULL
                           : prep(w, "UPDATE ", o->canon,
                                  " SET data = json_set(json_patch(?4, ?1), '$.id', json_extract(?4, '$.id'), "
                                  "'$.created_at', created_at, '$.updated_at', ?2), updated_at = ?2, "
                                  "version = version + 1 WHERE id = ?3 RETURNING data");
-    if (!st) {
-        buf_free(&base);
-        free(old);
-        return rc ? rc : BS_EDB;
+    if (st) {
+        sqlite3_bind_text(st, 1, o->json, -1, SQLITE_STATIC);
+        sqlite3_bind_text(st, 2, o->now, -1, SQLITE_STATIC);
+        sqlite3_bind_text(st, 3, o->id, -1, SQLITE_STATIC);
+        sqlite3_bind_text(st, 4, base.data, (int)base.len, SQLITE_STATIC);
+        rc = step_out(w, st, &o->out);
+    } else if (!rc) {
+        rc = BS_EDB;
     }
-    sqlite3_bind_text(st, 1, o->json, -1, SQLITE_STATIC);
-    sqlite3_bind_text(st, 2, o->now, -1, SQLITE_STATIC);
-    sqlite3_bind_text(st, 3, o->id, -1, SQLITE_STATIC);
-    sqlite3_bind_text(st, 4, base.data, (int)base.len, SQLITE_STATIC);
-    rc = step_out(w, st, &o->out);
     buf_free(&base);
-    if (!rc && o->out)
-        rc = db_changelog_append(w, o->canon, "UPDATE", o->id, old, o->out, o->now_ms);
-    free(old);
     return rc;
 }
 
-static int w_delete(db_conn *w, void *arg)
+static int delete_row(db_conn *w, docop *o, const char *old)
+{
+    sqlite3_stmt *st = prep(w, "DELETE FROM ", o->canon, " WHERE id = ?");
+    if (!st)
+        return BS_EDB;
+    sqlite3_bind_text(st, 1, o->id, -1, SQLITE_STATIC);
+    int rc = sqlite3_step(st) == SQLITE_DONE ? BS_OK : BS_EDB;
+    db_stmt_done(st);
+    return rc;
+}
+
+/* An update or delete (o->change) of a document that exists, appended to
+ * the change log with its old text. */
+static int w_existing(db_conn *w, void *arg)
 {
     docop *o = arg;
-    if (rest_coll_lookup(w, o->coll, o->canon) != BS_OK)
-        return BS_ENOTFOUND;
     int rc;
-    char *old = read_data(w, o->canon, o->id, &rc);
+    char *old = find_doc(w, o->coll, o->id, o->canon, &rc);
     if (!old)
         return rc;
-    sqlite3_stmt *st = prep(w, "DELETE FROM ", o->canon, " WHERE id = ?");
-    rc = st ? BS_OK : BS_EDB;
-    if (st) {
-        sqlite3_bind_text(st, 1, o->id, -1, SQLITE_STATIC);
-        rc = sqlite3_step(st) == SQLITE_DONE ? BS_OK : BS_EDB;
-        db_stmt_done(st);
-    }
-    if (!rc)
-        rc = db_changelog_append(w, o->canon, "DELETE", o->id, old, NULL, o->now_ms);
+    rc = o->change(w, o, old);
+    bool deleted = o->change == delete_row;
+    if (!rc && (o->out || deleted))
+        rc = db_changelog_append(w, o->canon, deleted ? "DELETE" : "UPDATE", o->id, old, o->out, o->now_ms);
     free(old);
     return rc;
 }
@@ -328,10 +332,7 @@ static int run_op(basalt_ctx *ctx, db_write_fn fn, docop *o, char **out)
     return map_rc(rc);
 }
 
-static bool id_ok(const char *id)
-{
-    return id && *id && strlen(id) <= MAX_ID_LEN;
-}
+static bool id_ok(const char *id) { return id && *id && strlen(id) <= MAX_ID_LEN; }
 
 /* A plugin's document in canonical form (jsondoc.h: one spelling per key,
  * so json_set / json_patch on it never write a key twice); NULL for text
@@ -408,7 +409,8 @@ static int h_doc_update(basalt_ctx *ctx, const char *coll, const char *id, const
     op_init(&o, coll);
     snprintf(o.id, sizeof o.id, "%s", id);
     o.json = cp;
-    int rc = run_op(ctx, w_update, &o, out);
+    o.change = update_row;
+    int rc = run_op(ctx, w_existing, &o, out);
     free(cp);
     return rc;
 }
@@ -420,115 +422,95 @@ static int h_doc_delete(basalt_ctx *ctx, const char *coll, const char *id)
     docop o;
     op_init(&o, coll);
     snprintf(o.id, sizeof o.id, "%s", id);
-    return run_op(ctx, w_delete, &o, NULL);
+    o.change = delete_row;
+    return run_op(ctx, w_existing, &o, NULL);
+}
+
+/* A reader (*c) and the stored name of collection coll (canon): BS_OK,
+ * BS_EINVAL (not a collection name), BS_EIO or BS_ENOTFOUND. */
+static int open_coll(basalt_ctx *ctx, const char *coll, db_conn **c, char canon[64])
+{
+    if (!coll_ok(coll))
+        return BS_EINVAL;
+    db_store *s = store_of(ctx);
+    *c = s ? db_reader(s) : NULL;
+    if (!*c)
+        return BS_EIO;
+    return rest_coll_lookup(*c, coll, canon) == BS_OK ? BS_OK : BS_ENOTFOUND;
 }
 
 static int h_doc_get(basalt_ctx *ctx, const char *coll, const char *id, char **out)
 {
     *out = NULL;
-    if (!coll_ok(coll) || !id_ok(id))
+    if (!id_ok(id))
         return BASALT_EINVAL;
-    db_store *s = store_of(ctx);
-    db_conn *c = s ? db_reader(s) : NULL;
-    if (!c)
-        return BASALT_EIO;
+    db_conn *c;
     char canon[64];
-    if (rest_coll_lookup(c, coll, canon) != BS_OK)
-        return BASALT_ENOTFOUND;
-    int rc;
-    *out = read_data(c, canon, id, &rc);
+    int rc = open_coll(ctx, coll, &c, canon);
+    if (!rc)
+        *out = read_data(c, canon, id, &rc);
     return map_rc(rc);
 }
 
-/* Split a query string into decoded parameters. */
-static int split_query(arena *a, const char *q, http_qparam **out, size_t *n)
+/* The SELECT of a PostgREST query string against collection canon, its
+ * binds (LIMIT and OFFSET last) in *binds.  BS_EINVAL (told to the
+ * function's log) for a query the grammar refuses. */
+static int doc_query_sql(basalt_ctx *ctx, arena *a, const char *canon, const char *query, buf *sql, db_binds *binds)
 {
-    size_t cap = 1;
-    for (const char *p = q; *p; p++)
-        cap += *p == '&';
-    http_qparam *v = arena_alloc(a, cap * sizeof *v);
-    if (!v)
-        return BS_ENOMEM;
-    size_t count = 0;
-    while (*q) {
-        const char *amp = strchr(q, '&');
-        size_t len = amp ? (size_t)(amp - q) : strlen(q);
-        if (len) {
-            const char *eq = memchr(q, '=', len);
-            size_t kl = eq ? (size_t)(eq - q) : len;
-            v[count].key = http_url_decode(a, q, kl, true);
-            v[count].val = eq ? http_url_decode(a, eq + 1, len - kl - 1, true) : "";
-            if (!v[count].key || !v[count].val)
-                return BS_EPARSE;
-            count++;
-        }
-        q += len + (amp ? 1 : 0);
-    }
-    *out = v;
-    *n = count;
-    return BS_OK;
-}
-
-static int h_doc_query(basalt_ctx *ctx, const char *coll, const char *query, char **out)
-{
-    *out = NULL;
-    if (!coll_ok(coll))
-        return BASALT_EINVAL;
-    fn_callpriv *p = priv_of(ctx);
-    db_store *s = store_of(ctx);
-    db_conn *c = s ? db_reader(s) : NULL;
-    if (!c || !p)
-        return BASALT_EIO;
-    char canon[64];
-    if (rest_coll_lookup(c, coll, canon) != BS_OK)
-        return BASALT_ENOTFOUND;
-    arena a = ARENA_INIT;
-    http_qparam *params = NULL;
+    const http_qparam *params = NULL;
     size_t np = 0;
     rest_qerr e;
     memset(&e, 0, sizeof e);
     rest_query *q = NULL;
-    buf where = BUF_INIT, proj = BUF_INIT, order = BUF_INIT, sql = BUF_INIT, res = BUF_INIT;
-    db_binds binds = {0};
-    int rc = split_query(&a, query ? query : "", &params, &np);
+    buf where = BUF_INIT, proj = BUF_INIT, order = BUF_INIT;
+    int rc = http_query_split(a, query ? query : "", &params, &np);
     if (!rc)
-        rc = rest_query_parse(&a, params, np, &q, &e);
+        rc = rest_query_parse(a, params, np, &q, &e);
     /* in the order their text appears in the SELECT: one list of binds */
     if (!rc)
-        rc = rest_query_projection(q, &a, &proj, &binds, &e);
+        rc = rest_query_projection(q, a, &proj, binds, &e);
     if (!rc)
-        rc = rest_query_where(q, &a, &where, &binds, &e);
+        rc = rest_query_where(q, a, &where, binds, &e);
     if (!rc)
-        rc = rest_query_order(q, &a, &order, &binds, &e);
+        rc = rest_query_order(q, a, &order, binds, &e);
     if (rc) {
         if (e.message[0])
             h_log(ctx, BASALT_LOG_WARN, "doc_query: %s %s", e.message, e.details);
         rc = BS_EINVAL;
-        goto out;
     }
-    rc = buf_printf(&sql, "SELECT %s FROM ", proj.data);
     if (!rc)
-        rc = db_ident_quote(&sql, canon);
+        rc = buf_printf(sql, "SELECT %s FROM ", proj.data);
     if (!rc)
-        rc = buf_printf(&sql, " WHERE %s", where.data);
+        rc = db_ident_quote(sql, canon);
+    if (!rc)
+        rc = buf_printf(sql, " WHERE %s", where.data);
     if (!rc && order.len)
-        rc = buf_printf(&sql, " ORDER BY %s", order.data);
+        rc = buf_printf(sql, " ORDER BY %s", order.data);
     if (!rc)
-        rc = buf_puts(&sql, " LIMIT ? OFFSET ?");
-    if (rc)
-        goto out;
-    sqlite3_stmt *st = db_stmt(c, sql.data, sql.len, NULL);
-    if (!st) {
-        rc = BS_EDB;
-        goto out;
-    }
-    db_binds_apply(st, &binds, 1);
-    int64_t lim = rest_query_limit(q), off = rest_query_offset(q), max = p->reg->app->cfg->max_rows;
-    sqlite3_bind_int64(st, (int)binds.n + 1, lim < 0 || lim > max ? max : lim);
-    sqlite3_bind_int64(st, (int)binds.n + 2, off < 0 ? 0 : off);
-    rc = buf_putc(&res, '[');
+        rc = buf_puts(sql, " LIMIT ? OFFSET ?");
+    int64_t lim = q ? rest_query_limit(q) : -1, off = q ? rest_query_offset(q) : 0;
+    int64_t max = priv_of(ctx)->reg->app->cfg->max_rows;
+    if (!rc)
+        rc = db_binds_int(a, binds, lim < 0 || lim > max ? max : lim);
+    if (!rc)
+        rc = db_binds_int(a, binds, off < 0 ? 0 : off);
+    buf_free(&where);
+    buf_free(&proj);
+    buf_free(&order);
+    return rc;
+}
+
+/* Run the SELECT: its rows' texts as one JSON array (*out, malloc'd). */
+static int doc_query_rows(db_conn *c, const buf *sql, const db_binds *binds, char **out)
+{
+    sqlite3_stmt *st = db_stmt(c, sql->data, sql->len, NULL);
+    if (!st)
+        return BS_EDB;
+    db_binds_apply(st, binds, 1);
+    buf res = BUF_INIT;
+    int rc = buf_putc(&res, '[');
     size_t n = 0;
-    int step;
+    int step = SQLITE_DONE;
     while (!rc && (step = sqlite3_step(st)) == SQLITE_ROW) {
         if (n++)
             rc = buf_putc(&res, ',');
@@ -543,12 +525,25 @@ static int h_doc_query(basalt_ctx *ctx, const char *coll, const char *query, cha
         rc = buf_putc(&res, ']');
     if (!rc)
         *out = buf_steal(&res, NULL);
-out:
-    buf_free(&where);
-    buf_free(&proj);
-    buf_free(&order);
-    buf_free(&sql);
     buf_free(&res);
+    return rc;
+}
+
+static int h_doc_query(basalt_ctx *ctx, const char *coll, const char *query, char **out)
+{
+    *out = NULL;
+    db_conn *c;
+    char canon[64];
+    int rc = open_coll(ctx, coll, &c, canon);
+    if (rc)
+        return map_rc(rc);
+    arena a = ARENA_INIT;
+    buf sql = BUF_INIT;
+    db_binds binds = {0};
+    rc = doc_query_sql(ctx, &a, canon, query, &sql, &binds);
+    if (!rc)
+        rc = doc_query_rows(c, &sql, &binds, out);
+    buf_free(&sql);
     arena_free(&a);
     return map_rc(rc);
 }
@@ -582,8 +577,7 @@ static const char *storage_why(int rc)
 static int storage_rc(basalt_ctx *ctx, const char *what, const char *bucket, const char *name, int rc)
 {
     if (rc && rc != BS_ENOTFOUND)
-        h_log(ctx, BASALT_LOG_WARN, "%s(%s, %s): %s", what, bucket ? bucket : "", name ? name : "",
-              storage_why(rc));
+        h_log(ctx, BASALT_LOG_WARN, "%s(%s, %s): %s", what, bucket ? bucket : "", name ? name : "", storage_why(rc));
     if (rc == BS_ETOOBIG || rc == BS_EDENIED)
         return BASALT_EINVAL;
     return map_rc(rc);
@@ -655,10 +649,7 @@ static int h_invoke(basalt_ctx *ctx, const char *name, const char *payload, char
     basalt_invoke_event iv = {sizeof iv, pl, strlen(pl), ctx->function ? ctx->function : ""};
     basalt_event ev = {.struct_size = sizeof ev, .kind = BASALT_EVENT_INVOKE, .invoke = &iv};
     fn_call call;
-    memset(&call, 0, sizeof call);
-    call.ev = &ev;
-    call.job_id = "";
-    call.attempt = 1;
+    fn_call_init(&call, &ev);
     call.depth = p->depth + 1;
     int rc = fn_call_run(p->reg, e, &call);
     if (rc) {
@@ -670,12 +661,9 @@ static int h_invoke(basalt_ctx *ctx, const char *name, const char *payload, char
         *result = buf_steal(&call.res.body, NULL);
     if (result && !*result && call.res.err_msg) {
         buf b = BUF_INIT;
-        buf_puts(&b, "{\"error\":");
-        buf_json_str(&b, call.res.err_type, strlen(call.res.err_type));
-        buf_puts(&b, ",\"message\":");
-        buf_json_str(&b, call.res.err_msg, strlen(call.res.err_msg));
-        buf_putc(&b, '}');
-        *result = buf_steal(&b, NULL);
+        if (fn_error_json(&b, call.res.err_type, call.res.err_msg) == BS_OK)
+            *result = buf_steal(&b, NULL);
+        buf_free(&b);
     }
     fn_call_done(&call);
     return out;

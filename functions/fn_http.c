@@ -11,19 +11,16 @@
  * /rest/v1/rpc speaks PostgREST: POST JSON args or GET query args, the
  * result passes through, errors are {"code","details","hint","message"}.
  */
-#include "fn.h"
 #include "fn_int.h"
-#include "core/jwt.h"
+#include "app/app.h"
 #include "core/error.h"
 #include "core/jsonin.h"
-#include "core/log.h"
-#include "rest/query.h"
+#include "core/jwt.h"
+#include "http/pgrst.h"
 
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-
-extern fn_registry *fn_global(void);
 
 typedef struct http_ev {
     basalt_event ev; /* first: the plugin sees this */
@@ -72,18 +69,11 @@ static int trigger_check(fn_entry *e, uint32_t kind, unsigned mbit)
     return st;
 }
 
-static int fn_json_error(http_req *r, int status, const char *type, const char *msg)
+/* A host error in the Edge Functions shape. */
+static int edge_error(http_req *r, int status, const char *type, const char *msg)
 {
     buf b = BUF_INIT;
-    int rc = buf_puts(&b, "{\"error\":");
-    if (!rc)
-        rc = buf_json_str(&b, type, strlen(type));
-    if (!rc)
-        rc = buf_puts(&b, ",\"message\":");
-    if (!rc)
-        rc = buf_json_str(&b, msg, strlen(msg));
-    if (!rc)
-        rc = buf_putc(&b, '}');
+    int rc = fn_error_json(&b, type, msg);
     if (!rc)
         rc = http_send(r, status, "application/json", b.data, b.len);
     buf_free(&b);
@@ -127,72 +117,98 @@ static void add_plugin_headers(http_req *r, const buf *h)
     }
 }
 
-int fn_http_handle(http_req *r)
+/* Run e with ev for the caller of r (fill_auth); fn_call_run's result. */
+static int run_for(http_req *r, fn_entry *e, const basalt_event *ev, fn_call *call)
 {
-    fn_registry *reg = fn_global();
+    fn_call_init(call, ev);
+    fill_auth(r, call);
+    return fn_call_run(http_app(r)->fn, e, call);
+}
+
+/* The 429's message, with Retry-After set. */
+static const char *busy_message(http_req *r, fn_entry *e, char *m, size_t ml)
+{
+    snprintf(m, ml, "function %s is at its concurrency limit (%d)", e->name, atomic_load(&e->eff_concurrency));
+    http_add_header(r, "Retry-After", "1");
+    return m;
+}
+
+/* ---- /functions/v1 ---- */
+
+/* The entry /functions/v1/NAME[/REST] names if it takes r's method (*rest:
+ * the decoded REST); else NULL, answered (404, 405) in rc. */
+static fn_entry *http_target(http_req *r, const char **rest, int *rc)
+{
     arena *a = http_arena(r);
     const char *sub = http_subpath_raw(r); /* decoded below, once */
     const char *slash = strchr(sub, '/');
     size_t nl = slash ? (size_t)(slash - sub) : strlen(sub);
     char *name = http_url_decode(a, sub, nl, false);
-    char *rest = slash ? http_url_decode(a, slash, strlen(slash), false) : "";
-    if (!name || !*name || !rest)
-        return fn_json_error(r, 404, "NotFound", "Requested function was not found");
-    fn_entry *e = reg ? fn_entry_find(reg, name) : NULL;
+    *rest = slash ? http_url_decode(a, slash, strlen(slash), false) : "";
+    fn_entry *e = name && *name && *rest ? fn_entry_find(http_app(r)->fn, name) : NULL;
     int tc = e ? trigger_check(e, BASALT_TRIGGER_HTTP, method_bit(http_method(r))) : 404;
-    if (tc == 404)
-        return fn_json_error(r, 404, "NotFound", "Requested function was not found");
+    if (tc == 404) {
+        *rc = edge_error(r, 404, "NotFound", "Requested function was not found");
+        return NULL;
+    }
     if (tc == 405) {
         char m[160];
         snprintf(m, sizeof m, "function %s does not accept %s", e->name, http_method_name(r));
-        return fn_json_error(r, 405, "MethodNotAllowed", m);
+        *rc = edge_error(r, 405, "MethodNotAllowed", m);
+        return NULL;
     }
+    return e;
+}
+
+/* The answer of a call that ran: the plugin's response, or the error. */
+static int edge_answer(http_req *r, fn_entry *e, fn_call *call)
+{
+    http_add_header(r, "X-Request-Id", call->request_id);
+    const basalt_response *res = &call->res;
+    char m[200];
+    if (call->timed_out) {
+        snprintf(m, sizeof m, "function %s ran %.0f ms, over its %d ms timeout", e->name, (double)call->dur_ns / 1e6,
+                 atomic_load(&e->eff_timeout_ms));
+        return edge_error(r, 504, "Timeout", m);
+    }
+    if (res->err_type)
+        return edge_error(r, res->status >= 400 ? res->status : 500, res->err_type, res->err_msg ? res->err_msg : "");
+    if (call->rc != BASALT_OK && !(res->has_body && res->status >= 400)) {
+        snprintf(m, sizeof m, "function %s failed (%d)", e->name, call->rc);
+        return edge_error(r, 500, "FunctionError", m);
+    }
+    add_plugin_headers(r, &res->headers);
+    int status = res->status ? res->status : (res->has_body ? 200 : 204);
+    return http_send(r, status, res->ctype ? res->ctype : "application/octet-stream",
+                     res->body.data ? res->body.data : "", res->body.len);
+}
+
+int fn_http_handle(http_req *r)
+{
+    const char *rest;
+    int rc;
+    fn_entry *e = http_target(r, &rest, &rc);
+    if (!e)
+        return rc;
     const char *body = "";
     size_t blen = 0;
-    int rc = http_body(r, &body, &blen);
+    rc = http_body(r, &body, &blen);
     if (rc == BS_ETOOBIG)
-        return fn_json_error(r, 413, "PayloadTooLarge", "the request body is larger than --max-body");
+        return edge_error(r, 413, "PayloadTooLarge", "the request body is larger than --max-body");
     if (rc)
-        return fn_json_error(r, 400, "BadRequest", "could not read the request body");
+        return edge_error(r, 400, "BadRequest", "could not read the request body");
     const char *ct = http_header(r, "Content-Type");
-    http_ev hev;
     basalt_http_event he = {sizeof he, http_method_name(r), rest, http_query(r), body, blen, ct ? ct : "", ev_header};
-    hev.ev = (basalt_event){.struct_size = sizeof hev.ev, .kind = BASALT_EVENT_HTTP, .http = &he};
-    hev.r = r;
+    http_ev hev = {{.struct_size = sizeof hev.ev, .kind = BASALT_EVENT_HTTP, .http = &he}, r};
     fn_call call;
-    memset(&call, 0, sizeof call);
-    call.ev = &hev.ev;
-    call.job_id = "";
-    call.attempt = 1;
-    fill_auth(r, &call);
-    rc = fn_call_run(reg, e, &call);
+    rc = run_for(r, e, &hev.ev, &call);
+    char m[200];
     if (rc == BS_ENOTFOUND)
-        return fn_json_error(r, 404, "NotFound", "Requested function was not found or is disabled");
-    if (rc == BS_EBUSY) {
-        char m[200];
-        snprintf(m, sizeof m, "function %s is at its concurrency limit (%d)", e->name, atomic_load(&e->eff_concurrency));
-        http_add_header(r, "Retry-After", "1");
-        return fn_json_error(r, 429, "TooManyRequests", m);
-    }
-    http_add_header(r, "X-Request-Id", call.request_id);
-    basalt_response *res = &call.res;
-    if (call.timed_out) {
-        char m[200];
-        snprintf(m, sizeof m, "function %s ran %.0f ms, over its %d ms timeout", e->name, (double)call.dur_ns / 1e6,
-                 atomic_load(&e->eff_timeout_ms));
-        rc = fn_json_error(r, 504, "Timeout", m);
-    } else if (res->err_type) {
-        rc = fn_json_error(r, res->status >= 400 ? res->status : 500, res->err_type, res->err_msg ? res->err_msg : "");
-    } else if (call.rc != BASALT_OK && !(res->has_body && res->status >= 400)) {
-        char m[120];
-        snprintf(m, sizeof m, "function %s failed (%d)", e->name, call.rc);
-        rc = fn_json_error(r, 500, "FunctionError", m);
-    } else {
-        add_plugin_headers(r, &res->headers);
-        int status = res->status ? res->status : (res->has_body ? 200 : 204);
-        rc = http_send(r, status, res->ctype ? res->ctype : "application/octet-stream", res->body.data ? res->body.data : "",
-                       res->body.len);
-    }
+        rc = edge_error(r, 404, "NotFound", "Requested function was not found or is disabled");
+    else if (rc == BS_EBUSY)
+        rc = edge_error(r, 429, "TooManyRequests", busy_message(r, e, m, sizeof m));
+    else
+        rc = edge_answer(r, e, &call);
     fn_call_done(&call);
     return rc;
 }
@@ -293,7 +309,7 @@ static int not_found(http_req *r, const char *name)
     snprintf(msg, sizeof msg, "Could not find the function public.%.200s without parameters in the schema cache", name);
     snprintf(det, sizeof det, "Searched for the function public.%.200s, but no matches were found in the schema cache",
              name);
-    return http_error(r, 404, "PGRST202", msg, det, NULL);
+    return pgrst_reply(r, PGRST_NO_FUNCTION, msg, det, NULL);
 }
 
 int fn_rpc_check_args(const char *body, size_t len, char *msg, size_t msgsz)
@@ -309,85 +325,113 @@ int fn_rpc_check_args(const char *body, size_t len, char *msg, size_t msgsz)
     return rc;
 }
 
+/* The named arguments of a POST: the body (an object), or {}.  A refusal
+ * is answered (413, 400) and BS_EINVAL returned; BS_ENOMEM unanswered. */
+static int body_args(http_req *r, buf *args)
+{
+    const char *body;
+    size_t blen;
+    int rc = http_body(r, &body, &blen);
+    if (rc == BS_ETOOBIG)
+        return pgrst_reply(r, PGRST_TOO_BIG, "Payload Too Large", NULL, NULL), BS_EINVAL;
+    if (rc)
+        return pgrst_reply(r, PGRST_BAD_BODY, "could not read the request body", NULL, NULL), BS_EINVAL;
+    char why[JSONIN_MSG_MAX] = "";
+    rc = blen ? fn_rpc_check_args(body, blen, why, sizeof why) : BS_OK;
+    if (rc == BS_ENOMEM)
+        return rc;
+    if (rc)
+        return pgrst_reply(r, PGRST_BAD_BODY, "the request body must be a JSON object of named arguments",
+                           why[0] ? why : NULL, NULL),
+               BS_EINVAL;
+    rc = blen ? buf_append(args, body, blen) : buf_puts(args, "{}");
+    return rc ? BS_ENOMEM : BS_OK;
+}
+
+/* The arguments as a JSON object: GET and HEAD from the query string,
+ * POST from the body.  A refusal is answered and BS_EINVAL returned. */
+static int rpc_args(http_req *r, buf *args)
+{
+    if (!(http_method(r) & (HTTP_GET | HTTP_HEAD)))
+        return body_args(r, args);
+    if (query_args(r, args) == BS_OK)
+        return BS_OK;
+    return pgrst_reply(r, PGRST_PARSE, "the query string is not valid UTF-8 or contains NUL bytes", NULL, NULL),
+           BS_EINVAL;
+}
+
+/* The entry /rest/v1/rpc/NAME names if it has an RPC trigger; else NULL,
+ * answered (404, 406) in rc. */
+static fn_entry *rpc_target(http_req *r, int *rc)
+{
+    const char *sub = http_subpath_raw(r);
+    char *name = http_url_decode(http_arena(r), sub, strlen(sub), false);
+    if (!name) {
+        *rc = pgrst_reply(r, PGRST_NO_PATH, "Invalid path specified in request URL", NULL, NULL);
+        return NULL;
+    }
+    const char *prof = http_header(r, (http_method(r) & (HTTP_GET | HTTP_HEAD)) ? "Accept-Profile" : "Content-Profile");
+    if (prof && strcmp(prof, "public") != 0) {
+        *rc = pgrst_reply(r, PGRST_PROFILE, "The schema must be one of the following: public", NULL, NULL);
+        return NULL;
+    }
+    fn_entry *e = *name ? fn_entry_find(http_app(r)->fn, name) : NULL;
+    if (!e || trigger_check(e, BASALT_TRIGGER_RPC, 0) != 0) {
+        *rc = not_found(r, name);
+        return NULL;
+    }
+    return e;
+}
+
+/* The answer of a call that ran, in PostgREST's shape. */
+static int rpc_answer(http_req *r, fn_entry *e, const fn_call *call)
+{
+    const basalt_response *res = &call->res;
+    char msg[200];
+    if (call->timed_out) {
+        snprintf(msg, sizeof msg, "canceling statement due to statement timeout: function %s ran %.0f ms (limit %d ms)",
+                 e->name, (double)call->dur_ns / 1e6, atomic_load(&e->eff_timeout_ms));
+        return pgrst_reply(r, PGRST_TIMEOUT, msg, NULL, NULL);
+    }
+    if (res->err_type) /* the plugin's status when it set an error one */
+        return http_error(r, res->status >= 400 ? res->status : pgrst_status(PGRST_RAISED), pgrst_code(PGRST_RAISED),
+                          res->err_msg ? res->err_msg : "", res->err_type, NULL);
+    if (call->rc != BASALT_OK) {
+        snprintf(msg, sizeof msg, "function %s failed (%d)", e->name, call->rc);
+        return pgrst_reply(r, PGRST_FUNCTION_FAILED, msg, NULL, NULL);
+    }
+    if (!res->has_body || res->body.len == 0)
+        return http_send(r, 204, NULL, NULL, 0);
+    add_plugin_headers(r, &res->headers);
+    return http_send(r, res->status ? res->status : 200, res->ctype ? res->ctype : "application/json; charset=utf-8",
+                     res->body.data, res->body.len);
+}
+
 int fn_rpc_handle(http_req *r)
 {
-    fn_registry *reg = fn_global();
-    arena *a = http_arena(r);
-    const char *sub = http_subpath_raw(r);
-    char *name = http_url_decode(a, sub, strlen(sub), false);
-    if (!name)
-        return http_error(r, 404, "PGRST125", "Invalid path specified in request URL", NULL, NULL);
-    unsigned m = http_method(r);
-    const char *prof = http_header(r, (m & (HTTP_GET | HTTP_HEAD)) ? "Accept-Profile" : "Content-Profile");
-    if (prof && strcmp(prof, "public") != 0)
-        return http_error(r, 406, "PGRST106", "The schema must be one of the following: public", NULL, NULL);
-    fn_entry *e = reg && *name ? fn_entry_find(reg, name) : NULL;
-    if (!e || trigger_check(e, BASALT_TRIGGER_RPC, 0) != 0)
-        return not_found(r, name);
-    buf args = BUF_INIT;
     int rc;
-    if (m & (HTTP_GET | HTTP_HEAD)) {
-        rc = query_args(r, &args);
-        if (rc) {
-            buf_free(&args);
-            return http_error(r, 400, "PGRST100", "the query string is not valid UTF-8 or contains NUL bytes", NULL,
-                              NULL);
-        }
-    } else {
-        const char *body;
-        size_t blen;
-        rc = http_body(r, &body, &blen);
-        if (rc == BS_ETOOBIG)
-            return http_error(r, 413, "PGRST413", "Payload Too Large", NULL, NULL);
-        char why[JSONIN_MSG_MAX] = "";
-        rc = blen ? fn_rpc_check_args(body, blen, why, sizeof why) : BS_OK;
-        if (rc == BS_ENOMEM)
-            return rc;
-        if (rc)
-            return http_error(r, 400, "PGRST102", "the request body must be a JSON object of named arguments",
-                              why[0] ? why : NULL, NULL);
-        rc = blen ? buf_append(&args, body, blen) : buf_puts(&args, "{}");
-        if (rc)
-            return BS_ENOMEM;
+    fn_entry *e = rpc_target(r, &rc);
+    if (!e)
+        return rc;
+    buf args = BUF_INIT;
+    rc = rpc_args(r, &args);
+    if (rc) {
+        buf_free(&args);
+        return rc == BS_EINVAL ? BS_OK : rc;
     }
     basalt_rpc_event re = {sizeof re, buf_cstr(&args), args.len};
     basalt_event ev = {.struct_size = sizeof ev, .kind = BASALT_EVENT_RPC, .rpc = &re};
     fn_call call;
-    memset(&call, 0, sizeof call);
-    call.ev = &ev;
-    call.job_id = "";
-    call.attempt = 1;
-    fill_auth(r, &call);
-    rc = fn_call_run(reg, e, &call);
+    rc = run_for(r, e, &ev, &call);
     buf_free(&args);
+    char msg[200];
     if (rc == BS_ENOTFOUND)
-        return not_found(r, name);
-    if (rc == BS_EBUSY) {
-        char msg[200];
-        snprintf(msg, sizeof msg, "function %s is at its concurrency limit (%d)", e->name, atomic_load(&e->eff_concurrency));
-        http_add_header(r, "Retry-After", "1");
-        return http_error(r, 429, "53300", msg, NULL, "Retry later or raise the function's concurrency");
-    }
-    basalt_response *res = &call.res;
-    if (call.timed_out) {
-        char msg[200];
-        snprintf(msg, sizeof msg, "canceling statement due to statement timeout: function %s ran %.0f ms (limit %d ms)",
-                 e->name, (double)call.dur_ns / 1e6, atomic_load(&e->eff_timeout_ms));
-        rc = http_error(r, 504, "57014", msg, NULL, NULL);
-    } else if (res->err_type) {
-        rc = http_error(r, res->status >= 400 ? res->status : 400, "P0001", res->err_msg ? res->err_msg : "",
-                        res->err_type, NULL);
-    } else if (call.rc != BASALT_OK) {
-        char msg[120];
-        snprintf(msg, sizeof msg, "function %s failed (%d)", e->name, call.rc);
-        rc = http_error(r, 500, "P0001", msg, NULL, NULL);
-    } else if (!res->has_body || res->body.len == 0) {
-        rc = http_send(r, 204, NULL, NULL, 0);
-    } else {
-        add_plugin_headers(r, &res->headers);
-        rc = http_send(r, res->status ? res->status : 200, res->ctype ? res->ctype : "application/json; charset=utf-8",
-                       res->body.data, res->body.len);
-    }
+        rc = not_found(r, e->name);
+    else if (rc == BS_EBUSY)
+        rc = pgrst_reply(r, PGRST_TOO_MANY, busy_message(r, e, msg, sizeof msg), NULL,
+                         "Retry later or raise the function's concurrency");
+    else
+        rc = rpc_answer(r, e, &call);
     fn_call_done(&call);
     return rc;
 }

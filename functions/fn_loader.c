@@ -92,6 +92,94 @@ static int refuse(char *why, size_t wl, const char *path, const char *fmt, const
     return BS_EINVAL;
 }
 
+/* Copy path to the private load directory (tmp) and dlopen the copy:
+ * *dl and its checked manifest *m, else a refusal (logged, in why). */
+static int open_plugin(const char *path, const char *tmp, void **dl, const basalt_function **m, char *why, size_t wl)
+{
+    if (copy_file(path, tmp) != BS_OK)
+        return refuse(why, wl, path, "cannot copy it to the private load directory (%s)", strerror(errno));
+    *dl = dlopen(tmp, RTLD_NOW | RTLD_LOCAL);
+    if (!*dl)
+        return refuse(why, wl, path, "dlopen failed: %s", dlerror());
+    *m = dlsym(*dl, BASALT_FUNCTION_SYMBOL);
+    if (!*m)
+        return refuse(why, wl, path, "no exported symbol %s: not a Basalt function plugin", BASALT_FUNCTION_SYMBOL);
+    size_t size = sizeof **m;
+    Dl_info info;
+    const ElfW(Sym) *sym = NULL;
+    if (dladdr1(*m, &info, (void **)&sym, RTLD_DL_SYMENT) && sym && sym->st_size)
+        size = sym->st_size;
+    char reason[400];
+    if (fn_manifest_check(*m, size, reason, sizeof reason) != BS_OK)
+        return refuse(why, wl, path, "%s", reason);
+    return BS_OK;
+}
+
+static fn_version *version_new(const char *path, const char *tmp, const basalt_function *m, uint32_t gen, fn_entry *e)
+{
+    fn_version *v = calloc(1, sizeof *v);
+    if (!v || !(v->source = strdup(path)) || !(v->tmp_path = strdup(tmp))) {
+        if (v)
+            free(v->source);
+        free(v);
+        return NULL;
+    }
+    atomic_init(&v->refs, 1);
+    v->m = m;
+    v->generation = gen;
+    v->entry = e;
+    v->loaded_ms = time_now_ms();
+    return v;
+}
+
+/* Run the plugin's init (if any) into v->state; a failure is logged and
+ * recorded on the entry (the previous version stays live). */
+static int version_init(fn_registry *reg, fn_version *v, const char *path, char *why, size_t wl)
+{
+    const basalt_function *m = v->m;
+    if (!m->init)
+        return BS_OK;
+    fn_callpriv priv = {reg, v->entry, ARENA_INIT, 0};
+    basalt_ctx ctx = {
+        .struct_size = sizeof ctx,
+        .host = &fn_host_api,
+        .function = m->name,
+        .request_id = "init",
+        .job_id = "",
+        .attempt = 1,
+        .version = v->generation,
+        .deadline_ms = time_now_ms() + fn_manifest_timeout(m),
+        .host_private = &priv,
+    };
+    uint64_t t0 = time_mono_ns();
+    int irc = m->init(&ctx, &v->state);
+    v->init_ns = time_mono_ns() - t0;
+    arena_free(&priv.a);
+    if (irc == BASALT_OK)
+        return BS_OK;
+    char msg[300];
+    snprintf(msg, sizeof msg, "init of version %u from %s failed with %d%s", v->generation, path, irc,
+             v->entry->current ? ": the previous version stays live" : "");
+    log_error("functions: %s: %s", m->name, msg);
+    fn_entry_set_error(v->entry, msg);
+    if (why && wl)
+        snprintf(why, wl, "%s", msg);
+    return BS_EINVAL;
+}
+
+/* Make v (holding dl) its entry's current version. */
+static void version_install(fn_version *v, void *dl)
+{
+    fn_entry *e = v->entry;
+    v->dl = dl;
+    atomic_fetch_add(&e->cold_starts, 1);
+    atomic_fetch_add(&e->init_ns_total, v->init_ns);
+    atomic_store(&e->init_ns_last, v->init_ns);
+    log_info("functions: loaded %s version %u from %s (init %.3f ms)", v->m->name, v->generation, v->source,
+             (double)v->init_ns / 1e6);
+    fn_entry_install(e, v);
+}
+
 int fn_load_file(fn_registry *reg, const char *path, char *why, size_t wl)
 {
     if (why && wl)
@@ -102,104 +190,34 @@ int fn_load_file(fn_registry *reg, const char *path, char *why, size_t wl)
     base = base ? base + 1 : path;
     char tmp[1400];
     snprintf(tmp, sizeof tmp, "%s/%u-%.200s", reg->tmpdir, gen, base);
-    int rc = BS_OK;
     void *dl = NULL;
+    const basalt_function *m = NULL;
     fn_version *v = NULL;
-    if (copy_file(path, tmp) != BS_OK) {
-        rc = refuse(why, wl, path, "cannot copy it to the private load directory (%s)", strerror(errno));
-        goto out;
-    }
-    dl = dlopen(tmp, RTLD_NOW | RTLD_LOCAL);
-    if (!dl) {
-        rc = refuse(why, wl, path, "dlopen failed: %s", dlerror());
-        goto out;
-    }
-    const basalt_function *m = dlsym(dl, BASALT_FUNCTION_SYMBOL);
-    if (!m) {
-        rc = refuse(why, wl, path, "no exported symbol %s: not a Basalt function plugin", BASALT_FUNCTION_SYMBOL);
-        goto out;
-    }
-    size_t size = sizeof *m;
-    Dl_info info;
-    const ElfW(Sym) *sym = NULL;
-    if (dladdr1(m, &info, (void **)&sym, RTLD_DL_SYMENT) && sym && sym->st_size)
-        size = sym->st_size;
-    char reason[400];
-    if (fn_manifest_check(m, size, reason, sizeof reason) != BS_OK) {
-        rc = refuse(why, wl, path, "%s", reason);
-        goto out;
-    }
-    fn_entry *e = fn_entry_get(reg, m->name);
-    if (!e) {
+    int rc = open_plugin(path, tmp, &dl, &m, why, wl);
+    fn_entry *e = rc ? NULL : fn_entry_get(reg, m->name);
+    if (!rc && !(e && (v = version_new(path, tmp, m, gen, e))))
         rc = BS_ENOMEM;
-        goto out;
+    if (!rc)
+        rc = version_init(reg, v, path, why, wl);
+    if (!rc) {
+        version_install(v, dl); /* v and dl belong to the entry now */
+        v = NULL;
+        dl = NULL;
     }
-    v = calloc(1, sizeof *v);
-    if (!v || !(v->source = strdup(path)) || !(v->tmp_path = strdup(tmp))) {
-        rc = BS_ENOMEM;
-        goto out;
-    }
-    atomic_init(&v->refs, 1);
-    v->m = m;
-    v->generation = gen;
-    v->entry = e;
-    v->loaded_ms = time_now_ms();
-    if (m->init) {
-        fn_callpriv priv = {reg, e, ARENA_INIT, 0};
-        basalt_ctx ctx = {
-            .struct_size = sizeof ctx,
-            .host = &fn_host_api,
-            .function = m->name,
-            .request_id = "init",
-            .job_id = "",
-            .attempt = 1,
-            .version = gen,
-            .deadline_ms = time_now_ms() + fn_manifest_timeout(m),
-            .host_private = &priv,
-        };
-        uint64_t t0 = time_mono_ns();
-        int irc = m->init(&ctx, &v->state);
-        v->init_ns = time_mono_ns() - t0;
-        arena_free(&priv.a);
-        if (irc != BASALT_OK) {
-            char msg[300];
-            snprintf(msg, sizeof msg, "init of version %u from %s failed with %d%s", gen, path, irc,
-                     e->current ? ": the previous version stays live" : "");
-            log_error("functions: %s: %s", m->name, msg);
-            fn_entry_set_error(e, msg);
-            if (why && wl)
-                snprintf(why, wl, "%s", msg);
-            rc = BS_EINVAL;
-            goto out;
-        }
-    }
-    v->dl = dl;
-    dl = NULL;
-    atomic_fetch_add(&e->cold_starts, 1);
-    atomic_fetch_add(&e->init_ns_total, v->init_ns);
-    atomic_store(&e->init_ns_last, v->init_ns);
-    log_info("functions: loaded %s version %u from %s (init %.3f ms)", m->name, gen, path, (double)v->init_ns / 1e6);
-    fn_entry_install(e, v);
-    v = NULL;
-out:
     if (v) {
         free(v->source);
         free(v->tmp_path);
         free(v);
-        unlink(tmp);
-    } else if (rc) {
-        unlink(tmp);
     }
+    if (rc)
+        unlink(tmp);
     if (dl)
         dlclose(dl);
     pthread_mutex_unlock(&reg->load_lock);
     return rc;
 }
 
-static int cmp_str(const void *a, const void *b)
-{
-    return strcmp(*(const char *const *)a, *(const char *const *)b);
-}
+static int cmp_str(const void *a, const void *b) { return strcmp(*(const char *const *)a, *(const char *const *)b); }
 
 static void scan_dir(fn_registry *reg)
 {

@@ -36,48 +36,42 @@ static int fail(char *why, size_t n, int rc, const char *fmt, ...)
     return rc;
 }
 
-static bool str_ok(const char *s, size_t max)
+static bool str_ok(const char *s, size_t max) { return s && *s && strnlen(s, max + 1) <= max; }
+
+/* Flags outside known refused: "unknown <what> bits". */
+static int check_bits(const basalt_trigger *t, uint32_t i, uint32_t known, const char *what, char *why, size_t wl)
 {
-    return s && *s && strnlen(s, max + 1) <= max;
+    if (t->flags & ~known)
+        return fail(why, wl, BS_EINVAL, "trigger %u: unknown %s bits 0x%x", i, what, t->flags);
+    return BS_OK;
 }
 
 static int check_trigger(const basalt_trigger *t, uint32_t i, char *why, size_t wl)
 {
     char err[160];
+    fn_sched s;
+    int rc;
     switch (t->kind) {
-    case BASALT_TRIGGER_HTTP:
-        if (t->flags & ~0x3fu)
-            return fail(why, wl, BS_EINVAL, "trigger %u: unknown HTTP method bits 0x%x", i, t->flags);
-        return BS_OK;
-    case BASALT_TRIGGER_RPC:
-        return BS_OK;
+    case BASALT_TRIGGER_HTTP: return check_bits(t, i, 0x3fu, "HTTP method", why, wl);
+    case BASALT_TRIGGER_RPC: return BS_OK;
     case BASALT_TRIGGER_DOCUMENT:
         if (!str_ok(t->source, 63))
             return fail(why, wl, BS_EINVAL, "trigger %u: a document trigger needs a collection name", i);
-        if (t->flags & ~0x7u)
-            return fail(why, wl, BS_EINVAL, "trigger %u: unknown document operation bits 0x%x", i, t->flags);
-        if (t->filter && *t->filter && (!strchr(t->filter, '=') || strchr(t->filter, '=') == t->filter))
-            return fail(why, wl, BS_EINVAL, "trigger %u: filter must look like field=value", i);
-        return BS_OK;
+        rc = check_bits(t, i, 0x7u, "document operation", why, wl);
+        if (!rc && t->filter && *t->filter && (!strchr(t->filter, '=') || strchr(t->filter, '=') == t->filter))
+            rc = fail(why, wl, BS_EINVAL, "trigger %u: filter must look like field=value", i);
+        return rc;
     case BASALT_TRIGGER_STORAGE:
         if (!str_ok(t->source, 100))
             return fail(why, wl, BS_EINVAL, "trigger %u: a storage trigger needs a bucket name", i);
-        if (t->flags & ~0x3u)
-            return fail(why, wl, BS_EINVAL, "trigger %u: unknown storage operation bits 0x%x", i, t->flags);
-        return BS_OK;
-    case BASALT_TRIGGER_AUTH:
-        if (t->flags & ~0x7u)
-            return fail(why, wl, BS_EINVAL, "trigger %u: unknown auth event bits 0x%x", i, t->flags);
-        return BS_OK;
-    case BASALT_TRIGGER_SCHEDULE: {
-        fn_sched s;
+        return check_bits(t, i, 0x3u, "storage operation", why, wl);
+    case BASALT_TRIGGER_AUTH: return check_bits(t, i, 0x7u, "auth event", why, wl);
+    case BASALT_TRIGGER_SCHEDULE:
         if (!t->source || fn_sched_parse(t->source, &s, err, sizeof err) != BS_OK)
             return fail(why, wl, BS_EINVAL, "trigger %u: schedule \"%.80s\": %s", i, t->source ? t->source : "",
                         t->source ? err : "missing");
         return BS_OK;
-    }
-    default:
-        return fail(why, wl, BS_EINVAL, "trigger %u: unknown kind %u", i, t->kind);
+    default: return fail(why, wl, BS_EINVAL, "trigger %u: unknown kind %u", i, t->kind);
     }
 }
 
@@ -89,8 +83,10 @@ int fn_manifest_check(const basalt_function *m, size_t size, char *why, size_t w
         return fail(why, wl, BS_EINVAL, "bad magic 0x%016llx: not a Basalt function manifest",
                     (unsigned long long)m->magic);
     if (m->abi_version != BASALT_FUNCTION_ABI)
-        return fail(why, wl, BS_EUNSUPP, "built for function ABI %u, this server speaks ABI %u: rebuild it against "
-                    "this server's basalt/function.h", m->abi_version, BASALT_FUNCTION_ABI);
+        return fail(why, wl, BS_EUNSUPP,
+                    "built for function ABI %u, this server speaks ABI %u: rebuild it against "
+                    "this server's basalt/function.h",
+                    m->abi_version, BASALT_FUNCTION_ABI);
     if (m->struct_size < offsetof(basalt_function, reserved) || m->struct_size > size)
         return fail(why, wl, BS_EINVAL, "manifest struct_size %u is not valid for ABI %u", m->struct_size,
                     BASALT_FUNCTION_ABI);
@@ -109,8 +105,7 @@ int fn_manifest_check(const basalt_function *m, size_t size, char *why, size_t w
     if (m->concurrency > FN_MAX_CONCURRENCY)
         return fail(why, wl, BS_EINVAL, "%s: concurrency above %d", m->name, FN_MAX_CONCURRENCY);
     if (m->retries < -1 || m->retries > FN_MAX_RETRIES)
-        return fail(why, wl, BS_EINVAL, "%s: retries must be -1 (none), 0 (default) or 1..%d", m->name,
-                    FN_MAX_RETRIES);
+        return fail(why, wl, BS_EINVAL, "%s: retries must be -1 (none), 0 (default) or 1..%d", m->name, FN_MAX_RETRIES);
     for (uint32_t i = 0; i < m->ntriggers; i++) {
         char sub[200];
         int rc = check_trigger(&m->triggers[i], i, sub, sizeof sub);
@@ -120,10 +115,7 @@ int fn_manifest_check(const basalt_function *m, size_t size, char *why, size_t w
     return BS_OK;
 }
 
-uint32_t fn_manifest_timeout(const basalt_function *m)
-{
-    return m->timeout_ms ? m->timeout_ms : FN_DEFAULT_TIMEOUT_MS;
-}
+uint32_t fn_manifest_timeout(const basalt_function *m) { return m->timeout_ms ? m->timeout_ms : FN_DEFAULT_TIMEOUT_MS; }
 
 uint32_t fn_manifest_concurrency(const basalt_function *m)
 {

@@ -9,7 +9,6 @@
  */
 #include "fn_int.h"
 #include "fn_manifest.h"
-#include "fn.h"
 #include "core/error.h"
 #include "core/log.h"
 #include "core/timeutil.h"
@@ -20,10 +19,102 @@
 #include <string.h>
 #include <unistd.h>
 
-/* Duration histogram bounds in microseconds (last bucket: +Inf). */
-static const double hist_bounds_us[FN_HIST_BUCKETS - 1] = {
-    10, 25, 50, 100, 250, 500, 1000, 2500, 5000, 10000, 25000,
-    50000, 100000, 250000, 500000, 1e6, 2.5e6, 5e6, 10e6, 30e6, 60e6};
+static void trigs_free_strings(fn_trig *t, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        free(t[i].source);
+        free(t[i].prefix);
+        free(t[i].suffix);
+        free(t[i].filter);
+    }
+}
+
+static void trigs_free(fn_trig *t, size_t n)
+{
+    trigs_free_strings(t, n);
+    free(t);
+}
+
+/* ---- the registry ---- */
+
+int fn_registry_new(bs_app *app, fn_registry **out)
+{
+    *out = NULL;
+    fn_registry *reg = calloc(1, sizeof *reg);
+    if (!reg)
+        return BS_ENOMEM;
+    reg->app = app;
+    reg->inotify_fd = -1;
+    pthread_rwlock_init(&reg->lock, NULL);
+    pthread_mutex_init(&reg->load_lock, NULL);
+    const char *env = getenv("BASALT_FN_BACKOFF_MS");
+    reg->backoff_base_ms = env && atoll(env) > 0 ? atoll(env) : 1000;
+    if (app->cfg->functions_dir)
+        snprintf(reg->dir, sizeof reg->dir, "%s", app->cfg->functions_dir);
+    else
+        snprintf(reg->dir, sizeof reg->dir, "%s/functions", app->cfg->data_dir);
+    snprintf(reg->tmpdir, sizeof reg->tmpdir, "%s/basalt-fn-XXXXXX", getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp");
+    if (!mkdtemp(reg->tmpdir)) {
+        log_error("functions: cannot create a private load directory under /tmp");
+        reg->tmpdir[0] = '\0';
+        fn_registry_free(reg);
+        return BS_EIO;
+    }
+    *out = reg;
+    return BS_OK;
+}
+
+static void entry_free(fn_entry *e)
+{
+    fn_version *v = e->current;
+    e->current = NULL;
+    fn_version_release(v);
+    free(e->source);
+    free(e->last_error);
+    json_decref(e->config);
+    for (size_t i = 0; i < FN_LOG_RING; i++)
+        free(e->log[i]);
+    pthread_mutex_destroy(&e->lock);
+    pthread_mutex_destroy(&e->log_lock);
+    free(e);
+}
+
+void fn_registry_free(fn_registry *reg)
+{
+    if (!reg)
+        return;
+    trigs_free(reg->trigs, reg->ntrigs);
+    for (fn_entry *e = reg->entries, *next; e; e = next) {
+        next = e->next;
+        entry_free(e);
+    }
+    if (reg->tmpdir[0])
+        rmdir(reg->tmpdir);
+    pthread_rwlock_destroy(&reg->lock);
+    pthread_mutex_destroy(&reg->load_lock);
+    free(reg);
+}
+
+size_t fn_registry_loaded(fn_registry *reg)
+{
+    size_t n = 0;
+    for (fn_entry *e = fn_registry_entries(reg); e; e = e->next) {
+        pthread_mutex_lock(&e->lock);
+        n += e->current != NULL;
+        pthread_mutex_unlock(&e->lock);
+    }
+    return n;
+}
+
+/* ---- entries ---- */
+
+fn_entry *fn_registry_entries(fn_registry *reg)
+{
+    pthread_rwlock_rdlock(&reg->lock);
+    fn_entry *e = reg->entries;
+    pthread_rwlock_unlock(&reg->lock);
+    return e;
+}
 
 fn_entry *fn_entry_find(fn_registry *reg, const char *name)
 {
@@ -57,8 +148,7 @@ fn_entry *fn_entry_get(fn_registry *reg, const char *name)
         dup = dup->next;
     if (dup) { /* lost a race with another loader: keep theirs */
         pthread_rwlock_unlock(&reg->lock);
-        json_decref(e->config);
-        free(e);
+        entry_free(e);
         return dup;
     }
     e->next = reg->entries;
@@ -126,12 +216,7 @@ void fn_entry_install(fn_entry *e, fn_version *v)
 
 void fn_registry_remove_source(fn_registry *reg, const char *source)
 {
-    pthread_rwlock_rdlock(&reg->lock);
-    fn_entry *list = reg->entries;
-    pthread_rwlock_unlock(&reg->lock);
-    /* entries are never freed and only ever prepended: walking the list
-     * from a head read under the lock is safe */
-    for (fn_entry *e = list; e; e = e->next) {
+    for (fn_entry *e = fn_registry_entries(reg); e; e = e->next) {
         pthread_mutex_lock(&e->lock);
         bool match = e->current && e->source && strcmp(e->source, source) == 0;
         pthread_mutex_unlock(&e->lock);
@@ -142,66 +227,55 @@ void fn_registry_remove_source(fn_registry *reg, const char *source)
     }
 }
 
-static void trigs_free(fn_trig *t, size_t n)
-{
-    for (size_t i = 0; i < n; i++) {
-        free(t[i].source);
-        free(t[i].prefix);
-        free(t[i].suffix);
-        free(t[i].filter);
-    }
-    free(t);
-}
+static char *dup_or_null(const char *s) { return s && *s ? strdup(s) : NULL; }
 
-static char *dup_or_null(const char *s)
+/* Append a copy of every trigger of e's current version to v (an array of
+ * fn_trig). */
+static int copy_triggers(fn_entry *e, buf *v)
 {
-    return s && *s ? strdup(s) : NULL;
+    fn_version *ver = fn_version_acquire(e);
+    if (!ver)
+        return BS_OK;
+    int rc = BS_OK;
+    for (uint32_t i = 0; i < ver->m->ntriggers && !rc; i++) {
+        const basalt_trigger *t = &ver->m->triggers[i];
+        fn_trig c = {e,
+                     t->kind,
+                     t->flags,
+                     dup_or_null(t->source),
+                     dup_or_null(t->prefix),
+                     dup_or_null(t->suffix),
+                     dup_or_null(t->filter)};
+        rc = buf_append(v, &c, sizeof c);
+        if (rc)
+            trigs_free_strings(&c, 1);
+    }
+    fn_version_release(ver);
+    return rc;
 }
 
 void fn_registry_rebuild_triggers(fn_registry *reg)
 {
-    size_t cap = 0, n = 0;
-    fn_trig *v = NULL;
-    pthread_rwlock_rdlock(&reg->lock);
-    fn_entry *list = reg->entries;
-    pthread_rwlock_unlock(&reg->lock);
-    bool oom = false;
-    for (fn_entry *e = list; e && !oom; e = e->next) {
-        fn_version *ver = fn_version_acquire(e);
-        if (!ver)
-            continue;
-        for (uint32_t i = 0; i < ver->m->ntriggers && !oom; i++) {
-            const basalt_trigger *t = &ver->m->triggers[i];
-            if (n == cap) {
-                size_t nc = cap ? cap * 2 : 16;
-                fn_trig *nv = realloc(v, nc * sizeof *nv);
-                if (!nv) {
-                    oom = true;
-                    break;
-                }
-                v = nv;
-                cap = nc;
-            }
-            v[n] = (fn_trig){e, t->kind, t->flags, dup_or_null(t->source), dup_or_null(t->prefix),
-                             dup_or_null(t->suffix), dup_or_null(t->filter)};
-            n++;
-        }
-        fn_version_release(ver);
-    }
-    if (oom) {
+    buf v = BUF_INIT;
+    int rc = BS_OK;
+    for (fn_entry *e = fn_registry_entries(reg); e && !rc; e = e->next)
+        rc = copy_triggers(e, &v);
+    size_t len = 0;
+    fn_trig *t = (fn_trig *)buf_steal(&v, &len);
+    if (rc) {
         log_error("functions: out of memory rebuilding the trigger table (keeping the old one)");
-        trigs_free(v, n);
+        trigs_free(t, len / sizeof *t);
         return;
     }
     pthread_rwlock_wrlock(&reg->lock);
     fn_trig *old = reg->trigs;
     size_t oldn = reg->ntrigs;
-    reg->trigs = v;
-    reg->ntrigs = n;
+    reg->trigs = t;
+    reg->ntrigs = len / sizeof *t;
     pthread_rwlock_unlock(&reg->lock);
     trigs_free(old, oldn);
-    if (reg->q)
-        fn_queue_triggers_changed(reg->q);
+    fn_scheduler_changed(reg);
+    fn_queue_kick(reg); /* jobs of a newly loaded function may be runnable */
 }
 
 bool fn_entry_reserve(fn_entry *e)
@@ -239,47 +313,18 @@ void fn_entry_log(fn_entry *e, const char *line)
     pthread_mutex_unlock(&e->log_lock);
 }
 
-void fn_hist_add(fn_entry *e, uint64_t ns)
+void fn_signal(pthread_mutex_t *m, pthread_cond_t *c, bool *flag)
 {
-    double us = (double)ns / 1000.0;
-    size_t b = 0;
-    while (b < FN_HIST_BUCKETS - 1 && us > hist_bounds_us[b])
-        b++;
-    atomic_fetch_add_explicit(&e->hist[b], 1, memory_order_relaxed);
-    atomic_fetch_add_explicit(&e->dur_sum_us, (uint64_t)us, memory_order_relaxed);
+    pthread_mutex_lock(m);
+    if (flag)
+        *flag = true;
+    pthread_cond_broadcast(c);
+    pthread_mutex_unlock(m);
 }
-
-double fn_hist_pct(fn_entry *e, double pct)
-{
-    uint64_t c[FN_HIST_BUCKETS], total = 0;
-    for (size_t i = 0; i < FN_HIST_BUCKETS; i++) {
-        c[i] = atomic_load_explicit(&e->hist[i], memory_order_relaxed);
-        total += c[i];
-    }
-    if (!total)
-        return 0;
-    double rank = pct / 100.0 * (double)total, cum = 0;
-    for (size_t i = 0; i < FN_HIST_BUCKETS; i++) {
-        if (cum + (double)c[i] >= rank && c[i]) {
-            double lo = i ? hist_bounds_us[i - 1] : 0;
-            double hi = i < FN_HIST_BUCKETS - 1 ? hist_bounds_us[i] : hist_bounds_us[FN_HIST_BUCKETS - 2] * 2;
-            double frac = ((rank - cum) / (double)c[i]);
-            return (lo + (hi - lo) * frac) / 1000.0;
-        }
-        cum += (double)c[i];
-    }
-    return hist_bounds_us[FN_HIST_BUCKETS - 2] / 1000.0;
-}
-
-const double *fn_hist_bounds(void);
-const double *fn_hist_bounds(void) { return hist_bounds_us; }
 
 /* ---- responses ---- */
 
-void fn_response_init(basalt_response *r)
-{
-    memset(r, 0, sizeof *r);
-}
+void fn_response_init(basalt_response *r) { memset(r, 0, sizeof *r); }
 
 void fn_response_free(basalt_response *r)
 {
@@ -291,11 +336,29 @@ void fn_response_free(basalt_response *r)
     memset(r, 0, sizeof *r);
 }
 
-void fn_call_done(fn_call *call) { fn_response_free(&call->res); }
+int fn_error_json(buf *b, const char *type, const char *msg)
+{
+    int rc = buf_puts(b, "{\"error\":");
+    if (!rc)
+        rc = buf_json_str(b, type, strlen(type));
+    if (!rc)
+        rc = buf_puts(b, ",\"message\":");
+    if (!rc)
+        rc = buf_json_str(b, msg, strlen(msg));
+    return rc ? rc : buf_putc(b, '}');
+}
 
 /* ---- one call ---- */
 
-static atomic_uint_fast64_t req_counter;
+void fn_call_init(fn_call *call, const basalt_event *ev)
+{
+    memset(call, 0, sizeof *call);
+    call->ev = ev;
+    call->job_id = "";
+    call->attempt = 1;
+}
+
+void fn_call_done(fn_call *call) { fn_response_free(&call->res); }
 
 int fn_call_run(fn_registry *reg, fn_entry *e, fn_call *call)
 {
@@ -319,9 +382,9 @@ int fn_call_run(fn_registry *reg, fn_entry *e, fn_call *call)
         fn_version_release(v);
         return BS_EBUSY;
     }
-    uint64_t n = atomic_fetch_add_explicit(&req_counter, 1, memory_order_relaxed);
-    snprintf(call->request_id, sizeof call->request_id, "%08llx-%06llx", (unsigned long long)(reg->app->started_ms & 0xffffffff),
-             (unsigned long long)n);
+    uint64_t n = atomic_fetch_add_explicit(&reg->requests, 1, memory_order_relaxed);
+    snprintf(call->request_id, sizeof call->request_id, "%08llx-%06llx",
+             (unsigned long long)(reg->app->started_ms & 0xffffffff), (unsigned long long)n);
     int64_t timeout = atomic_load_explicit(&e->eff_timeout_ms, memory_order_relaxed);
     fn_callpriv priv = {reg, e, ARENA_INIT, call->depth};
     basalt_ctx ctx = {

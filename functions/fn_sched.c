@@ -56,7 +56,9 @@ static int parse_rate(const char *s, fn_sched *out, char *err, size_t errlen)
     static const struct {
         const char *one, *many;
         int64_t ms;
-    } units[] = {{"second", "seconds", 1000}, {"minute", "minutes", 60000}, {"hour", "hours", 3600000},
+    } units[] = {{"second", "seconds", 1000},
+                 {"minute", "minutes", 60000},
+                 {"hour", "hours", 3600000},
                  {"day", "days", 86400000}};
     for (size_t i = 0; i < sizeof units / sizeof units[0]; i++) {
         const char *want = n == 1 ? units[i].one : units[i].many;
@@ -66,8 +68,9 @@ static int parse_rate(const char *s, fn_sched *out, char *err, size_t errlen)
             return BS_OK;
         }
     }
-    set_err(err, errlen, n == 1 ? "rate(1 unit): unit must be second, minute, hour or day"
-                                : "rate(N units): unit must be seconds, minutes, hours or days");
+    set_err(err, errlen,
+            n == 1 ? "rate(1 unit): unit must be second, minute, hour or day"
+                   : "rate(N units): unit must be seconds, minutes, hours or days");
     return BS_EPARSE;
 }
 
@@ -189,8 +192,8 @@ int fn_sched_parse(const char *expr, fn_sched *out, char *err, size_t errlen)
         return parse_rate(expr + 5, out, err, errlen);
     static const struct {
         const char *name, *cron;
-    } macros[] = {{"@hourly", "0 * * * *"}, {"@daily", "0 0 * * *"}, {"@midnight", "0 0 * * *"},
-                  {"@weekly", "0 0 * * 0"}, {"@monthly", "0 0 1 * *"}, {"@yearly", "0 0 1 1 *"},
+    } macros[] = {{"@hourly", "0 * * * *"},  {"@daily", "0 0 * * *"},   {"@midnight", "0 0 * * *"},
+                  {"@weekly", "0 0 * * 0"},  {"@monthly", "0 0 1 * *"}, {"@yearly", "0 0 1 1 *"},
                   {"@annually", "0 0 1 1 *"}};
     if (expr[0] == '@') {
         for (size_t i = 0; i < sizeof macros / sizeof macros[0]; i++)

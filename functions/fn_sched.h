@@ -18,12 +18,12 @@
 
 typedef struct fn_sched {
     bool is_rate;
-    int64_t rate_ms;      /* is_rate */
-    uint64_t minute;      /* bit i: minute i matches (0-59) */
-    uint32_t hour;        /* 0-23 */
-    uint32_t dom;         /* 1-31 */
-    uint16_t month;       /* 1-12 */
-    uint8_t dow;          /* 0-6, Sunday = 0 */
+    int64_t rate_ms; /* is_rate */
+    uint64_t minute; /* bit i: minute i matches (0-59) */
+    uint32_t hour;   /* 0-23 */
+    uint32_t dom;    /* 1-31 */
+    uint16_t month;  /* 1-12 */
+    uint8_t dow;     /* 0-6, Sunday = 0 */
     bool dom_star, dow_star;
 } fn_sched;
 

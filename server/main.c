@@ -241,6 +241,8 @@ static int modules_serving(bs_app *app)
 static void modules_stop(bs_app *app, size_t started)
 {
     while (started--) {
+        if (modules[started]->drain)
+            modules[started]->drain(app);
         hooks_remove(app, modules[started]);
         if (modules[started]->stop)
             modules[started]->stop(app);

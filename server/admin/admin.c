@@ -288,7 +288,7 @@ int admin_metrics(http_req *r)
     if (!rc)
         rc = rt_metrics_render(&out);
     if (!rc)
-        rc = fn_metrics_render(&out);
+        rc = fn_metrics_render(app->fn, &out);
     int64_t hits, misses, used;
     db_cache_stats(app->store, &hits, &misses, &used);
     uint64_t jh, jm;

@@ -10,7 +10,7 @@
  *   for each module in order: start, then register its hooks (arg: app)
  *   start the listener with every module's routes; call serving
  *   ... SIGTERM ...
- *   stop the listener; for each module in reverse: unregister, stop
+ *   stop the listener; for each module in reverse: drain, unregister, stop
  *
  * so no module keeps a pointer of its own to reach its hooks, and whatever
  * is registered for a module is unregistered before it stops.
@@ -38,6 +38,10 @@ typedef struct bs_module {
     int (*start)(bs_app *app);
     /* After the listener is up (app->http is set).  May be NULL. */
     int (*serving)(bs_app *app);
+    /* Stop the module's own threads while its hooks are still registered
+     * (so work they finish is still observed); called right before its
+     * hooks are removed and stop runs.  May be NULL. */
+    void (*drain)(bs_app *app);
     /* Undo start; called for every module whose start was attempted, in
      * reverse order, after the listener stopped.  May be NULL. */
     void (*stop)(bs_app *app);

@@ -313,38 +313,45 @@ char *http_url_decode(arena *a, const char *s, size_t n, bool form)
     return out;
 }
 
+int http_query_split(arena *a, const char *q, const http_qparam **out, size_t *n)
+{
+    size_t count = 0, cap = 0;
+    http_qparam *v = NULL;
+    while (*q) {
+        const char *amp = strchr(q, '&');
+        size_t len = amp ? (size_t)(amp - q) : strlen(q);
+        if (len) {
+            const char *eq = memchr(q, '=', len);
+            size_t kl = eq ? (size_t)(eq - q) : len;
+            if (count == cap) {
+                size_t nc = cap ? cap * 2 : 16;
+                http_qparam *nv = arena_alloc(a, nc * sizeof *nv);
+                if (!nv)
+                    return BS_ENOMEM;
+                if (count)
+                    memcpy(nv, v, count * sizeof *nv);
+                v = nv;
+                cap = nc;
+            }
+            v[count].key = http_url_decode(a, q, kl, true);
+            v[count].val = eq ? http_url_decode(a, eq + 1, len - kl - 1, true) : arena_strdup(a, "");
+            if (!v[count].key || !v[count].val)
+                return BS_EPARSE;
+            count++;
+        }
+        q += len + (amp ? 1 : 0);
+    }
+    *out = v;
+    *n = count;
+    return BS_OK;
+}
+
 int http_params(http_req *r, const http_qparam **out, size_t *n)
 {
     if (!r->params_done) {
-        const char *q = http_query(r);
-        size_t count = 0, cap = 0;
-        http_qparam *v = NULL;
-        while (*q) {
-            const char *amp = strchr(q, '&');
-            size_t len = amp ? (size_t)(amp - q) : strlen(q);
-            if (len) {
-                const char *eq = memchr(q, '=', len);
-                size_t kl = eq ? (size_t)(eq - q) : len;
-                if (count == cap) {
-                    size_t nc = cap ? cap * 2 : 16;
-                    http_qparam *nv = arena_alloc(&r->arena, nc * sizeof *nv);
-                    if (!nv)
-                        return BS_ENOMEM;
-                    if (count)
-                        memcpy(nv, v, count * sizeof *nv);
-                    v = nv;
-                    cap = nc;
-                }
-                v[count].key = http_url_decode(&r->arena, q, kl, true);
-                v[count].val = eq ? http_url_decode(&r->arena, eq + 1, len - kl - 1, true) : arena_strdup(&r->arena, "");
-                if (!v[count].key || !v[count].val)
-                    return BS_EPARSE;
-                count++;
-            }
-            q += len + (amp ? 1 : 0);
-        }
-        r->params = v;
-        r->nparams = count;
+        int rc = http_query_split(&r->arena, http_query(r), &r->params, &r->nparams);
+        if (rc)
+            return rc;
         r->params_done = true;
     }
     *out = r->params;

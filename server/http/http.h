@@ -206,6 +206,8 @@ int64_t http_content_length(const http_req *r);
 /* Form-decoded query parameters in request order, from the arena.
  * BS_EPARSE for a NUL byte (%00) or invalid UTF-8 after decoding. */
 int http_params(http_req *r, const struct http_qparam **out, size_t *n);
+/* The same for any query string q (without the '?'), from arena a. */
+int http_query_split(arena *a, const char *q, const struct http_qparam **out, size_t *n);
 /* The first value of query parameter `key`, or NULL. */
 const char *http_param(http_req *r, const char *key);
 /* The token of "Authorization: Bearer <token>", or NULL. */

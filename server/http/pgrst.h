@@ -19,6 +19,7 @@
     X(RANGE, "PGRST103", 416)          /* Range / offset past the end */       \
     X(PROFILE, "PGRST106", 406)        /* Accept-/Content-Profile */           \
     X(SINGULAR, "PGRST116", 406)       /* vnd.pgrst.object with != 1 row */    \
+    X(NO_ROW, "PGRST116", 404)         /* the row a path names is not there */ \
     X(METHOD, "PGRST117", 405)         /* method not allowed on the path */    \
     X(NO_PATH, "PGRST125", 404)        /* no route */                          \
     X(BAD_PATH, "PGRST125", 400)       /* a path that cannot be a name */      \
@@ -32,7 +33,9 @@
     X(NO_CONSTRAINT, "42P10", 400)     /* on_conflict without a unique index */\
     X(UNIQUE, "23505", 409)            /* a unique index refused the row */    \
     X(TIMEOUT, "57014", 504)           /* a statement or function timed out */ \
-    X(TOO_MANY, "53300", 429)          /* concurrency / rate limit */         \
+    X(TOO_MANY, "53300", 429)          /* concurrency / rate limit */          \
+    X(RAISED, "P0001", 400)            /* an RPC's error (or the status it set) */\
+    X(FUNCTION_FAILED, "P0001", 500)   /* an RPC failed without saying why */  \
     /* the console's sign-in: GoTrue's codes in PostgREST's shape */          \
     X(LOGIN_FIELDS, "validation_failed", 400)                                 \
     X(LOGIN_FAILED, "invalid_credentials", 400)                               \

@@ -5,16 +5,22 @@
 
 static int h(const basalt_event *ev, basalt_ctx *ctx, basalt_response *res) { return 0; }
 
-static const basalt_trigger good_t[] = {BASALT_ON_HTTP(BASALT_GET), BASALT_ON_RPC(),
+static const basalt_trigger good_t[] = {BASALT_ON_HTTP(BASALT_GET),
+                                        BASALT_ON_RPC(),
                                         BASALT_ON_DOCUMENT("todos", BASALT_INSERT, "done=true"),
                                         BASALT_ON_STORAGE("images", BASALT_CREATED, "uploads/", ".jpg"),
-                                        BASALT_ON_AUTH(BASALT_USER_CREATED), BASALT_ON_SCHEDULE("rate(5 minutes)")};
+                                        BASALT_ON_AUTH(BASALT_USER_CREATED),
+                                        BASALT_ON_SCHEDULE("rate(5 minutes)")};
 
 static basalt_function good(void)
 {
-    basalt_function m = {.magic = BASALT_FUNCTION_MAGIC, .abi_version = BASALT_FUNCTION_ABI,
-                         .struct_size = sizeof(basalt_function), .name = "ok_fn-1", .triggers = good_t,
-                         .ntriggers = BASALT_COUNT(good_t), .handle = h};
+    basalt_function m = {.magic = BASALT_FUNCTION_MAGIC,
+                         .abi_version = BASALT_FUNCTION_ABI,
+                         .struct_size = sizeof(basalt_function),
+                         .name = "ok_fn-1",
+                         .triggers = good_t,
+                         .ntriggers = BASALT_COUNT(good_t),
+                         .handle = h};
     return m;
 }
 
@@ -47,7 +53,8 @@ TEST(refused)
     ASSERT_EQ_INT(fn_manifest_check(&m, 8, why, sizeof why), BS_EINVAL);
     m.struct_size = 16;
     ASSERT_EQ_INT(fn_manifest_check(&m, sizeof m, why, sizeof why), BS_EINVAL);
-    const char *names[] = {"", "Hello", "1abc", "a b", "dlq", "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"};
+    const char *names[] = {"",    "Hello", "1abc",
+                           "a b", "dlq",   "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"};
     for (size_t i = 0; i < sizeof names / sizeof names[0]; i++) {
         m = good();
         m.name = names[i];

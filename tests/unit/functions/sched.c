@@ -40,9 +40,10 @@ TEST(rates)
 TEST(cron_parse_errors)
 {
     fn_sched s;
-    const char *bad[] = {"", "* * * *", "* * * * * *", "60 * * * *", "* 24 * * *", "* * 0 * *", "* * 32 * *",
-                         "* * * 13 *", "* * * * 8", "*/0 * * * *", "5-1 * * * *", "a * * * *", "1,,2 * * * *",
-                         "1, * * * *", "@never", "* * * FOO *"};
+    const char *bad[] = {
+        "",           "* * * *",    "* * * * * *", "60 * * * *",  "* 24 * * *", "* * 0 * *",    "* * 32 * *",
+        "* * * 13 *", "* * * * 8",  "*/0 * * * *", "5-1 * * * *", "a * * * *",  "1,,2 * * * *", "1, * * * *",
+        "@never",     "* * * FOO *"};
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
         if (fn_sched_parse(bad[i], &s, NULL, 0) != BS_EPARSE)
             TEST_FAIL_("accepted bad cron \"%s\"", bad[i]);
