@@ -33,6 +33,7 @@
 #include "core/buf.h"
 #include "realtime/rt_msg.h"
 
+#define RT_WS_PATH "/realtime/v1/websocket" /* on the main port and on --realtime-port */
 #define RT_MAX_FRAME (1u << 20)       /* largest inbound WebSocket message */
 #define RT_MAX_BROADCAST (256u << 10) /* largest broadcast payload */
 #define RT_QUEUE_MAX_MSGS 16384       /* per-connection queued messages */
