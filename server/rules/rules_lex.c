@@ -77,11 +77,23 @@ static void lex_string(pctx *c, tok *k)
     k->len = i + 1 - c->off;
 }
 
+/* The end of the run of digits at i, or 0 after failing with missing
+ * when there is none. */
+static size_t digits(pctx *c, size_t i, const char *missing)
+{
+    if (i >= c->len || !rules_is_digit(c->t[i])) {
+        rules_fail_at(c, i, "%s", missing);
+        return 0;
+    }
+    while (i < c->len && rules_is_digit(c->t[i]))
+        i++;
+    return i;
+}
+
+/* JSON's number grammar: -?int(.digits)?([eE][+-]?digits)? */
 static void lex_number(pctx *c, tok *k)
 {
-    size_t i = c->off;
-    if (c->t[i] == '-')
-        i++;
+    size_t i = c->off + (c->t[c->off] == '-');
     if (i >= c->len || !rules_is_digit(c->t[i])) {
         rules_fail_at(c, c->off, "unexpected character '-'");
         return;
@@ -90,27 +102,15 @@ static void lex_number(pctx *c, tok *k)
         rules_fail_at(c, c->off, "numbers may not have leading zeros");
         return;
     }
-    while (i < c->len && rules_is_digit(c->t[i]))
-        i++;
-    if (i < c->len && c->t[i] == '.') {
-        i++;
-        if (i >= c->len || !rules_is_digit(c->t[i])) {
-            rules_fail_at(c, i, "expected a digit after '.'");
-            return;
-        }
-        while (i < c->len && rules_is_digit(c->t[i]))
-            i++;
-    }
+    i = digits(c, i, "");
+    if (i < c->len && c->t[i] == '.' && !(i = digits(c, i + 1, "expected a digit after '.'")))
+        return;
     if (i < c->len && (c->t[i] == 'e' || c->t[i] == 'E')) {
         i++;
         if (i < c->len && (c->t[i] == '+' || c->t[i] == '-'))
             i++;
-        if (i >= c->len || !rules_is_digit(c->t[i])) {
-            rules_fail_at(c, i, "expected a digit in the exponent");
+        if (!(i = digits(c, i, "expected a digit in the exponent")))
             return;
-        }
-        while (i < c->len && rules_is_digit(c->t[i]))
-            i++;
     }
     if (i < c->len && (rules_is_alpha(c->t[i]) || c->t[i] == '.')) {
         rules_fail_at(c, i, "unexpected character '%c' after a number", c->t[i]);
@@ -149,40 +149,20 @@ void rules_next(pctx *c)
     case ',': k.k = T_COMMA; break;
     case '.': k.k = T_DOT; break;
     case '=':
-        if (nx != '=') {
-            rules_fail_at(c, c->off, "use == to compare");
+    case '&':
+    case '|': /* only doubled: == && || */
+        if (nx != ch) {
+            rules_fail_at(c, c->off, ch == '=' ? "use == to compare" : ch == '&' ? "use && for 'and'" : "use || for 'or'");
             return;
         }
-        k.k = T_EQ;
+        k.k = ch == '=' ? T_EQ : ch == '&' ? T_AND : T_OR;
         k.len = 2;
         break;
     case '!':
-        k.k = nx == '=' ? T_NE : T_NOT;
-        k.len = nx == '=' ? 2 : 1;
-        break;
     case '<':
-        k.k = nx == '=' ? T_LE : T_LT;
+    case '>': /* alone, or followed by = */
+        k.k = nx == '=' ? (ch == '!' ? T_NE : ch == '<' ? T_LE : T_GE) : (ch == '!' ? T_NOT : ch == '<' ? T_LT : T_GT);
         k.len = nx == '=' ? 2 : 1;
-        break;
-    case '>':
-        k.k = nx == '=' ? T_GE : T_GT;
-        k.len = nx == '=' ? 2 : 1;
-        break;
-    case '&':
-        if (nx != '&') {
-            rules_fail_at(c, c->off, "use && for 'and'");
-            return;
-        }
-        k.k = T_AND;
-        k.len = 2;
-        break;
-    case '|':
-        if (nx != '|') {
-            rules_fail_at(c, c->off, "use || for 'or'");
-            return;
-        }
-        k.k = T_OR;
-        k.len = 2;
         break;
     case '\'':
     case '"': lex_string(c, &k); break;

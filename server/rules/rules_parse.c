@@ -408,14 +408,16 @@ static rnode *parse_unary(pctx *c)
     return c->failed ? NULL : r;
 }
 
-static rnode *parse_and(pctx *c)
+/* A chain of op (T_OR over and-chains, T_AND over unaries), left to
+ * right. */
+static rnode *parse_chain(pctx *c, tok_kind op)
 {
-    rnode *l = parse_unary(c);
-    while (l && c->cur.k == T_AND) {
+    rnode *l = op == T_OR ? parse_chain(c, T_AND) : parse_unary(c);
+    while (l && c->cur.k == op) {
         size_t at = c->cur.off;
         rules_next(c);
-        rnode *r = parse_unary(c);
-        rnode *n = r ? new_node(c, N_AND, at) : NULL;
+        rnode *r = op == T_OR ? parse_chain(c, T_AND) : parse_unary(c);
+        rnode *n = r ? new_node(c, op == T_OR ? N_OR : N_AND, at) : NULL;
         if (!n)
             return NULL;
         n->a = l;
@@ -425,24 +427,7 @@ static rnode *parse_and(pctx *c)
     return c->failed ? NULL : l;
 }
 
-static rnode *parse_or(pctx *c)
-{
-    rnode *l = parse_and(c);
-    while (l && c->cur.k == T_OR) {
-        size_t at = c->cur.off;
-        rules_next(c);
-        rnode *r = parse_and(c);
-        rnode *n = r ? new_node(c, N_OR, at) : NULL;
-        if (!n) {
-            l = NULL;
-            break;
-        }
-        n->a = l;
-        n->b = r;
-        l = n;
-    }
-    return c->failed ? NULL : l;
-}
+static rnode *parse_or(pctx *c) { return parse_chain(c, T_OR); }
 
 int rules_parse(const char *text, rules_expr **out, rules_error *err)
 {
