@@ -424,19 +424,9 @@ int rt_metrics_render(const rt_engine *e, buf *out)
         const char *name, *type, *help;
         size_t off;
     } rows[] = {
-        {"basalt_realtime_connections", "gauge", "open realtime WebSocket connections", offsetof(rt_counters, connections)},
-        {"basalt_realtime_channels", "gauge", "joined realtime channels", offsetof(rt_counters, channels)},
-        {"basalt_realtime_rejected_connections_total", "counter", "connections refused (bad apikey, limits)", offsetof(rt_counters, rejected)},
-        {"basalt_realtime_messages_sent_total", "counter", "frames handed to transports", offsetof(rt_counters, messages)},
-        {"basalt_realtime_bytes_sent_total", "counter", "bytes handed to transports", offsetof(rt_counters, bytes)},
-        {"basalt_realtime_slow_consumer_disconnects_total", "counter", "connections closed: send queue full", offsetof(rt_counters, slow)},
-        {"basalt_realtime_changes_dispatched_total", "counter", "change-log entries dispatched", offsetof(rt_counters, changes)},
-        {"basalt_realtime_change_deliveries_total", "counter", "postgres_changes frames queued", offsetof(rt_counters, deliveries)},
-        {"basalt_realtime_joins_total", "counter", "successful channel joins", offsetof(rt_counters, joins)},
-        {"basalt_realtime_join_errors_total", "counter", "refused channel joins", offsetof(rt_counters, join_errors)},
-        {"basalt_realtime_broadcasts_total", "counter", "broadcast messages fanned out", offsetof(rt_counters, broadcasts)},
-        {"basalt_realtime_resumes_total", "counter", "joins that replayed the change log", offsetof(rt_counters, replays)},
-        {"basalt_realtime_token_closes_total", "counter", "channels closed for an expired or refused token", offsetof(rt_counters, token_closes)},
+#define RT_COUNTER_ROW(field, name, type, help) {"basalt_realtime_" name, type, help, offsetof(rt_counters, field)},
+        RT_COUNTERS(RT_COUNTER_ROW)
+#undef RT_COUNTER_ROW
     };
     int rc = BS_OK;
     for (size_t i = 0; i < sizeof rows / sizeof rows[0] && !rc; i++) {

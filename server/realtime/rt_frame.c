@@ -152,41 +152,39 @@ int rt_frame_parse_push(const unsigned char *d, size_t len, rt_push *p, const ch
     return BS_OK;
 }
 
-static int put_ref(buf *b, const char *r)
+/* One member of an encoded frame: lead, then a JSON string (null for
+ * NULL) or, when raw, n bytes of JSON text as they are. */
+typedef struct part {
+    const char *lead, *s;
+    size_t n;
+    bool raw;
+} part;
+
+static int put_parts(buf *b, const part *p, size_t n, const char *end)
 {
-    return r ? buf_json_str(b, r, strlen(r)) : buf_puts(b, "null");
+    int rc = BS_OK;
+    for (size_t i = 0; i < n && !rc; i++) {
+        rc = buf_puts(b, p[i].lead);
+        if (!rc && p[i].raw)
+            rc = buf_append(b, p[i].s, p[i].n);
+        else if (!rc)
+            rc = p[i].s ? buf_json_str(b, p[i].s, strlen(p[i].s)) : buf_puts(b, "null");
+    }
+    return rc ? rc : buf_puts(b, end);
 }
 
 int rt_frame_encode(buf *b, bool v2, const char *jr, const char *ref, const char *topic, const char *event,
                     const char *payload, size_t plen)
 {
-    int rc;
     if (v2) {
-        rc = buf_putc(b, '[');
-        if (!rc) rc = put_ref(b, jr);
-        if (!rc) rc = buf_putc(b, ',');
-        if (!rc) rc = put_ref(b, ref);
-        if (!rc) rc = buf_putc(b, ',');
-        if (!rc) rc = buf_json_str(b, topic, strlen(topic));
-        if (!rc) rc = buf_putc(b, ',');
-        if (!rc) rc = buf_json_str(b, event, strlen(event));
-        if (!rc) rc = buf_putc(b, ',');
-        if (!rc) rc = buf_append(b, payload, plen);
-        if (!rc) rc = buf_putc(b, ']');
-    } else {
-        rc = buf_puts(b, "{\"topic\":");
-        if (!rc) rc = buf_json_str(b, topic, strlen(topic));
-        if (!rc) rc = buf_puts(b, ",\"event\":");
-        if (!rc) rc = buf_json_str(b, event, strlen(event));
-        if (!rc) rc = buf_puts(b, ",\"payload\":");
-        if (!rc) rc = buf_append(b, payload, plen);
-        if (!rc) rc = buf_puts(b, ",\"ref\":");
-        if (!rc) rc = put_ref(b, ref);
-        if (!rc) rc = buf_puts(b, ",\"join_ref\":");
-        if (!rc) rc = put_ref(b, jr);
-        if (!rc) rc = buf_putc(b, '}');
+        const part p[] = {{"[", jr, 0, false}, {",", ref, 0, false}, {",", topic, 0, false},
+                          {",", event, 0, false}, {",", payload, plen, true}};
+        return put_parts(b, p, sizeof p / sizeof p[0], "]");
     }
-    return rc;
+    const part p[] = {{"{\"topic\":", topic, 0, false}, {",\"event\":", event, 0, false},
+                      {",\"payload\":", payload, plen, true}, {",\"ref\":", ref, 0, false},
+                      {",\"join_ref\":", jr, 0, false}};
+    return put_parts(b, p, sizeof p / sizeof p[0], "}");
 }
 
 int rt_frame_encode_broadcast(buf *b, const char *topic, const char *event, const void *payload, size_t plen,

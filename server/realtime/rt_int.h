@@ -28,10 +28,26 @@ typedef struct rt_chan rt_chan;
 typedef struct rt_lws rt_lws;
 
 /* The engine's counters (relaxed atomics, any thread), rendered by
- * rt_metrics_render. */
+ * rt_metrics_render: X(field, Prometheus name, type, help). */
+#define RT_COUNTERS(X)                                                                                       \
+    X(connections, "connections", "gauge", "open realtime WebSocket connections")                            \
+    X(channels, "channels", "gauge", "joined realtime channels")                                             \
+    X(rejected, "rejected_connections_total", "counter", "connections refused (bad apikey, limits)")         \
+    X(messages, "messages_sent_total", "counter", "frames handed to transports")                             \
+    X(bytes, "bytes_sent_total", "counter", "bytes handed to transports")                                    \
+    X(slow, "slow_consumer_disconnects_total", "counter", "connections closed: send queue full")             \
+    X(changes, "changes_dispatched_total", "counter", "change-log entries dispatched")                       \
+    X(deliveries, "change_deliveries_total", "counter", "postgres_changes frames queued")                    \
+    X(joins, "joins_total", "counter", "successful channel joins")                                           \
+    X(join_errors, "join_errors_total", "counter", "refused channel joins")                                  \
+    X(broadcasts, "broadcasts_total", "counter", "broadcast messages fanned out")                             \
+    X(replays, "resumes_total", "counter", "joins that replayed the change log")                             \
+    X(token_closes, "token_closes_total", "counter", "channels closed for an expired or refused token")
+
 typedef struct rt_counters {
-    long long connections, channels, rejected, messages, bytes, slow, changes, deliveries, joins,
-        join_errors, broadcasts, replays, token_closes;
+#define RT_COUNTER_FIELD(field, name, type, help) long long field;
+    RT_COUNTERS(RT_COUNTER_FIELD)
+#undef RT_COUNTER_FIELD
 } rt_counters;
 #define RT_COUNT(e, field, n) __atomic_add_fetch(&(e)->stats.field, (n), __ATOMIC_RELAXED)
 
