@@ -42,9 +42,16 @@
 
 #define BATCH 256
 
+#define CHANGE_TEXTS 5 /* the text columns, in the order of the query */
+
 typedef struct change {
     int64_t seq, ms;
-    char *coll, *op, *doc_id, *old_txt, *new_txt;
+    union {
+        struct {
+            char *coll, *op, *doc_id, *old_txt, *new_txt;
+        };
+        char *text[CHANGE_TEXTS];
+    };
     json_t *old, *new_;
     char opc;
     buf data;        /* the "data" object, built on first use */
@@ -61,32 +68,23 @@ typedef struct dctx {
 
 static void change_free(change *c)
 {
-    free(c->coll);
-    free(c->op);
-    free(c->doc_id);
-    free(c->old_txt);
-    free(c->new_txt);
+    for (int i = 0; i < CHANGE_TEXTS; i++)
+        free(c->text[i]);
     json_decref(c->old);
     json_decref(c->new_);
     buf_free(&c->data);
     memset(c, 0, sizeof *c);
 }
 
-static char *col_dup(sqlite3_stmt *st, int i)
-{
-    const char *t = (const char *)sqlite3_column_text(st, i);
-    return t ? strdup(t) : NULL;
-}
-
 static int change_load(sqlite3_stmt *st, change *c)
 {
     memset(c, 0, sizeof *c);
     c->seq = sqlite3_column_int64(st, 0);
-    c->coll = col_dup(st, 1);
-    c->op = col_dup(st, 2);
-    c->doc_id = col_dup(st, 3);
-    c->old_txt = col_dup(st, 4);
-    c->new_txt = col_dup(st, 5);
+    for (int i = 0; i < CHANGE_TEXTS; i++) { /* columns 1..5: collection, op, doc_id, old, new */
+        const char *t = (const char *)sqlite3_column_text(st, i + 1);
+        if (t && !(c->text[i] = strdup(t)))
+            return BS_ENOMEM;
+    }
     c->ms = sqlite3_column_int64(st, 6);
     if (!c->coll || !c->op || !c->doc_id)
         return BS_ENOMEM;

@@ -49,28 +49,17 @@ int rt_frame_parse_text(const char *data, size_t len, bool v2, rt_frame *f, cons
                : jrc == BS_ENOMEM ? "out of memory" : "frame is not valid JSON";
         goto out;
     }
-    json_t *jr, *ref, *topic, *event, *payload;
-    if (v2) {
-        if (!json_is_array(root) || json_array_size(root) != 5) {
-            *err = "frame must be a JSON array [join_ref, ref, topic, event, payload]";
-            goto out;
-        }
-        jr = json_array_get(root, 0);
-        ref = json_array_get(root, 1);
-        topic = json_array_get(root, 2);
-        event = json_array_get(root, 3);
-        payload = json_array_get(root, 4);
-    } else {
-        if (!json_is_object(root)) {
-            *err = "frame must be a JSON object {topic, event, payload, ref}";
-            goto out;
-        }
-        jr = json_object_get(root, "join_ref");
-        ref = json_object_get(root, "ref");
-        topic = json_object_get(root, "topic");
-        event = json_object_get(root, "event");
-        payload = json_object_get(root, "payload");
+    /* v2: [join_ref, ref, topic, event, payload]; v1: an object of those */
+    static const char *const names[5] = {"join_ref", "ref", "topic", "event", "payload"};
+    if (v2 ? !json_is_array(root) || json_array_size(root) != 5 : !json_is_object(root)) {
+        *err = v2 ? "frame must be a JSON array [join_ref, ref, topic, event, payload]"
+                  : "frame must be a JSON object {topic, event, payload, ref}";
+        goto out;
     }
+    json_t *part[5];
+    for (int i = 0; i < 5; i++)
+        part[i] = v2 ? json_array_get(root, (size_t)i) : json_object_get(root, names[i]);
+    json_t *jr = part[0], *ref = part[1], *topic = part[2], *event = part[3], *payload = part[4];
     if (!json_is_string(topic) || !json_string_length(topic) || json_string_length(topic) > 255 ||
         strlen(json_string_value(topic)) != json_string_length(topic)) {
         *err = "topic must be a non-empty string of at most 255 bytes";

@@ -14,38 +14,27 @@
 
 #define MAX_MESSAGES 100
 
-/* The broadcast endpoints' refusals: X(name, code, status).  PostgREST's
- * body shape (the routes' error style) with realtime's own codes. */
-#define RT_REST_ERRORS(X)                                   \
-    X(UNAVAILABLE, "realtime_unavailable", 503)             \
-    X(METHOD, "method_not_allowed", 405)                    \
-    X(TOO_BIG, "payload_too_large", 413)                    \
-    X(INVALID_BODY, "invalid_body", 400)                    \
-    X(INVALID_MESSAGE, "invalid_message", 400)              \
-    X(INVALID_JSON, "invalid_json", 400)                    \
-    X(NO_PATH, "not_found", 404)                            \
-    X(INVALID_PATH, "invalid_path", 400)                    \
-    X(MEDIA_TYPE, "unsupported_media_type", 415)            \
-    X(FORBIDDEN, "forbidden", 403)
-
-typedef enum {
-#define RT_REST_ENUM(name, code, status) RTR_##name,
-    RT_REST_ERRORS(RT_REST_ENUM)
-#undef RT_REST_ENUM
-} rt_rest_error;
-
-static const struct {
+/* The broadcast endpoints' refusals: PostgREST's body shape (the routes'
+ * error style) with realtime's own codes. */
+typedef struct rest_error {
     const char *code;
     int status;
-} rest_errors[] = {
-#define RT_REST_ROW(name, code, status) [RTR_##name] = {code, status},
-    RT_REST_ERRORS(RT_REST_ROW)
-#undef RT_REST_ROW
-};
+} rest_error;
 
-static int rest_reply(http_req *r, rt_rest_error e, const char *message)
+static const rest_error RTR_UNAVAILABLE = {"realtime_unavailable", 503};
+static const rest_error RTR_METHOD = {"method_not_allowed", 405};
+static const rest_error RTR_TOO_BIG = {"payload_too_large", 413};
+static const rest_error RTR_INVALID_BODY = {"invalid_body", 400};
+static const rest_error RTR_INVALID_MESSAGE = {"invalid_message", 400};
+static const rest_error RTR_INVALID_JSON = {"invalid_json", 400};
+static const rest_error RTR_NO_PATH = {"not_found", 404};
+static const rest_error RTR_INVALID_PATH = {"invalid_path", 400};
+static const rest_error RTR_MEDIA_TYPE = {"unsupported_media_type", 415};
+static const rest_error RTR_FORBIDDEN = {"forbidden", 403};
+
+static int rest_reply(http_req *r, const rest_error *e, const char *message)
 {
-    return http_error(r, rest_errors[e].status, rest_errors[e].code, message, NULL, NULL);
+    return http_error(r, e->status, e->code, message, NULL, NULL);
 }
 
 /* The engine for a POST; NULL when answered in *rc (realtime is not
@@ -54,11 +43,11 @@ static rt_engine *post_engine(http_req *r, int *rc)
 {
     rt_engine *e = http_app(r)->rt;
     if (!e) {
-        *rc = rest_reply(r, RTR_UNAVAILABLE, "realtime is not running");
+        *rc = rest_reply(r, &RTR_UNAVAILABLE, "realtime is not running");
         return NULL;
     }
     if (!(http_method(r) & HTTP_POST)) {
-        *rc = rest_reply(r, RTR_METHOD, "use POST");
+        *rc = rest_reply(r, &RTR_METHOD, "use POST");
         return NULL;
     }
     return e;
@@ -68,7 +57,7 @@ static rt_engine *post_engine(http_req *r, int *rc)
 static int read_body(http_req *r, const char **body, size_t *len)
 {
     int rc = http_body(r, body, len);
-    return rc == BS_ETOOBIG ? rest_reply(r, RTR_TOO_BIG, "request body too large") : rc;
+    return rc == BS_ETOOBIG ? rest_reply(r, &RTR_TOO_BIG, "request body too large") : rc;
 }
 
 /* One message; answers errors itself.  A private message the caller may
@@ -79,19 +68,19 @@ static int send_one(http_req *r, rt_engine *e, const char *topic, const char *ev
 {
     char full[300];
     if (!*topic || strlen(topic) > 255 - 9 || !*event || strlen(event) > 255)
-        return rest_reply(r, RTR_INVALID_MESSAGE,
+        return rest_reply(r, &RTR_INVALID_MESSAGE,
                           "topic and event must be non-empty (topic up to 246 bytes, event up to 255)");
     snprintf(full, sizeof full, "realtime:%s", topic);
     int rc = rt_broadcast_rest(e, full, event, payload, plen, priv, http_claims(r));
     if (rc == BS_ETOOBIG)
-        return rest_reply(r, RTR_TOO_BIG, RT_BCAST_TOO_BIG_REASON);
+        return rest_reply(r, &RTR_TOO_BIG, RT_BCAST_TOO_BIG_REASON);
     return rc;
 }
 
-static int parse_broadcast(const char *body, size_t len, json_t **out, rt_rest_error *why, char *msg, size_t msgsz)
+static int parse_broadcast(const char *body, size_t len, json_t **out, const rest_error **why, char *msg, size_t msgsz)
 {
     *out = NULL;
-    *why = RTR_INVALID_BODY;
+    *why = &RTR_INVALID_BODY;
     json_t *j = NULL;
     char err[JSONIN_MSG_MAX];
     /* http_body read it under --max-body */
@@ -114,7 +103,7 @@ static int parse_broadcast(const char *body, size_t len, json_t **out, rt_rest_e
     json_array_foreach(msgs, i, m) {
         if (!json_is_string(json_object_get(m, "topic")) || !json_is_string(json_object_get(m, "event"))) {
             json_decref(j);
-            *why = RTR_INVALID_MESSAGE;
+            *why = &RTR_INVALID_MESSAGE;
             snprintf(msg, msgsz, "each message needs string topic and event");
             return BS_EJSON;
         }
@@ -125,9 +114,9 @@ static int parse_broadcast(const char *body, size_t len, json_t **out, rt_rest_e
 
 int rt_rest_parse_broadcast(const char *body, size_t len, json_t **out, const char **code, char *msg, size_t msgsz)
 {
-    rt_rest_error why;
+    const rest_error *why;
     int rc = parse_broadcast(body, len, out, &why, msg, msgsz);
-    *code = rest_errors[why].code;
+    *code = why->code;
     return rc;
 }
 
@@ -166,7 +155,7 @@ int rt_rest_broadcast(http_req *r)
     if (rc || http_responded(r))
         return rc;
     json_t *j;
-    rt_rest_error why;
+    const rest_error *why;
     char msg[JSONIN_MSG_MAX + 64];
     rc = parse_broadcast(body, len, &j, &why, msg, sizeof msg);
     if (rc == BS_ENOMEM)
@@ -208,11 +197,11 @@ int rt_rest_broadcast_event(http_req *r)
     const char *sub = http_subpath_raw(r);
     const char *mid = strstr(sub, "/events/");
     if (!mid || mid == sub || !mid[8] || strchr(mid + 8, '/'))
-        return rest_reply(r, RTR_NO_PATH, "use /realtime/v1/api/broadcast/{topic}/events/{event}");
+        return rest_reply(r, &RTR_NO_PATH, "use /realtime/v1/api/broadcast/{topic}/events/{event}");
     char *topic = http_url_decode(http_arena(r), sub, (size_t)(mid - sub), false);
     char *event = http_url_decode(http_arena(r), mid + 8, strlen(mid + 8), false);
     if (!topic || !event)
-        return rest_reply(r, RTR_INVALID_PATH, "topic or event is not valid percent-encoded UTF-8");
+        return rest_reply(r, &RTR_INVALID_PATH, "topic or event is not valid percent-encoded UTF-8");
     const char *body;
     size_t len;
     rc = read_body(r, &body, &len);
@@ -220,21 +209,21 @@ int rt_rest_broadcast_event(http_req *r)
         return rc;
     const char *ct = http_header(r, "Content-Type");
     if (ct && strncmp(ct, "application/octet-stream", 24) == 0)
-        return rest_reply(r, RTR_MEDIA_TYPE, "binary broadcast payloads are only accepted over the WebSocket");
+        return rest_reply(r, &RTR_MEDIA_TYPE, "binary broadcast payloads are only accepted over the WebSocket");
     char *txt;
     char msg[JSONIN_MSG_MAX + 64];
     rc = rt_rest_parse_payload(body, len, &txt, msg, sizeof msg);
     if (rc == BS_ENOMEM)
         return rc;
     if (rc)
-        return rest_reply(r, RTR_INVALID_JSON, msg);
+        return rest_reply(r, &RTR_INVALID_JSON, msg);
     const char *pv = http_param(r, "private");
     rc = send_one(r, e, topic, event, txt, strlen(txt), pv && strcmp(pv, "true") == 0);
     free(txt);
     if (rc == BS_EDENIED) {
         char m[400];
         snprintf(m, sizeof m, "Unauthorized: You do not have permissions to write to this Channel topic: %.200s", topic);
-        return rest_reply(r, RTR_FORBIDDEN, m);
+        return rest_reply(r, &RTR_FORBIDDEN, m);
     }
     if (rc || http_responded(r))
         return rc;
@@ -271,7 +260,7 @@ int rt_rules_admin(http_req *r)
 {
     rt_engine *e = http_app(r)->rt;
     if (!e)
-        return rest_reply(r, RTR_UNAVAILABLE, "realtime is not running");
+        return rest_reply(r, &RTR_UNAVAILABLE, "realtime is not running");
     unsigned m = http_method(r);
     json_t *set = NULL;
     int rc;
