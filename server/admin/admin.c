@@ -286,7 +286,7 @@ int admin_metrics(http_req *r)
     buf out = BUF_INIT;
     int rc = metrics_render(&out);
     if (!rc)
-        rc = rt_metrics_render(&out);
+        rc = rt_metrics_render(app->rt, &out);
     if (!rc)
         rc = fn_metrics_render(app->fn, &out);
     int64_t hits, misses, used;

@@ -153,7 +153,7 @@ int console_stats(http_req *r)
     int64_t rt_conns = 0, rt_chans = 0;
     if (app->rt) {
         buf m = BUF_INIT;
-        if (rt_metrics_render(&m) == BS_OK && m.len) {
+        if (rt_metrics_render(app->rt, &m) == BS_OK && m.len) {
             rt_conns = prom_value(buf_cstr(&m), "basalt_realtime_connections");
             rt_chans = prom_value(buf_cstr(&m), "basalt_realtime_channels");
         }

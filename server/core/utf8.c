@@ -3,7 +3,9 @@
 
 #include <stdint.h>
 
-bool utf8_valid(const char *str, size_t n)
+bool utf8_valid(const char *s, size_t n) { return utf8_valid_prefix(s, n) == n; }
+
+size_t utf8_valid_prefix(const char *str, size_t n)
 {
     const unsigned char *s = (const unsigned char *)str;
     size_t i = 0;
@@ -24,17 +26,17 @@ bool utf8_valid(const char *str, size_t n)
             k = 3;
             cp = c & 0x07;
         } else {
-            return false;
+            return i;
         }
         for (size_t j = 1; j <= k; j++) {
             if (i + j >= n || (s[i + j] & 0xc0) != 0x80)
-                return false;
+                return i;
             cp = cp << 6 | (s[i + j] & 0x3f);
         }
         if ((k == 1 && cp < 0x80) || (k == 2 && cp < 0x800) || (k == 3 && cp < 0x10000) || cp > 0x10ffff ||
             (cp >= 0xd800 && cp <= 0xdfff))
-            return false;
+            return i;
         i += k + 1;
     }
-    return true;
+    return n;
 }

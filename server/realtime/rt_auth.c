@@ -32,11 +32,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-static const char *topic_name(const char *topic)
-{
-    return strncmp(topic, "realtime:", 9) == 0 ? topic + 9 : topic;
-}
-
 /* Parse a stored set into sel/ins (NULL: no rule, or one that does not
  * parse: closed, logged). */
 static void compile(json_t *set, rules_expr **sel, rules_expr **ins)
@@ -97,13 +92,11 @@ static json_t *stored(db_conn *conn)
     return set;
 }
 
-static int64_t set_counter = 1; /* writer thread only */
-
 void rt_auth_reload(rt_engine *e, db_conn *w)
 {
     json_t *set = stored(w);
     if (set)
-        install(e, set, ++set_counter);
+        install(e, set, ++e->rules_next_ver);
     json_decref(set);
 }
 
@@ -114,7 +107,8 @@ int rt_auth_load(rt_engine *e)
     db_reader_release();
     if (!set)
         return BS_EDB;
-    install(e, set, 1);
+    e->rules_next_ver = 1; /* before the store's hooks can run */
+    install(e, set, e->rules_next_ver);
     json_decref(set);
     return BS_OK;
 }
@@ -143,7 +137,7 @@ void rt_auth_read(rt_engine *e, const auth_claims *who, const char *topic, bool 
         return;
     }
     const rules_expr *sel = rule_get(e, 0);
-    rules_realtime rt = {topic_name(topic), "broadcast", NULL};
+    rules_realtime rt = {rt_chan_name(topic), "broadcast", NULL};
     rules_env env = {.auth = who, .realtime = &rt};
     *bcast = rules_eval(sel, &env);
     rt.extension = "presence";
@@ -157,7 +151,7 @@ int rt_auth_write(rt_engine *e, const auth_claims *who, const char *topic, const
     if (is_service(who))
         return RT_AUTH_OK;
     const rules_expr *ins = rule_get(e, 1);
-    rules_realtime rt = {topic_name(topic), extension, presence_key};
+    rules_realtime rt = {rt_chan_name(topic), extension, presence_key};
     rules_env env = {.auth = who, .realtime = &rt};
     int a = rules_eval(ins, &env) ? RT_AUTH_OK : RT_AUTH_DENIED;
     /* a signed-in caller's presence is bound to its uid unless the rule
@@ -172,6 +166,7 @@ int rt_auth_write(rt_engine *e, const auth_claims *who, const char *topic, const
 /* ---- changes through the admin API ---- */
 
 typedef struct set_op {
+    rt_engine *e;
     json_t *patch;
     bool replace;
     json_t *merged;   /* out */
@@ -203,7 +198,7 @@ static int run_set(db_conn *w, void *arg)
     }
     free(text);
     if (!rc)
-        o->ver = ++set_counter;
+        o->ver = ++o->e->rules_next_ver; /* the writer thread, like rt_auth_reload */
     return rc;
 }
 
@@ -217,7 +212,7 @@ int rt_rules_get(rt_engine *e, json_t **out)
 int rt_rules_set(rt_engine *e, json_t *patch, bool replace, json_t **out, buf *msg, buf *details)
 {
     *out = NULL;
-    set_op o = {.patch = patch, .replace = replace, .msg = msg, .details = details};
+    set_op o = {.e = e, .patch = patch, .replace = replace, .msg = msg, .details = details};
     int rc = db_write(e->app->store, run_set, &o);
     if (rc) {
         json_decref(o.merged);

@@ -17,7 +17,6 @@
 #include <pthread.h>
 #include <stdlib.h>
 
-#define RT_WS_PATH "/realtime/v1/websocket"
 #define SENDER_STACK (128 * 1024)
 
 typedef struct civet_conn {

@@ -42,9 +42,16 @@
 
 #define BATCH 256
 
+#define CHANGE_TEXTS 5 /* the text columns, in the order of the query */
+
 typedef struct change {
     int64_t seq, ms;
-    char *coll, *op, *doc_id, *old_txt, *new_txt;
+    union {
+        struct {
+            char *coll, *op, *doc_id, *old_txt, *new_txt;
+        };
+        char *text[CHANGE_TEXTS];
+    };
     json_t *old, *new_;
     char opc;
     buf data;        /* the "data" object, built on first use */
@@ -61,32 +68,23 @@ typedef struct dctx {
 
 static void change_free(change *c)
 {
-    free(c->coll);
-    free(c->op);
-    free(c->doc_id);
-    free(c->old_txt);
-    free(c->new_txt);
+    for (int i = 0; i < CHANGE_TEXTS; i++)
+        free(c->text[i]);
     json_decref(c->old);
     json_decref(c->new_);
     buf_free(&c->data);
     memset(c, 0, sizeof *c);
 }
 
-static char *col_dup(sqlite3_stmt *st, int i)
-{
-    const char *t = (const char *)sqlite3_column_text(st, i);
-    return t ? strdup(t) : NULL;
-}
-
 static int change_load(sqlite3_stmt *st, change *c)
 {
     memset(c, 0, sizeof *c);
     c->seq = sqlite3_column_int64(st, 0);
-    c->coll = col_dup(st, 1);
-    c->op = col_dup(st, 2);
-    c->doc_id = col_dup(st, 3);
-    c->old_txt = col_dup(st, 4);
-    c->new_txt = col_dup(st, 5);
+    for (int i = 0; i < CHANGE_TEXTS; i++) { /* columns 1..5: collection, op, doc_id, old, new */
+        const char *t = (const char *)sqlite3_column_text(st, i + 1);
+        if (t && !(c->text[i] = strdup(t)))
+            return BS_ENOMEM;
+    }
     c->ms = sqlite3_column_int64(st, 6);
     if (!c->coll || !c->op || !c->doc_id)
         return BS_ENOMEM;
@@ -218,7 +216,7 @@ static void flush(dctx *d, change *c, json_t *doc)
             }
         }
         rt_conn_send(ch->conn, m);
-        RT_COUNT(deliveries, 1);
+        RT_COUNT(d->e, deliveries, 1);
     }
     size_t it;
     for (rt_map_ent *x = rt_map_first(&d->groups, &it); x; x = rt_map_next(&d->groups, x, &it))
@@ -244,7 +242,7 @@ static void scan_vec(dctx *d, change *c, json_t *doc, rt_vec *v)
 static void dispatch_one(dctx *d, change *c)
 {
     rt_engine *e = d->e;
-    RT_COUNT(changes, 1);
+    RT_COUNT(e, changes, 1);
     if (strchr(c->coll, '.'))
         return;
     json_t *doc = match_doc(c);
@@ -339,22 +337,31 @@ void rt_index_remove(rt_engine *e, rt_bind *b)
             }
             if (--col->n == 0) {
                 rt_map_del(&e->colls, b->table, strlen(b->table));
-                rt_map_free(&col->eq);
-                rt_map_free(&col->fields);
-                rt_vec_free(&col->rest);
-                free(col);
+                rt_coll_free(col);
             }
         }
     }
     b->vec = NULL;
 }
 
-/* ---- resume ---- */
-
-static int64_t min_retained(db_conn *rd, int64_t fallback)
+void rt_coll_free(rt_coll *col)
 {
-    static const char q[] = "SELECT MIN(seq) FROM _basalt_changes";
-    sqlite3_stmt *st = db_stmt(rd, q, sizeof q - 1, NULL);
+    size_t i;
+    for (rt_map_ent *x = rt_map_first(&col->eq, &i); x; x = rt_map_next(&col->eq, x, &i)) {
+        rt_vec_free(x->val);
+        free(x->val);
+    }
+    rt_map_free(&col->eq);
+    rt_map_free(&col->fields);
+    rt_vec_free(&col->rest);
+    free(col);
+}
+
+/* ---- reading the log ---- */
+
+static int64_t scalar(db_conn *rd, const char *q, int64_t fallback)
+{
+    sqlite3_stmt *st = db_stmt(rd, q, strlen(q), NULL);
     int64_t v = fallback;
     if (st && sqlite3_step(st) == SQLITE_ROW && sqlite3_column_type(st, 0) != SQLITE_NULL)
         v = sqlite3_column_int64(st, 0);
@@ -363,42 +370,50 @@ static int64_t min_retained(db_conn *rd, int64_t fallback)
     return v;
 }
 
-/* e->lock held: replay (resume_from, replay_to] to one channel. */
-static void replay_chan(dctx *d, rt_chan *ch)
+/* The entries (from, to] in seq order, at most BATCH, into rows: their
+ * count (fewer than BATCH: the range is exhausted, or a read failed). */
+static int load_batch(db_conn *rd, int64_t from, int64_t to, change *rows)
 {
     static const char q[] = "SELECT seq, collection, op, doc_id, old, new, committed_ms FROM _basalt_changes "
                             "WHERE seq > ? AND seq <= ? ORDER BY seq LIMIT ?";
+    sqlite3_stmt *st = db_stmt(rd, q, sizeof q - 1, NULL);
+    int n = 0;
+    if (!st)
+        return 0;
+    sqlite3_bind_int64(st, 1, from);
+    sqlite3_bind_int64(st, 2, to);
+    sqlite3_bind_int(st, 3, BATCH);
+    while (n < BATCH && sqlite3_step(st) == SQLITE_ROW) {
+        if (change_load(st, &rows[n]) != BS_OK) { /* out of memory: the rest on the next turn */
+            change_free(&rows[n]);
+            break;
+        }
+        n++;
+    }
+    db_stmt_done(st);
+    return n;
+}
+
+/* ---- resume ---- */
+
+/* e->lock held: replay (resume_from, replay_to] to one channel. */
+static void replay_chan(dctx *d, rt_chan *ch)
+{
     ch->replay = false;
     if (ch->resume_from >= ch->replay_to)
         return;
-    RT_COUNT(replays, 1);
-    if (min_retained(d->rd, ch->replay_to + 1) > ch->resume_from + 1) {
+    RT_COUNT(d->e, replays, 1);
+    if (scalar(d->rd, "SELECT MIN(seq) FROM _basalt_changes", ch->replay_to + 1) > ch->resume_from + 1) {
         char msg[200];
-        buf p = BUF_INIT;
         snprintf(msg, sizeof msg, "resume_from %lld is older than the retained change log; refetch",
                  (long long)ch->resume_from);
-        const char *name = strncmp(ch->topic, "realtime:", 9) == 0 ? ch->topic + 9 : ch->topic;
-        if (!buf_puts(&p, "{\"extension\":\"postgres_changes\",\"status\":\"error\",\"message\":") &&
-            !buf_json_str(&p, msg, strlen(msg)) && !buf_puts(&p, ",\"channel\":") &&
-            !buf_json_str(&p, name, strlen(name)) && !buf_putc(&p, '}'))
-            rt_conn_send_frame(ch->conn, ch->join_ref, NULL, ch->topic, "system", p.data, p.len);
-        buf_free(&p);
+        rt_send_system(ch->conn, ch->join_ref, ch->topic, "postgres_changes", false, msg);
         return;
     }
-    int64_t from = ch->resume_from;
-    for (;;) {
-        sqlite3_stmt *st = db_stmt(d->rd, q, sizeof q - 1, NULL);
-        if (!st)
-            return;
-        sqlite3_bind_int64(st, 1, from);
-        sqlite3_bind_int64(st, 2, ch->replay_to);
-        sqlite3_bind_int(st, 3, BATCH);
-        change rows[BATCH];
-        int n = 0;
-        while (n < BATCH && sqlite3_step(st) == SQLITE_ROW)
-            if (change_load(st, &rows[n++]) != BS_OK)
-                break;
-        db_stmt_done(st);
+    change rows[BATCH];
+    int n = BATCH;
+    for (int64_t from = ch->resume_from; n == BATCH;) {
+        n = load_batch(d->rd, from, ch->replay_to, rows);
         for (int i = 0; i < n; i++) {
             if (!strchr(rows[i].coll, '.')) {
                 json_t *doc = match_doc(&rows[i]);
@@ -412,8 +427,6 @@ static void replay_chan(dctx *d, rt_chan *ch)
             from = rows[i].seq;
             change_free(&rows[i]);
         }
-        if (n < BATCH)
-            break;
     }
 }
 
@@ -436,7 +449,7 @@ static void expire(rt_engine *e)
     while (ch) {
         rt_chan *nx = ch->next;
         if (ch->exp <= now)
-            rt_chan_kick(e, ch, "Token has expired");
+            rt_chan_kick(e, ch, RT_REASON_EXPIRED);
         else if (ch->exp < next)
             next = ch->exp;
         ch = nx;
@@ -456,22 +469,70 @@ void rt_dispatch_committed(rt_engine *e, int64_t last_seq)
     pthread_mutex_unlock(&e->wake_mu);
 }
 
+/* The highest seq ever logged (the log may have been trimmed to empty). */
 static int64_t start_seq(db_conn *rd)
 {
-    static const char q1[] = "SELECT COALESCE(MAX(seq), 0) FROM _basalt_changes";
-    static const char q2[] = "SELECT seq FROM sqlite_sequence WHERE name = '_basalt_changes'";
-    int64_t a = 0, b = 0;
-    sqlite3_stmt *st = db_stmt(rd, q1, sizeof q1 - 1, NULL);
-    if (st && sqlite3_step(st) == SQLITE_ROW)
-        a = sqlite3_column_int64(st, 0);
-    if (st)
-        db_stmt_done(st);
-    st = db_stmt(rd, q2, sizeof q2 - 1, NULL);
-    if (st && sqlite3_step(st) == SQLITE_ROW)
-        b = sqlite3_column_int64(st, 0);
-    if (st)
-        db_stmt_done(st);
+    int64_t a = scalar(rd, "SELECT COALESCE(MAX(seq), 0) FROM _basalt_changes", 0);
+    int64_t b = scalar(rd, "SELECT seq FROM sqlite_sequence WHERE name = '_basalt_changes'", 0);
     return a > b ? a : b;
+}
+
+/* Sleep until a commit, a stop, a rules change or the earliest token
+ * expiry; more: the last batch was full, do not sleep.  Takes the wake-up
+ * (*hint: the last seq committed, *recheck: the rules changed) and returns
+ * whether to stop. */
+static bool wait_for_work(rt_engine *e, bool more, int64_t *hint, bool *recheck)
+{
+    pthread_mutex_lock(&e->lock);
+    int64_t due = e->next_expiry;
+    pthread_mutex_unlock(&e->lock);
+    pthread_mutex_lock(&e->wake_mu);
+    while (!e->stop && !e->wake && !more && e->hint_seq <= e->dispatched_seq && due > time_now_s()) {
+        if (due == INT64_MAX) {
+            pthread_cond_wait(&e->wake_cond, &e->wake_mu);
+        } else {
+            struct timespec ts = {(time_t)due, 0};
+            pthread_cond_timedwait(&e->wake_cond, &e->wake_mu, &ts);
+        }
+    }
+    bool stop = e->stop;
+    *recheck = e->rules_changed;
+    *hint = e->hint_seq;
+    e->wake = false;
+    e->rules_changed = false;
+    pthread_mutex_unlock(&e->wake_mu);
+    return stop;
+}
+
+/* e->lock held: the pending resumes, then the n rows read, then expired
+ * tokens. */
+static void dispatch_batch(dctx *d, change *rows, int n, int64_t hint)
+{
+    rt_engine *e = d->e;
+    run_replays(d); /* joins that came in while reading go first */
+    for (int i = 0; i < n; i++) {
+        dispatch_one(d, &rows[i]);
+        e->dispatched_seq = rows[i].seq;
+        change_free(&rows[i]);
+    }
+    if (n == 0 && hint > e->dispatched_seq)
+        e->dispatched_seq = hint; /* nothing there (trimmed): do not spin */
+    if (e->next_expiry <= time_now_s())
+        expire(e);
+}
+
+/* Before the first wait: where the log stands (under e->lock, so joins see
+ * it), then tell rt_dispatch_start the thread is ready. */
+static void disp_ready(rt_engine *e, db_conn *rd)
+{
+    pthread_mutex_lock(&e->lock);
+    e->dispatched_seq = rd ? start_seq(rd) : 0;
+    pthread_mutex_unlock(&e->lock);
+    pthread_mutex_lock(&e->wake_mu);
+    e->hint_seq = e->dispatched_seq;
+    e->ready = true;
+    pthread_cond_broadcast(&e->wake_cond);
+    pthread_mutex_unlock(&e->wake_mu);
 }
 
 static void *disp_main(void *arg)
@@ -479,69 +540,22 @@ static void *disp_main(void *arg)
     rt_engine *e = arg;
     dctx d = {e, NULL, RT_VEC_INIT, RT_MAP_INIT, BUF_INIT, BUF_INIT};
     d.rd = db_reader(e->app->store);
-    pthread_mutex_lock(&e->lock);
-    e->dispatched_seq = d.rd ? start_seq(d.rd) : 0;
-    pthread_mutex_unlock(&e->lock);
-    pthread_mutex_lock(&e->wake_mu);
-    e->hint_seq = e->dispatched_seq;
-    e->ready = true;
-    pthread_cond_broadcast(&e->wake_cond);
-    pthread_mutex_unlock(&e->wake_mu);
+    disp_ready(e, d.rd);
     if (!d.rd) {
         log_error("realtime: the dispatcher has no read connection; postgres_changes are off");
         return NULL;
     }
-    static const char q[] = "SELECT seq, collection, op, doc_id, old, new, committed_ms FROM _basalt_changes "
-                            "WHERE seq > ? ORDER BY seq LIMIT ?";
     change *rows = calloc(BATCH, sizeof *rows);
-    bool more = false;
-    while (rows) {
-        pthread_mutex_lock(&e->lock);
-        int64_t due = e->next_expiry;
-        pthread_mutex_unlock(&e->lock);
-        pthread_mutex_lock(&e->wake_mu);
-        while (!e->stop && !e->wake && !more && e->hint_seq <= e->dispatched_seq && due > time_now_s()) {
-            if (due == INT64_MAX) {
-                pthread_cond_wait(&e->wake_cond, &e->wake_mu);
-            } else {
-                struct timespec ts = {(time_t)due, 0};
-                pthread_cond_timedwait(&e->wake_cond, &e->wake_mu, &ts);
-            }
-        }
-        bool stop = e->stop, recheck = e->rules_changed;
-        int64_t hint = e->hint_seq;
-        e->wake = false;
-        e->rules_changed = false;
-        pthread_mutex_unlock(&e->wake_mu);
-        if (stop)
-            break;
+    bool more = false, recheck;
+    int64_t hint;
+    while (rows && !wait_for_work(e, more, &hint, &recheck)) {
         if (recheck)
             rt_auth_recheck_all(e);
-        more = false;
-        /* read the next batch without holding the engine lock */
-        int n = 0;
-        if (hint > e->dispatched_seq) {
-            sqlite3_stmt *st = db_stmt(d.rd, q, sizeof q - 1, NULL);
-            if (st) {
-                sqlite3_bind_int64(st, 1, e->dispatched_seq);
-                sqlite3_bind_int(st, 2, BATCH);
-                while (n < BATCH && sqlite3_step(st) == SQLITE_ROW)
-                    if (change_load(st, &rows[n++]) != BS_OK)
-                        break;
-                db_stmt_done(st);
-            }
-        }
+        /* read the next batch without holding the engine lock (only this
+         * thread writes dispatched_seq) */
+        int n = hint > e->dispatched_seq ? load_batch(d.rd, e->dispatched_seq, INT64_MAX, rows) : 0;
         pthread_mutex_lock(&e->lock);
-        run_replays(&d); /* joins that came in while reading go first */
-        for (int i = 0; i < n; i++) {
-            dispatch_one(&d, &rows[i]);
-            e->dispatched_seq = rows[i].seq;
-            change_free(&rows[i]);
-        }
-        if (n == 0 && hint > e->dispatched_seq)
-            e->dispatched_seq = hint; /* nothing there (trimmed): do not spin */
-        if (e->next_expiry <= time_now_s())
-            expire(e);
+        dispatch_batch(&d, rows, n, hint);
         pthread_mutex_unlock(&e->lock);
         more = n == BATCH;
     }

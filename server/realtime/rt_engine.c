@@ -11,6 +11,7 @@
  */
 #include "realtime/rt_int.h"
 #include "app/app.h"
+#include "core/crypto.h"
 #include "core/error.h"
 #include "core/jsonin.h"
 #include "core/log.h"
@@ -22,8 +23,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
-
-rt_counters rt_stats;
 
 /* ---- lifecycle ---- */
 
@@ -64,6 +63,14 @@ int rt_engine_start(bs_app *app, rt_engine **out)
     return BS_OK;
 }
 
+static void free_topics(rt_map *topics)
+{
+    size_t i;
+    for (rt_map_ent *m = rt_map_first(topics, &i); m; m = rt_map_next(topics, m, &i))
+        rt_topic_free(m->val);
+    rt_map_free(topics);
+}
+
 void rt_engine_stop(rt_engine *e)
 {
     if (!e)
@@ -76,35 +83,11 @@ void rt_engine_stop(rt_engine *e)
     pthread_mutex_lock(&e->lock);
     while (e->chans)
         rt_chan_remove(e, e->chans, false);
+    free_topics(&e->topics);
+    free_topics(&e->ptopics);
     size_t i;
-    for (rt_map_ent *m = rt_map_first(&e->topics, &i); m; m = rt_map_next(&e->topics, m, &i)) {
-        rt_topic *t = m->val;
-        rt_vec_free(&t->chans);
-        rt_vec_free(&t->pres);
-        free(t->name);
-        free(t);
-    }
-    rt_map_free(&e->topics);
-    for (rt_map_ent *m = rt_map_first(&e->ptopics, &i); m; m = rt_map_next(&e->ptopics, m, &i)) {
-        rt_topic *t = m->val;
-        rt_vec_free(&t->chans);
-        rt_vec_free(&t->pres);
-        free(t->name);
-        free(t);
-    }
-    rt_map_free(&e->ptopics);
-    for (rt_map_ent *m = rt_map_first(&e->colls, &i); m; m = rt_map_next(&e->colls, m, &i)) {
-        rt_coll *c = m->val;
-        size_t j;
-        for (rt_map_ent *x = rt_map_first(&c->eq, &j); x; x = rt_map_next(&c->eq, x, &j)) {
-            rt_vec_free(x->val);
-            free(x->val);
-        }
-        rt_map_free(&c->eq);
-        rt_map_free(&c->fields);
-        rt_vec_free(&c->rest);
-        free(c);
-    }
+    for (rt_map_ent *m = rt_map_first(&e->colls, &i); m; m = rt_map_next(&e->colls, m, &i))
+        rt_coll_free(m->val);
     rt_map_free(&e->colls);
     rt_vec_free(&e->all_tables);
     rt_vec_free(&e->replays);
@@ -127,67 +110,42 @@ void rt_dispatch_wake(rt_engine *e)
 
 /* ---- tokens ---- */
 
-static int b64url_decode(const char *s, size_t n, buf *out)
-{
-    uint32_t acc = 0;
-    int bits = 0;
-    for (size_t i = 0; i < n; i++) {
-        int c = (unsigned char)s[i], v;
-        if (c >= 'A' && c <= 'Z') v = c - 'A';
-        else if (c >= 'a' && c <= 'z') v = c - 'a' + 26;
-        else if (c >= '0' && c <= '9') v = c - '0' + 52;
-        else if (c == '-' || c == '+') v = 62;
-        else if (c == '_' || c == '/') v = 63;
-        else if (c == '=') break;
-        else return BS_EPARSE;
-        acc = acc << 6 | (uint32_t)v;
-        bits += 6;
-        if (bits >= 8) {
-            bits -= 8;
-            if (buf_putc(out, (char)(acc >> bits & 0xff)))
-                return BS_ENOMEM;
-        }
-    }
-    return BS_OK;
-}
-
 int rt_token_shape(const char *tok)
 {
     const char *d1 = strchr(tok, '.');
     const char *d2 = d1 ? strchr(d1 + 1, '.') : NULL;
     if (!d2 || strlen(tok) > AUTH_JWT_MAX_LEN)
         return BS_EPARSE;
-    /* before the signature is checked: through jsonin like all outside JSON */
-    buf b = BUF_INIT;
+    size_t n = (size_t)(d2 - d1 - 1);
+    while (n && d1[n] == '=') /* padding says nothing about the claims */
+        n--;
+    size_t cap = n * 3 / 4 + 1;
+    uint8_t *raw = malloc(cap);
+    long len = raw ? auth_b64_decode(d1 + 1, n, raw, cap, true) : -1;
+    /* a refused token is outside JSON: through jsonin */
     json_t *j = NULL;
-    if (b64url_decode(d1 + 1, (size_t)(d2 - d1 - 1), &b) == BS_OK && b.len)
-        jsonin_parse(b.data, b.len, AUTH_JWT_MAX_LEN, 0, &j, NULL, 0);
+    if (len > 0)
+        jsonin_parse((const char *)raw, (size_t)len, AUTH_JWT_MAX_LEN, 0, &j, NULL, 0);
     bool shape = json_is_object(j) && json_is_string(json_object_get(j, "role")) &&
                  json_is_integer(json_object_get(j, "exp"));
     json_decref(j);
-    buf_free(&b);
+    free(raw);
     return shape ? BS_OK : BS_EAUTH;
 }
 
 int rt_verify_token(rt_engine *e, const char *tok, auth_claims **out, char *msg, size_t cap)
 {
-    *out = NULL;
-    /* Supabase's message for tokens without role/exp, checked before the
-     * signature so the client learns what is missing. */
-    int shape = rt_token_shape(tok);
-    if (shape == BS_EPARSE) {
-        snprintf(msg, cap, "Invalid JWT: the token is malformed");
-        return BS_EAUTH;
-    }
-    if (shape) {
-        snprintf(msg, cap, "Fields `role` and `exp` are required in JWT");
-        return BS_EAUTH;
-    }
     int rc = auth_jwt_verify(e->app->jwt, tok, time_now_s(), out);
-    if (rc == BS_EEXPIRED)
-        snprintf(msg, cap, "Token has expired");
-    else if (rc)
-        snprintf(msg, cap, "Invalid JWT: the signature or claims could not be verified");
+    if (rc == BS_OK)
+        return BS_OK;
+    /* Supabase's words: a token without role/exp is told what is missing,
+     * whatever else is wrong with it */
+    int shape = rt_token_shape(tok);
+    const char *why = shape == BS_EPARSE  ? "Invalid JWT: the token is malformed"
+                      : shape             ? "Fields `role` and `exp` are required in JWT"
+                      : rc == BS_EEXPIRED ? RT_REASON_EXPIRED
+                                          : "Invalid JWT: the signature or claims could not be verified";
+    snprintf(msg, cap, "%s", why);
     return rc;
 }
 
@@ -256,7 +214,7 @@ rt_conn *rt_conn_open(rt_engine *e, const char *query, const rt_transport *tp, v
         }
     }
     if (!why) {
-        long long n = __atomic_add_fetch(&rt_stats.connections, 1, __ATOMIC_RELAXED);
+        long long n = RT_COUNT(e, connections, 1);
         c->counted = true;
         if (n > e->app->cfg->realtime_max_connections)
             why = "too many connections (--realtime-max-connections)";
@@ -264,7 +222,7 @@ rt_conn *rt_conn_open(rt_engine *e, const char *query, const rt_transport *tp, v
     free(vsn);
     free(key);
     if (why) {
-        RT_COUNT(rejected, 1);
+        RT_COUNT(e, rejected, 1);
         log_debug("realtime: refusing a %s connection: %s", tp->name, why);
         rt_conn_close_request(c, strncmp(why, "too many", 8) == 0 ? 1013 : 1008, why);
     }
@@ -292,7 +250,7 @@ void rt_conn_release(rt_conn *c)
         return;
     drop_queue(c);
     if (c->counted)
-        RT_COUNT(connections, -1);
+        RT_COUNT(c->e, connections, -1);
     auth_claims_release(c->key_claims);
     free(c->chans);
     pthread_mutex_destroy(&c->mu);
@@ -356,7 +314,7 @@ void rt_conn_send(rt_conn *c, rt_msg *m)
     if (c->close_req || c->detached)
         goto out;
     if (c->qn + 1 > RT_QUEUE_MAX_MSGS || c->qbytes + m->len > c->e->app->cfg->realtime_queue_bytes) {
-        RT_COUNT(slow, 1);
+        RT_COUNT(c->e, slow, 1);
         log_info("realtime: closing a slow %s connection: send queue full (%zu messages, %zu bytes)",
                  c->tp->name, c->qn, c->qbytes);
         close_locked(c, 1008, "send queue full");
@@ -429,8 +387,8 @@ int rt_conn_pop(rt_conn *c, bool wait, rt_msg **m, int *code, char reason[RT_CLO
     }
     pthread_mutex_unlock(&c->mu);
     if (r == RT_POP_MSG) {
-        RT_COUNT(messages, 1);
-        RT_COUNT(bytes, (long long)(*m)->len);
+        RT_COUNT(c->e, messages, 1);
+        RT_COUNT(c->e, bytes, (long long)(*m)->len);
     }
     return r;
 }
@@ -460,29 +418,20 @@ void rt_conn_closed(rt_conn *c)
 
 /* ---- metrics ---- */
 
-int rt_metrics_render(buf *out)
+int rt_metrics_render(const rt_engine *e, buf *out)
 {
     static const struct {
         const char *name, *type, *help;
         size_t off;
     } rows[] = {
-        {"basalt_realtime_connections", "gauge", "open realtime WebSocket connections", offsetof(rt_counters, connections)},
-        {"basalt_realtime_channels", "gauge", "joined realtime channels", offsetof(rt_counters, channels)},
-        {"basalt_realtime_rejected_connections_total", "counter", "connections refused (bad apikey, limits)", offsetof(rt_counters, rejected)},
-        {"basalt_realtime_messages_sent_total", "counter", "frames handed to transports", offsetof(rt_counters, messages)},
-        {"basalt_realtime_bytes_sent_total", "counter", "bytes handed to transports", offsetof(rt_counters, bytes)},
-        {"basalt_realtime_slow_consumer_disconnects_total", "counter", "connections closed: send queue full", offsetof(rt_counters, slow)},
-        {"basalt_realtime_changes_dispatched_total", "counter", "change-log entries dispatched", offsetof(rt_counters, changes)},
-        {"basalt_realtime_change_deliveries_total", "counter", "postgres_changes frames queued", offsetof(rt_counters, deliveries)},
-        {"basalt_realtime_joins_total", "counter", "successful channel joins", offsetof(rt_counters, joins)},
-        {"basalt_realtime_join_errors_total", "counter", "refused channel joins", offsetof(rt_counters, join_errors)},
-        {"basalt_realtime_broadcasts_total", "counter", "broadcast messages fanned out", offsetof(rt_counters, broadcasts)},
-        {"basalt_realtime_resumes_total", "counter", "joins that replayed the change log", offsetof(rt_counters, replays)},
-        {"basalt_realtime_token_closes_total", "counter", "channels closed for an expired or refused token", offsetof(rt_counters, token_closes)},
+#define RT_COUNTER_ROW(field, name, type, help) {"basalt_realtime_" name, type, help, offsetof(rt_counters, field)},
+        RT_COUNTERS(RT_COUNTER_ROW)
+#undef RT_COUNTER_ROW
     };
     int rc = BS_OK;
     for (size_t i = 0; i < sizeof rows / sizeof rows[0] && !rc; i++) {
-        long long v = __atomic_load_n((long long *)((char *)&rt_stats + rows[i].off), __ATOMIC_RELAXED);
+        long long v = e ? __atomic_load_n((const long long *)((const char *)&e->stats + rows[i].off), __ATOMIC_RELAXED)
+                        : 0;
         rc = buf_printf(out, "# HELP %s %s\n# TYPE %s %s\n%s %lld\n", rows[i].name, rows[i].help, rows[i].name,
                         rows[i].type, rows[i].name, v);
     }

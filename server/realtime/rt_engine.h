@@ -33,12 +33,14 @@
 #include "core/buf.h"
 #include "realtime/rt_msg.h"
 
+#define RT_WS_PATH "/realtime/v1/websocket" /* on the main port and on --realtime-port */
 #define RT_MAX_FRAME (1u << 20)       /* largest inbound WebSocket message */
 #define RT_MAX_BROADCAST (256u << 10) /* largest broadcast payload */
 #define RT_QUEUE_MAX_MSGS 16384       /* per-connection queued messages */
 #define RT_JOIN_RATE 25               /* joins per second per connection (burst 2x) */
 #define RT_CLOSE_REASON_MAX 124
 #define RT_TOO_BIG_REASON "message too big (limit 1 MiB)"
+#define RT_BCAST_TOO_BIG_REASON "broadcast payload too large (limit 256 KiB)" /* RT_MAX_BROADCAST */
 
 typedef struct rt_engine rt_engine;
 typedef struct rt_conn rt_conn;
@@ -122,7 +124,8 @@ int rt_rules_get(rt_engine *e, json_t **out);
  * *out: the new set (a new reference).  Civetweb worker threads. */
 int rt_rules_set(rt_engine *e, json_t *patch, bool replace, json_t **out, buf *msg, buf *details);
 
-/* Realtime counters as Prometheus text lines (appended). */
-int rt_metrics_render(buf *out);
+/* The engine's counters as Prometheus text lines (appended); all zero when
+ * e is NULL.  Any thread while the engine runs. */
+int rt_metrics_render(const rt_engine *e, buf *out);
 
 #endif

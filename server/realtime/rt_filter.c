@@ -93,6 +93,59 @@ static char *canon_dup(const char *s, size_t *len)
     return buf_steal(&b, len);
 }
 
+/* One value of an in.(...) list at *p (before end, the closing ')'):
+ * "quoted" (\ escapes the next character) or up to the next comma, into
+ * item; *p is left on the comma or at end. */
+static int list_item(const char **p, const char *end, buf *item, char *err, size_t cap)
+{
+    const char *q = *p;
+    buf_reset(item);
+    if (buf_puts(item, ""))
+        return BS_ENOMEM;
+    if (q < end && *q == '"') {
+        for (q++; q < end && *q != '"'; q++) {
+            if (*q == '\\' && q + 1 < end)
+                q++;
+            if (buf_putc(item, *q))
+                return BS_ENOMEM;
+        }
+        if (q >= end) {
+            snprintf(err, cap, "unterminated quote in in.(...) list");
+            return BS_EPARSE;
+        }
+        q++;
+        if (q < end && *q != ',') {
+            snprintf(err, cap, "expected ',' after a quoted value in in.(...)");
+            return BS_EPARSE;
+        }
+    } else {
+        for (; q < end && *q != ','; q++)
+            if (buf_putc(item, *q))
+                return BS_ENOMEM;
+    }
+    *p = q;
+    return BS_OK;
+}
+
+/* Append the canonical form of item to c's list. */
+static int list_add(rt_cond *c, const char *item, char *err, size_t cap)
+{
+    if (c->nlist >= RT_FILTER_MAX_LIST) {
+        snprintf(err, cap, "in.(...) holds more than %d values", RT_FILTER_MAX_LIST);
+        return BS_EPARSE;
+    }
+    char **nl = realloc(c->list, (c->nlist + 1) * sizeof *nl);
+    if (nl)
+        c->list = nl;
+    size_t *ll = realloc(c->list_len, (c->nlist + 1) * sizeof *ll);
+    if (ll)
+        c->list_len = ll;
+    if (!nl || !ll || !(c->list[c->nlist] = canon_dup(item, &c->list_len[c->nlist])))
+        return BS_ENOMEM;
+    c->nlist++;
+    return BS_OK;
+}
+
 /* Split "(a,b,"c,d")" into canonical items. */
 static int parse_list(rt_cond *c, const char *v, char *err, size_t cap)
 {
@@ -101,74 +154,14 @@ static int parse_list(rt_cond *c, const char *v, char *err, size_t cap)
         snprintf(err, cap, "in filter needs a list in parentheses: in.(a,b)");
         return BS_EPARSE;
     }
-    if (n == 2) {
-        snprintf(err, cap, "in.() needs at least one value");
-        return BS_EPARSE;
-    }
     const char *p = v + 1, *end = v + n - 1;
     buf item = BUF_INIT;
     int rc = BS_OK;
-    while (p <= end && !rc) {
-        buf_reset(&item);
-        if (buf_puts(&item, "")) {
-            rc = BS_ENOMEM;
-            break;
-        }
-        if (p < end && *p == '"') {
-            p++;
-            while (p < end && *p != '"') {
-                if (*p == '\\' && p + 1 < end)
-                    p++;
-                if (buf_putc(&item, *p++)) {
-                    rc = BS_ENOMEM;
-                    break;
-                }
-            }
-            if (p >= end) {
-                snprintf(err, cap, "unterminated quote in in.(...) list");
-                rc = BS_EPARSE;
-                break;
-            }
-            p++;
-            if (p < end && *p != ',') {
-                snprintf(err, cap, "expected ',' after a quoted value in in.(...)");
-                rc = BS_EPARSE;
-                break;
-            }
-        } else {
-            while (p < end && *p != ',')
-                if (buf_putc(&item, *p++)) {
-                    rc = BS_ENOMEM;
-                    break;
-                }
-        }
-        if (rc)
-            break;
-        if (c->nlist >= RT_FILTER_MAX_LIST) {
-            snprintf(err, cap, "in.(...) holds more than %d values", RT_FILTER_MAX_LIST);
-            rc = BS_EPARSE;
-            break;
-        }
-        char **nl = realloc(c->list, (c->nlist + 1) * sizeof *nl);
-        if (nl)
-            c->list = nl;
-        size_t *ll = realloc(c->list_len, (c->nlist + 1) * sizeof *ll);
-        if (ll)
-            c->list_len = ll;
-        if (!nl || !ll) {
-            rc = BS_ENOMEM;
-            break;
-        }
-        c->list[c->nlist] = canon_dup(buf_cstr(&item), &c->list_len[c->nlist]);
-        if (!c->list[c->nlist]) {
-            rc = BS_ENOMEM;
-            break;
-        }
-        c->nlist++;
-        if (p >= end)
-            break;
-        p++; /* the comma */
-        if (p == end) {
+    while (p < end && !rc) {
+        rc = list_item(&p, end, &item, err, cap);
+        if (!rc)
+            rc = list_add(c, buf_cstr(&item), err, cap);
+        if (!rc && p < end && ++p == end) { /* past the comma: nothing after it */
             snprintf(err, cap, "empty value at the end of in.(...)");
             rc = BS_EPARSE;
         }
@@ -185,7 +178,9 @@ static const struct {
     const char *name;
     rt_filter_op op;
 } ops[] = {{"eq", RT_F_EQ}, {"neq", RT_F_NEQ}, {"lt", RT_F_LT}, {"lte", RT_F_LTE},
-           {"gt", RT_F_GT}, {"gte", RT_F_GTE}, {"in", RT_F_IN}};
+           {"gt", RT_F_GT}, {"gte", RT_F_GTE}, {"in", RT_F_IN}},
+  tests[] = {{"is.null", RT_F_IS_NULL}, {"not.is.null", RT_F_NOT_NULL}, {"is.true", RT_F_IS_TRUE},
+             {"is.false", RT_F_IS_FALSE}}; /* whole conditions, without a value */
 
 static int parse_cond(rt_cond *c, const char *s, char *err, size_t cap)
 {
@@ -210,22 +205,11 @@ static int parse_cond(rt_cond *c, const char *s, char *err, size_t cap)
     if (!c->field)
         return BS_ENOMEM;
     const char *rest = eq + 1;
-    if (strcmp(rest, "is.null") == 0) {
-        c->op = RT_F_IS_NULL;
-        return BS_OK;
-    }
-    if (strcmp(rest, "not.is.null") == 0) {
-        c->op = RT_F_NOT_NULL;
-        return BS_OK;
-    }
-    if (strcmp(rest, "is.true") == 0) {
-        c->op = RT_F_IS_TRUE;
-        return BS_OK;
-    }
-    if (strcmp(rest, "is.false") == 0) {
-        c->op = RT_F_IS_FALSE;
-        return BS_OK;
-    }
+    for (size_t i = 0; i < sizeof tests / sizeof tests[0]; i++)
+        if (strcmp(rest, tests[i].name) == 0) {
+            c->op = tests[i].op;
+            return BS_OK;
+        }
     const char *dot = strchr(rest, '.');
     size_t ol = dot ? (size_t)(dot - rest) : strlen(rest);
     for (size_t i = 0; i < sizeof ops / sizeof ops[0]; i++) {

@@ -49,28 +49,17 @@ int rt_frame_parse_text(const char *data, size_t len, bool v2, rt_frame *f, cons
                : jrc == BS_ENOMEM ? "out of memory" : "frame is not valid JSON";
         goto out;
     }
-    json_t *jr, *ref, *topic, *event, *payload;
-    if (v2) {
-        if (!json_is_array(root) || json_array_size(root) != 5) {
-            *err = "frame must be a JSON array [join_ref, ref, topic, event, payload]";
-            goto out;
-        }
-        jr = json_array_get(root, 0);
-        ref = json_array_get(root, 1);
-        topic = json_array_get(root, 2);
-        event = json_array_get(root, 3);
-        payload = json_array_get(root, 4);
-    } else {
-        if (!json_is_object(root)) {
-            *err = "frame must be a JSON object {topic, event, payload, ref}";
-            goto out;
-        }
-        jr = json_object_get(root, "join_ref");
-        ref = json_object_get(root, "ref");
-        topic = json_object_get(root, "topic");
-        event = json_object_get(root, "event");
-        payload = json_object_get(root, "payload");
+    /* v2: [join_ref, ref, topic, event, payload]; v1: an object of those */
+    static const char *const names[5] = {"join_ref", "ref", "topic", "event", "payload"};
+    if (v2 ? !json_is_array(root) || json_array_size(root) != 5 : !json_is_object(root)) {
+        *err = v2 ? "frame must be a JSON array [join_ref, ref, topic, event, payload]"
+                  : "frame must be a JSON object {topic, event, payload, ref}";
+        goto out;
     }
+    json_t *part[5];
+    for (int i = 0; i < 5; i++)
+        part[i] = v2 ? json_array_get(root, (size_t)i) : json_object_get(root, names[i]);
+    json_t *jr = part[0], *ref = part[1], *topic = part[2], *event = part[3], *payload = part[4];
     if (!json_is_string(topic) || !json_string_length(topic) || json_string_length(topic) > 255 ||
         strlen(json_string_value(topic)) != json_string_length(topic)) {
         *err = "topic must be a non-empty string of at most 255 bytes";
@@ -152,41 +141,39 @@ int rt_frame_parse_push(const unsigned char *d, size_t len, rt_push *p, const ch
     return BS_OK;
 }
 
-static int put_ref(buf *b, const char *r)
+/* One member of an encoded frame: lead, then a JSON string (null for
+ * NULL) or, when raw, n bytes of JSON text as they are. */
+typedef struct part {
+    const char *lead, *s;
+    size_t n;
+    bool raw;
+} part;
+
+static int put_parts(buf *b, const part *p, size_t n, const char *end)
 {
-    return r ? buf_json_str(b, r, strlen(r)) : buf_puts(b, "null");
+    int rc = BS_OK;
+    for (size_t i = 0; i < n && !rc; i++) {
+        rc = buf_puts(b, p[i].lead);
+        if (!rc && p[i].raw)
+            rc = buf_append(b, p[i].s, p[i].n);
+        else if (!rc)
+            rc = p[i].s ? buf_json_str(b, p[i].s, strlen(p[i].s)) : buf_puts(b, "null");
+    }
+    return rc ? rc : buf_puts(b, end);
 }
 
 int rt_frame_encode(buf *b, bool v2, const char *jr, const char *ref, const char *topic, const char *event,
                     const char *payload, size_t plen)
 {
-    int rc;
     if (v2) {
-        rc = buf_putc(b, '[');
-        if (!rc) rc = put_ref(b, jr);
-        if (!rc) rc = buf_putc(b, ',');
-        if (!rc) rc = put_ref(b, ref);
-        if (!rc) rc = buf_putc(b, ',');
-        if (!rc) rc = buf_json_str(b, topic, strlen(topic));
-        if (!rc) rc = buf_putc(b, ',');
-        if (!rc) rc = buf_json_str(b, event, strlen(event));
-        if (!rc) rc = buf_putc(b, ',');
-        if (!rc) rc = buf_append(b, payload, plen);
-        if (!rc) rc = buf_putc(b, ']');
-    } else {
-        rc = buf_puts(b, "{\"topic\":");
-        if (!rc) rc = buf_json_str(b, topic, strlen(topic));
-        if (!rc) rc = buf_puts(b, ",\"event\":");
-        if (!rc) rc = buf_json_str(b, event, strlen(event));
-        if (!rc) rc = buf_puts(b, ",\"payload\":");
-        if (!rc) rc = buf_append(b, payload, plen);
-        if (!rc) rc = buf_puts(b, ",\"ref\":");
-        if (!rc) rc = put_ref(b, ref);
-        if (!rc) rc = buf_puts(b, ",\"join_ref\":");
-        if (!rc) rc = put_ref(b, jr);
-        if (!rc) rc = buf_putc(b, '}');
+        const part p[] = {{"[", jr, 0, false}, {",", ref, 0, false}, {",", topic, 0, false},
+                          {",", event, 0, false}, {",", payload, plen, true}};
+        return put_parts(b, p, sizeof p / sizeof p[0], "]");
     }
-    return rc;
+    const part p[] = {{"{\"topic\":", topic, 0, false}, {",\"event\":", event, 0, false},
+                      {",\"payload\":", payload, plen, true}, {",\"ref\":", ref, 0, false},
+                      {",\"join_ref\":", jr, 0, false}};
+    return put_parts(b, p, sizeof p / sizeof p[0], "}");
 }
 
 int rt_frame_encode_broadcast(buf *b, const char *topic, const char *event, const void *payload, size_t plen,

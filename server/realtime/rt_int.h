@@ -13,6 +13,7 @@
 #include <jansson.h>
 #include <pthread.h>
 #include <stdint.h>
+#include <string.h>
 
 #include "core/jwt.h"
 #include "app/app.h"
@@ -25,6 +26,30 @@
 
 typedef struct rt_chan rt_chan;
 typedef struct rt_lws rt_lws;
+
+/* The engine's counters (relaxed atomics, any thread), rendered by
+ * rt_metrics_render: X(field, Prometheus name, type, help). */
+#define RT_COUNTERS(X)                                                                                       \
+    X(connections, "connections", "gauge", "open realtime WebSocket connections")                            \
+    X(channels, "channels", "gauge", "joined realtime channels")                                             \
+    X(rejected, "rejected_connections_total", "counter", "connections refused (bad apikey, limits)")         \
+    X(messages, "messages_sent_total", "counter", "frames handed to transports")                             \
+    X(bytes, "bytes_sent_total", "counter", "bytes handed to transports")                                    \
+    X(slow, "slow_consumer_disconnects_total", "counter", "connections closed: send queue full")             \
+    X(changes, "changes_dispatched_total", "counter", "change-log entries dispatched")                       \
+    X(deliveries, "change_deliveries_total", "counter", "postgres_changes frames queued")                    \
+    X(joins, "joins_total", "counter", "successful channel joins")                                           \
+    X(join_errors, "join_errors_total", "counter", "refused channel joins")                                  \
+    X(broadcasts, "broadcasts_total", "counter", "broadcast messages fanned out")                             \
+    X(replays, "resumes_total", "counter", "joins that replayed the change log")                             \
+    X(token_closes, "token_closes_total", "counter", "channels closed for an expired or refused token")
+
+typedef struct rt_counters {
+#define RT_COUNTER_FIELD(field, name, type, help) long long field;
+    RT_COUNTERS(RT_COUNTER_FIELD)
+#undef RT_COUNTER_FIELD
+} rt_counters;
+#define RT_COUNT(e, field, n) __atomic_add_fetch(&(e)->stats.field, (n), __ATOMIC_RELAXED)
 
 typedef struct rt_topic {
     char *name;
@@ -129,15 +154,15 @@ struct rt_engine {
     pthread_mutex_t rules_mu;
     const rules_expr *rules[2];
     int64_t rules_ver;
+    int64_t rules_next_ver;      /* versions handed to loaded sets (writer thread only) */
+    long long pres_seq;          /* presence phx_ref numbers (lock) */
+    rt_counters stats;
 };
 
-/* Process-wide counters (relaxed atomics), rendered by rt_metrics_render. */
-typedef struct rt_counters {
-    long long connections, channels, rejected, messages, bytes, slow, changes, deliveries, joins,
-        join_errors, broadcasts, replays, token_closes;
-} rt_counters;
-extern rt_counters rt_stats;
-#define RT_COUNT(field, n) __atomic_add_fetch(&rt_stats.field, (n), __ATOMIC_RELAXED)
+/* Phoenix reasons said in more than one place. */
+#define RT_REASON_EXPIRED "Token has expired"
+#define RT_REASON_UNMATCHED "unmatched topic"
+#define RT_REASON_NOMEM "out of memory"
 
 /* rt_engine.c */
 /* Queue m on c (retains it); enforces the bounds (overflow: close). */
@@ -145,19 +170,33 @@ void rt_conn_send(rt_conn *c, rt_msg *m);
 /* Serialise one frame and queue it on c. */
 int rt_conn_send_frame(rt_conn *c, const char *jr, const char *ref, const char *topic, const char *event,
                        const char *payload, size_t plen);
-/* Verify a JWT for a channel: BS_OK with *out, else msg filled. */
+/* Verify a JWT for a channel with the shared verifier (auth_jwt_verify):
+ * BS_OK with *out, else msg filled with the refusal's wording. */
 int rt_verify_token(rt_engine *e, const char *token, auth_claims **out, char *msg, size_t cap);
-/* rt_verify_token's look at a token before its signature (pure, any
- * thread; the fuzz target calls it): BS_EPARSE when it is not three
- * dot-separated parts of at most AUTH_JWT_MAX_LEN bytes, BS_EAUTH when the
- * payload is not an object (through jsonin_parse) with a string role and
- * an integer exp, else BS_OK. */
+/* How rt_verify_token words a refusal: a look at the refused token's
+ * payload (pure, any thread; the fuzz target calls it; it decides nothing,
+ * the verifier did).  BS_EPARSE when it is not three dot-separated parts
+ * of at most AUTH_JWT_MAX_LEN bytes, BS_EAUTH when the payload (base64url
+ * through core/crypto.h, then jsonin_parse) is not an object with a string
+ * role and an integer exp, else BS_OK. */
 int rt_token_shape(const char *token);
 /* Wake the dispatcher (after a join with resume or an earlier expiry). */
 void rt_dispatch_wake(rt_engine *e);
 
-/* rt_proto.c (e->lock held) */
+/* The channel name of a topic ("realtime:room" -> "room"). */
+static inline const char *rt_chan_name(const char *topic)
+{
+    return strncmp(topic, "realtime:", 9) == 0 ? topic + 9 : topic;
+}
+
+/* rt_proto.c */
+/* Queue a "system" message {extension, status, message, channel}. */
+void rt_send_system(rt_conn *c, const char *jr, const char *topic, const char *extension, bool ok,
+                    const char *message);
+/* e->lock held from here */
 void rt_chan_remove(rt_engine *e, rt_chan *ch, bool presence_leave);
+/* Free a topic that is out of its map (its vectors, not their elements). */
+void rt_topic_free(rt_topic *t);
 /* system error then phx_close, then remove (token expired / refused). */
 void rt_chan_kick(rt_engine *e, rt_chan *ch, const char *message);
 void rt_proto_recv(rt_conn *c, bool binary, const void *data, size_t len);
@@ -167,6 +206,8 @@ int rt_dispatch_start(rt_engine *e);
 void rt_dispatch_stop(rt_engine *e);
 void rt_index_add(rt_engine *e, rt_bind *b);
 void rt_index_remove(rt_engine *e, rt_bind *b);
+/* Free a collection index that is out of e->colls (its eq vectors too). */
+void rt_coll_free(rt_coll *col);
 
 /* rt_presence.c (e->lock held) */
 /* Track payload's fields under ch->pres_key (replaces an earlier track of

@@ -48,7 +48,6 @@
 #include <time.h>
 #include <unistd.h>
 
-#define WS_PATH "/realtime/v1/websocket"
 #define MAX_AUTO_SHARDS 8
 
 typedef struct lws_shard {
@@ -154,6 +153,100 @@ static char *query_of(struct lws *wsi)
     return buf_steal(&q, NULL);
 }
 
+/* LWS_CALLBACK_FILTER_PROTOCOL_CONNECTION: only the realtime path. */
+static int path_ok(struct lws *wsi)
+{
+    char uri[128];
+    return lws_hdr_copy(wsi, uri, sizeof uri, WSI_TOKEN_GET_URI) >= 0 && strcmp(uri, RT_WS_PATH) == 0;
+}
+
+/* LWS_CALLBACK_ESTABLISHED: the engine's connection (a refused key comes
+ * back with a close queued).  -1 ends the socket. */
+static int on_established(pss *p, struct lws *wsi, lws_shard *s)
+{
+    char *q = query_of(wsi);
+    memset(p, 0, sizeof *p);
+    p->wsi = wsi;
+    p->s = s; /* before open: a refused key queues a close and wakes */
+    p->c = q ? rt_conn_open(s->l->e, q, &lws_transport, p) : NULL;
+    free(q);
+    return p->c ? 0 : -1;
+}
+
+/* LWS_CALLBACK_RECEIVE: a piece of a message; whole messages go to the
+ * engine, one over RT_MAX_FRAME closes with 1009. */
+static int on_receive(pss *p, struct lws *wsi, const void *in, size_t len)
+{
+    if (!p->c)
+        return -1;
+    if (p->refused)
+        return 0; /* the rest of a refused message: dropped unread */
+    if (lws_is_first_fragment(wsi))
+        buf_reset(&p->rx);
+    bool last = lws_is_final_fragment(wsi) && !lws_remaining_packet_payload(wsi);
+    if (last && !p->rx.len) {
+        rt_conn_recv(p->c, lws_frame_is_binary(wsi), in, len); /* whole message in one piece */
+        return 0;
+    }
+    if (p->rx.len + len > RT_MAX_FRAME) {
+        /* The close goes out from WRITEABLE like every other close
+         * (lws then waits for the client's close, discarding what it
+         * still sends); until then the rest is dropped, never kept. */
+        buf_free(&p->rx);
+        p->refused = true;
+        rt_conn_close_request(p->c, 1009, RT_TOO_BIG_REASON);
+        return 0;
+    }
+    if (buf_append(&p->rx, in, len))
+        return -1;
+    if (last) {
+        rt_conn_recv(p->c, lws_frame_is_binary(wsi), p->rx.data, p->rx.len);
+        buf_free(&p->rx);
+    }
+    return 0;
+}
+
+/* LWS_CALLBACK_SERVER_WRITEABLE: write what is queued, or the close. */
+static int on_writeable(pss *p, struct lws *wsi)
+{
+    if (!p->c)
+        return -1;
+    rt_msg *m;
+    int code;
+    char why[RT_CLOSE_REASON_MAX];
+    int r = rt_conn_pop(p->c, false, &m, &code, why);
+    for (int k = 0; r == RT_POP_MSG; k++) {
+        /* several whole messages per callback while the socket takes
+         * them (lws buffers a partial write itself); then come back.
+         * RAW: the frame header is part of the message already. */
+        int n = lws_write(wsi, m->frame, m->frame_len, LWS_WRITE_RAW);
+        rt_msg_release(m);
+        if (n < 0)
+            return -1;
+        if (k == 15 || lws_send_pipe_choked(wsi)) {
+            lws_callback_on_writable(wsi);
+            return 0;
+        }
+        r = rt_conn_pop(p->c, false, &m, &code, why);
+    }
+    if (r == RT_POP_CLOSE)
+        lws_close_reason(wsi, (enum lws_close_status)code, (unsigned char *)why, strlen(why));
+    return r == RT_POP_NONE ? 0 : -1;
+}
+
+/* LWS_CALLBACK_CLOSED (p may be NULL). */
+static void on_closed(pss *p)
+{
+    if (!p)
+        return;
+    if (p->c) {
+        rt_conn_closed(p->c); /* no wake reads p->s after this */
+        rt_conn_release(p->c);
+        p->c = NULL;
+    }
+    buf_free(&p->rx);
+}
+
 static int cb(struct lws *wsi, enum lws_callback_reasons reason, void *user, void *in, size_t len)
 {
     pss *p = user;
@@ -161,89 +254,18 @@ static int cb(struct lws *wsi, enum lws_callback_reasons reason, void *user, voi
     lws_shard *s = ctx ? lws_context_user(ctx) : NULL;
     switch (reason) {
     case LWS_CALLBACK_HTTP:
-        lws_return_http_status(wsi, HTTP_STATUS_NOT_FOUND, "only " WS_PATH " (WebSocket) is served here");
+        lws_return_http_status(wsi, HTTP_STATUS_NOT_FOUND, "only " RT_WS_PATH " (WebSocket) is served here");
         return -1;
-    case LWS_CALLBACK_FILTER_PROTOCOL_CONNECTION: {
-        char uri[128];
-        if (lws_hdr_copy(wsi, uri, sizeof uri, WSI_TOKEN_GET_URI) < 0 || strcmp(uri, WS_PATH) != 0)
-            return 1;
-        return 0;
-    }
-    case LWS_CALLBACK_ESTABLISHED: {
-        char *q = query_of(wsi);
-        memset(p, 0, sizeof *p);
-        p->wsi = wsi;
-        p->s = s; /* before open: a refused key queues a close and wakes */
-        p->c = q ? rt_conn_open(s->l->e, q, &lws_transport, p) : NULL;
-        free(q);
-        if (!p->c)
-            return -1;
-        return 0;
-    }
+    case LWS_CALLBACK_FILTER_PROTOCOL_CONNECTION:
+        return path_ok(wsi) ? 0 : 1;
+    case LWS_CALLBACK_ESTABLISHED:
+        return on_established(p, wsi, s);
     case LWS_CALLBACK_RECEIVE:
-        if (!p->c)
-            return -1;
-        if (p->refused)
-            return 0; /* the rest of a refused message: dropped unread */
-        if (lws_is_first_fragment(wsi))
-            buf_reset(&p->rx);
-        if (lws_is_final_fragment(wsi) && !lws_remaining_packet_payload(wsi) && !p->rx.len) {
-            rt_conn_recv(p->c, lws_frame_is_binary(wsi), in, len); /* whole message in one piece */
-            return 0;
-        }
-        if (p->rx.len + len > RT_MAX_FRAME) {
-            /* The close goes out from WRITEABLE like every other close
-             * (lws then waits for the client's close, discarding what it
-             * still sends); until then the rest is dropped, never kept. */
-            buf_free(&p->rx);
-            p->refused = true;
-            rt_conn_close_request(p->c, 1009, RT_TOO_BIG_REASON);
-            return 0;
-        }
-        if (buf_append(&p->rx, in, len))
-            return -1;
-        if (lws_is_final_fragment(wsi) && !lws_remaining_packet_payload(wsi)) {
-            rt_conn_recv(p->c, lws_frame_is_binary(wsi), p->rx.data, p->rx.len);
-            buf_free(&p->rx);
-        }
-        return 0;
-    case LWS_CALLBACK_SERVER_WRITEABLE: {
-        if (!p->c)
-            return -1;
-        rt_msg *m;
-        int code;
-        char why[RT_CLOSE_REASON_MAX];
-        int r = rt_conn_pop(p->c, false, &m, &code, why);
-        for (int k = 0; r == RT_POP_MSG; k++) {
-            /* several whole messages per callback while the socket takes
-             * them (lws buffers a partial write itself); then come back.
-             * RAW: the frame header is part of the message already. */
-            int n = lws_write(wsi, m->frame, m->frame_len, LWS_WRITE_RAW);
-            rt_msg_release(m);
-            if (n < 0)
-                return -1;
-            if (k == 15 || lws_send_pipe_choked(wsi)) {
-                lws_callback_on_writable(wsi);
-                return 0;
-            }
-            r = rt_conn_pop(p->c, false, &m, &code, why);
-        }
-        if (r == RT_POP_NONE)
-            return 0;
-        if (r == RT_POP_CLOSE) {
-            lws_close_reason(wsi, (enum lws_close_status)code, (unsigned char *)why, strlen(why));
-            return -1;
-        }
-        return r == RT_POP_DETACHED ? -1 : 0;
-    }
+        return on_receive(p, wsi, in, len);
+    case LWS_CALLBACK_SERVER_WRITEABLE:
+        return on_writeable(p, wsi);
     case LWS_CALLBACK_CLOSED:
-        if (p && p->c) {
-            rt_conn_closed(p->c); /* no wake reads p->s after this */
-            rt_conn_release(p->c);
-            p->c = NULL;
-        }
-        if (p)
-            buf_free(&p->rx);
+        on_closed(p);
         return 0;
     case LWS_CALLBACK_EVENT_WAIT_CANCELLED:
         if (s)

@@ -12,8 +12,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-static long long pres_counter;
-
 static void send_diff(rt_topic *t, const char *key, json_t *join_meta, json_t *leave_meta)
 {
     json_t *d = json_pack("{s:o,s:o}", "joins", json_object(), "leaves", json_object());
@@ -48,6 +46,13 @@ static void send_diff(rt_topic *t, const char *key, json_t *join_meta, json_t *l
     free(txt);
 }
 
+static void pres_free(rt_pres *p)
+{
+    json_decref(p->meta);
+    free(p->key);
+    free(p);
+}
+
 void rt_presence_untrack(rt_chan *ch, bool announce)
 {
     rt_pres *p = ch->pres;
@@ -64,9 +69,7 @@ void rt_presence_untrack(rt_chan *ch, bool announce)
     ch->pres = NULL;
     if (announce)
         send_diff(t, p->key, NULL, p->meta);
-    json_decref(p->meta);
-    free(p->key);
-    free(p);
+    pres_free(p);
 }
 
 int rt_presence_track(rt_chan *ch, json_t *payload)
@@ -76,13 +79,11 @@ int rt_presence_track(rt_chan *ch, json_t *payload)
         free(p);
         return BS_ENOMEM;
     }
-    snprintf(p->ref, sizeof p->ref, "F%llx%llx", (long long)time_now_ms(),
-             __atomic_add_fetch(&pres_counter, 1, __ATOMIC_RELAXED));
+    snprintf(p->ref, sizeof p->ref, "F%llx%llx", (long long)time_now_ms(), ++ch->conn->e->pres_seq);
     p->ch = ch;
     p->meta = json_is_object(payload) ? json_deep_copy(payload) : json_object();
     if (!p->meta) {
-        free(p->key);
-        free(p);
+        pres_free(p);
         return BS_ENOMEM;
     }
     json_object_set_new(p->meta, "phx_ref", json_string(p->ref));
@@ -94,18 +95,13 @@ int rt_presence_track(rt_chan *ch, json_t *payload)
             if (t->pres.v[i] == old)
                 t->pres.v[i] = p;
     } else if (rt_vec_push(&t->pres, p)) {
-        json_decref(p->meta);
-        free(p->key);
-        free(p);
+        pres_free(p);
         return BS_ENOMEM;
     }
     ch->pres = p;
     send_diff(t, p->key, p->meta, old ? old->meta : NULL);
-    if (old) {
-        json_decref(old->meta);
-        free(old->key);
-        free(old);
-    }
+    if (old)
+        pres_free(old);
     return BS_OK;
 }
 

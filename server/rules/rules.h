@@ -31,8 +31,6 @@
 
 #include "core/arena.h"
 #include "core/buf.h"
-#include "core/arena.h"
-#include "core/buf.h"
 #include "db/binds.h"
 
 #define RULES_MAX_DEPTH 32

@@ -151,23 +151,18 @@ tri rules__node(const rnode *n, const rules_env *env)
 {
     val a, b;
     switch (n->k) {
-    case N_OR: {
-        tri x = rules__node(n->a, env);
-        if (x == TRI_T)
-            return TRI_T;
-        tri y = rules__node(n->b, env);
-        if (y == TRI_T)
-            return TRI_T;
-        return x == TRI_U || y == TRI_U ? TRI_U : TRI_F;
-    }
+    case N_OR:
     case N_AND: {
+        /* Kleene: the absorbing value (true for ||, false for &&) wins,
+         * then unknown, then the other */
+        tri absorb = n->k == N_OR ? TRI_T : TRI_F;
         tri x = rules__node(n->a, env);
-        if (x == TRI_F)
-            return TRI_F;
+        if (x == absorb)
+            return absorb;
         tri y = rules__node(n->b, env);
-        if (y == TRI_F)
-            return TRI_F;
-        return x == TRI_U || y == TRI_U ? TRI_U : TRI_T;
+        if (y == absorb)
+            return absorb;
+        return x == TRI_U || y == TRI_U ? TRI_U : absorb == TRI_T ? TRI_F : TRI_T;
     }
     case N_NOT: {
         tri x = rules__node(n->a, env);

@@ -1,5 +1,5 @@
 /* rules_int.h - private structures shared by the files of the rules module
- * (rules_parse.c, rules_eval.c, rules_sql.c).  Nothing outside
+ * (rules_lex.c, rules_parse.c, rules_sets.c, rules_eval.c, rules_sql.c).  Nothing outside
  * server/rules/ includes this.
  *
  * A parsed rule is a small tree of rnode allocated from the expression's own
@@ -92,7 +92,7 @@ struct rules_expr {
     int doc_pos, realtime_pos; /* first use of doc.* / realtime.* (0: none) */
 };
 
-/* rules_parse.c: rules_merge for collections (realtime false) or for the
+/* rules_sets.c: rules_merge for collections (realtime false) or for the
  * realtime channel rules (select and insert over realtime.*). */
 int rules__merge(json_t *current, json_t *patch, bool realtime, json_t **out, buf *msg, buf *details);
 

@@ -1,6 +1,7 @@
-/* rules_parse.c - the access-rule language: lexer and recursive-descent
- * parser into the tree of rules_int.h, reference counting and the
- * per-operation checks (rule sets are merged in rules_sets.c).
+/* rules_parse.c - the access-rule language: recursive-descent parser
+ * (over the tokens of rules_lex.c) into the tree of rules_int.h, reference
+ * counting and the per-operation checks (rule sets are merged in
+ * rules_sets.c).
  *
  * Grammar (precedence low to high):
  *   rule     := or
@@ -21,294 +22,61 @@
  * Bounds: RULES_MAX_LEN bytes, RULES_MAX_DEPTH nesting, RULES_MAX_LIST
  * values per list.  Errors carry a 1-based character (not byte) position.
  */
-#include "rules/rules_int.h"
+#include "rules/rules_lex.h"
 #include "core/error.h"
+#include "core/utf8.h"
 
 #include <errno.h>
 #include <math.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-typedef enum {
-    T_END, T_IDENT, T_NUM, T_STR, T_LP, T_RP, T_LB, T_RB, T_COMMA, T_DOT,
-    T_EQ, T_NE, T_LT, T_LE, T_GT, T_GE, T_AND, T_OR, T_NOT,
-} tok_kind;
-
-typedef struct tok {
-    tok_kind k;
-    size_t off, len;   /* bytes of the token in the text */
-    char *s;           /* T_STR: decoded (arena); T_NUM: NULL */
-    size_t n;          /* T_STR length */
-} tok;
-
-typedef struct pctx {
-    const char *t;
-    size_t len, off;
-    tok cur;
-    rules_expr *e;
-    rules_error *err;
-    int depth;
-    bool failed;
-} pctx;
-
-/* 1-based character position of byte offset off. */
-static int char_pos(const char *t, size_t off)
+/* The segment of the step at s0 (after '.' or '['): digits (an array
+ * index; only those after '[') or a field name, appended to p in the
+ * arena.  Its length in the text, or 0 once failed. */
+static size_t step_segment(pctx *c, db_path *p, size_t s0, bool bracket)
 {
-    int pos = 1;
-    for (size_t i = 0; i < off && t[i]; i++)
-        if (((unsigned char)t[i] & 0xC0) != 0x80)
-            pos++;
-    return pos;
-}
-
-static void fail_at(pctx *c, size_t off, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
-static void fail_at(pctx *c, size_t off, const char *fmt, ...)
-{
-    if (c->failed)
-        return;
-    c->failed = true;
-    c->err->pos = char_pos(c->t, off);
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(c->err->message, sizeof c->err->message, fmt, ap);
-    va_end(ap);
-}
-
-static bool utf8_ok(const unsigned char *s, size_t n, size_t *bad)
-{
-    size_t i = 0;
-    while (i < n) {
-        unsigned char ch = s[i];
-        size_t k;
-        uint32_t cp;
-        if (ch < 0x80) {
-            i++;
-            continue;
-        } else if ((ch & 0xE0) == 0xC0) {
-            k = 1;
-            cp = ch & 0x1F;
-        } else if ((ch & 0xF0) == 0xE0) {
-            k = 2;
-            cp = ch & 0x0F;
-        } else if ((ch & 0xF8) == 0xF0) {
-            k = 3;
-            cp = ch & 0x07;
-        } else {
-            *bad = i;
-            return false;
-        }
-        for (size_t j = 1; j <= k; j++) {
-            if (i + j >= n || (s[i + j] & 0xC0) != 0x80) {
-                *bad = i;
-                return false;
-            }
-            cp = (cp << 6) | (s[i + j] & 0x3F);
-        }
-        if ((k == 1 && cp < 0x80) || (k == 2 && cp < 0x800) || (k == 3 && cp < 0x10000) || cp > 0x10FFFF ||
-            (cp >= 0xD800 && cp <= 0xDFFF)) {
-            *bad = i;
-            return false;
-        }
-        i += k + 1;
-    }
-    return true;
-}
-
-static bool is_alpha(char ch) { return (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') || ch == '_'; }
-static bool is_digit(char ch) { return ch >= '0' && ch <= '9'; }
-
-static void lex_string(pctx *c, tok *k)
-{
-    char q = c->t[c->off];
-    size_t i = c->off + 1;
-    char *out = arena_alloc(&c->e->a, c->len - c->off + 1);
+    const char *s = c->t + s0;
     size_t n = 0;
-    if (!out) {
-        fail_at(c, c->off, "out of memory");
-        return;
-    }
-    while (i < c->len && c->t[i] != q) {
-        char ch = c->t[i];
-        if ((unsigned char)ch < 0x20) {
-            fail_at(c, i, "control character in a string");
-            return;
+    bool is_index = s0 < c->len && rules_is_digit(*s);
+    if (is_index) {
+        while (s0 + n < c->len && rules_is_digit(s[n]))
+            n++;
+        if (n > 9) {
+            rules_fail_at(c, s0, "array index too large");
+            return 0;
         }
-        if (ch == '\\') {
-            char nx = i + 1 < c->len ? c->t[i + 1] : '\0';
-            switch (nx) {
-            case '\\': out[n++] = '\\'; break;
-            case '\'': out[n++] = '\''; break;
-            case '"': out[n++] = '"'; break;
-            case '/': out[n++] = '/'; break;
-            case 'n': out[n++] = '\n'; break;
-            case 't': out[n++] = '\t'; break;
-            case 'r': out[n++] = '\r'; break;
-            default:
-                fail_at(c, i, "unknown escape in a string (use \\\\, \\', \\\", \\n, \\t or \\r)");
-                return;
-            }
-            i += 2;
-            continue;
+    } else if (s0 < c->len && rules_is_alpha(*s) && !bracket) {
+        while (s0 + n < c->len && (rules_is_alpha(s[n]) || rules_is_digit(s[n])))
+            n++;
+        if (!db_ident_field_ok(s, n)) {
+            rules_fail_at(c, s0, "invalid field name (letters, digits and _, at most 63)");
+            return 0;
         }
-        out[n++] = ch;
-        i++;
+    } else {
+        rules_fail_at(c, s0, bracket ? "expected an array index" : "expected a field name after '.'");
+        return 0;
     }
-    if (i >= c->len) {
-        fail_at(c, c->off, "unterminated string");
-        return;
+    if (is_index && p->n == 0) {
+        rules_fail_at(c, s0, "a path must start with a field name");
+        return 0;
     }
-    out[n] = '\0';
-    k->k = T_STR;
-    k->s = out;
-    k->n = n;
-    k->len = i + 1 - c->off;
-}
-
-static void lex_number(pctx *c, tok *k)
-{
-    size_t i = c->off;
-    if (c->t[i] == '-')
-        i++;
-    if (i >= c->len || !is_digit(c->t[i])) {
-        fail_at(c, c->off, "unexpected character '-'");
-        return;
+    if (p->n >= DB_PATH_MAX_SEGS) {
+        rules_fail_at(c, s0, "path is longer than %d steps", DB_PATH_MAX_SEGS);
+        return 0;
     }
-    if (c->t[i] == '0' && i + 1 < c->len && is_digit(c->t[i + 1])) {
-        fail_at(c, c->off, "numbers may not have leading zeros");
-        return;
+    char num[16];
+    int k = is_index ? snprintf(num, sizeof num, "%ld", strtol(s, NULL, 10)) : 0;
+    char *seg = is_index ? arena_strndup(&c->e->a, num, (size_t)k) : arena_strndup(&c->e->a, s, n);
+    if (!seg) {
+        rules_fail_at(c, s0, "out of memory");
+        return 0;
     }
-    while (i < c->len && is_digit(c->t[i]))
-        i++;
-    if (i < c->len && c->t[i] == '.') {
-        i++;
-        if (i >= c->len || !is_digit(c->t[i])) {
-            fail_at(c, i, "expected a digit after '.'");
-            return;
-        }
-        while (i < c->len && is_digit(c->t[i]))
-            i++;
-    }
-    if (i < c->len && (c->t[i] == 'e' || c->t[i] == 'E')) {
-        i++;
-        if (i < c->len && (c->t[i] == '+' || c->t[i] == '-'))
-            i++;
-        if (i >= c->len || !is_digit(c->t[i])) {
-            fail_at(c, i, "expected a digit in the exponent");
-            return;
-        }
-        while (i < c->len && is_digit(c->t[i]))
-            i++;
-    }
-    if (i < c->len && (is_alpha(c->t[i]) || c->t[i] == '.')) {
-        fail_at(c, i, "unexpected character '%c' after a number", c->t[i]);
-        return;
-    }
-    k->k = T_NUM;
-    k->len = i - c->off;
-}
-
-/* Advance c->cur to the next token. */
-static void next(pctx *c)
-{
-    if (c->failed)
-        return;
-    while (c->off < c->len && (c->t[c->off] == ' ' || c->t[c->off] == '\t' || c->t[c->off] == '\n' ||
-                               c->t[c->off] == '\r'))
-        c->off++;
-    tok k;
-    memset(&k, 0, sizeof k);
-    k.off = c->off;
-    k.len = 1;
-    if (c->off >= c->len) {
-        k.k = T_END;
-        k.len = 0;
-        c->cur = k;
-        return;
-    }
-    const char *p = c->t + c->off;
-    char ch = *p;
-    char nx = c->off + 1 < c->len ? p[1] : '\0';
-    switch (ch) {
-    case '(': k.k = T_LP; break;
-    case ')': k.k = T_RP; break;
-    case '[': k.k = T_LB; break;
-    case ']': k.k = T_RB; break;
-    case ',': k.k = T_COMMA; break;
-    case '.': k.k = T_DOT; break;
-    case '=':
-        if (nx != '=') {
-            fail_at(c, c->off, "use == to compare");
-            return;
-        }
-        k.k = T_EQ;
-        k.len = 2;
-        break;
-    case '!':
-        k.k = nx == '=' ? T_NE : T_NOT;
-        k.len = nx == '=' ? 2 : 1;
-        break;
-    case '<':
-        k.k = nx == '=' ? T_LE : T_LT;
-        k.len = nx == '=' ? 2 : 1;
-        break;
-    case '>':
-        k.k = nx == '=' ? T_GE : T_GT;
-        k.len = nx == '=' ? 2 : 1;
-        break;
-    case '&':
-        if (nx != '&') {
-            fail_at(c, c->off, "use && for 'and'");
-            return;
-        }
-        k.k = T_AND;
-        k.len = 2;
-        break;
-    case '|':
-        if (nx != '|') {
-            fail_at(c, c->off, "use || for 'or'");
-            return;
-        }
-        k.k = T_OR;
-        k.len = 2;
-        break;
-    case '\'':
-    case '"': lex_string(c, &k); break;
-    default:
-        if (is_digit(ch) || ch == '-') {
-            lex_number(c, &k);
-        } else if (is_alpha(ch)) {
-            size_t i = c->off;
-            while (i < c->len && (is_alpha(c->t[i]) || is_digit(c->t[i])))
-                i++;
-            k.k = T_IDENT;
-            k.len = i - c->off;
-        } else if ((unsigned char)ch >= 0x20 && (unsigned char)ch < 0x7F) {
-            fail_at(c, c->off, "unexpected character '%c'", ch);
-            return;
-        } else {
-            fail_at(c, c->off, "unexpected character");
-            return;
-        }
-    }
-    if (c->failed)
-        return;
-    c->cur = k;
-    c->off = k.off + k.len;
-}
-
-static bool ident_is(const pctx *c, const char *w)
-{
-    return c->cur.k == T_IDENT && c->cur.len == strlen(w) && memcmp(c->t + c->cur.off, w, c->cur.len) == 0;
-}
-
-static void unexpected(pctx *c)
-{
-    if (c->cur.k == T_END)
-        fail_at(c, c->cur.off, "unexpected end of rule");
-    else
-        fail_at(c, c->cur.off, "unexpected '%.*s'", (int)(c->cur.len > 40 ? 40 : c->cur.len), c->t + c->cur.off);
+    p->segs[p->n] = seg;
+    p->is_index[p->n] = is_index;
+    p->n++;
+    return n;
 }
 
 /* Path steps after a root (c->cur is the root token): fill p, segments
@@ -319,74 +87,53 @@ static void parse_steps(pctx *c, db_path *p, const char *root)
     memset(p, 0, sizeof *p);
     size_t root_off = c->cur.off;
     size_t prev_end = c->cur.off + c->cur.len;
-    next(c);
+    rules_next(c);
     while (!c->failed && (c->cur.k == T_DOT || c->cur.k == T_LB)) {
         bool bracket = c->cur.k == T_LB;
         size_t at = c->cur.off;
         if (at != prev_end) {
-            fail_at(c, at, "no spaces inside a path");
+            rules_fail_at(c, at, "no spaces inside a path");
             return;
         }
-        size_t s0 = at + 1, n = 0;
-        const char *s = c->t + s0;
-        bool is_index;
-        if (s0 < c->len && is_digit(c->t[s0])) {
-            while (s0 + n < c->len && is_digit(c->t[s0 + n]))
-                n++;
-            if (n > 9) {
-                fail_at(c, s0, "array index too large");
-                return;
-            }
-            is_index = true;
-        } else if (s0 < c->len && is_alpha(c->t[s0]) && !bracket) {
-            while (s0 + n < c->len && (is_alpha(c->t[s0 + n]) || is_digit(c->t[s0 + n])))
-                n++;
-            if (!db_ident_field_ok(s, n)) {
-                fail_at(c, s0, "invalid field name (letters, digits and _, at most 63)");
-                return;
-            }
-            is_index = false;
-        } else {
-            fail_at(c, s0, bracket ? "expected an array index" : "expected a field name after '.'");
+        size_t n = step_segment(c, p, at + 1, bracket);
+        if (!n)
             return;
-        }
-        if (is_index && p->n == 0) {
-            fail_at(c, s0, "a path must start with a field name");
-            return;
-        }
-        if (p->n >= DB_PATH_MAX_SEGS) {
-            fail_at(c, s0, "path is longer than %d steps", DB_PATH_MAX_SEGS);
-            return;
-        }
-        char *seg;
-        if (is_index) {
-            char num[16];
-            int k = snprintf(num, sizeof num, "%ld", strtol(s, NULL, 10));
-            seg = arena_strndup(&c->e->a, num, (size_t)k);
-        } else {
-            seg = arena_strndup(&c->e->a, s, n);
-        }
-        if (!seg) {
-            fail_at(c, s0, "out of memory");
-            return;
-        }
-        p->segs[p->n] = seg;
-        p->is_index[p->n] = is_index;
-        p->n++;
-        c->off = s0 + n;
+        c->off = at + 1 + n;
         prev_end = c->off;
-        next(c);
+        rules_next(c);
         if (!c->failed && bracket) {
             if (c->cur.k != T_RB || c->cur.off != prev_end) {
-                fail_at(c, c->cur.off, "expected ']'");
+                rules_fail_at(c, c->cur.off, "expected ']'");
                 return;
             }
             prev_end = c->cur.off + 1;
-            next(c);
+            rules_next(c);
         }
     }
     if (!c->failed && p->n == 0)
-        fail_at(c, root_off, "%s needs a field, like %s.owner_id", root, root);
+        rules_fail_at(c, root_off, "%s needs a field, like %s.owner_id", root, root);
+}
+
+/* After a root word at offset at (rootlen bytes; c->cur is the word): the
+ * '.' right after it and the field name right after that, which becomes
+ * c->cur.  False once failed; need says what a field-less root lacks. */
+static bool root_dot(pctx *c, size_t at, size_t rootlen, const char *need)
+{
+    rules_next(c);
+    if (c->failed)
+        return false;
+    if (c->cur.k != T_DOT || c->cur.off != at + rootlen) {
+        rules_fail_at(c, at, "%s", need);
+        return false;
+    }
+    rules_next(c);
+    if (c->failed)
+        return false;
+    if (c->cur.off != at + rootlen + 1) {
+        rules_fail_at(c, at + rootlen + 1, "no spaces inside a path");
+        return false;
+    }
+    return true;
 }
 
 /* realtime.topic | realtime.extension | realtime.presence_key (c->cur is
@@ -397,158 +144,209 @@ static void parse_realtime(pctx *c, operand *o, size_t at)
     c->e->flags |= RF_REALTIME;
     if (!c->e->realtime_pos)
         c->e->realtime_pos = o->pos;
-    next(c);
-    if (c->failed)
+    if (!root_dot(c, at, 8, "realtime needs a field: realtime.topic, realtime.extension or realtime.presence_key"))
         return;
-    if (c->cur.k != T_DOT || c->cur.off != at + 8) {
-        fail_at(c, at, "realtime needs a field: realtime.topic, realtime.extension or realtime.presence_key");
-        return;
-    }
-    next(c);
-    if (c->failed)
-        return;
-    if (c->cur.off != at + 9) {
-        fail_at(c, at + 9, "no spaces inside a path");
-        return;
-    }
-    if (ident_is(c, "topic") || ident_is(c, "extension") || ident_is(c, "presence_key")) {
-        o->rf = ident_is(c, "topic") ? RTF_TOPIC : ident_is(c, "extension") ? RTF_EXTENSION : RTF_PRESENCE_KEY;
+    if (rules_ident_is(c, "topic") || rules_ident_is(c, "extension") || rules_ident_is(c, "presence_key")) {
+        o->rf = rules_ident_is(c, "topic") ? RTF_TOPIC : rules_ident_is(c, "extension") ? RTF_EXTENSION : RTF_PRESENCE_KEY;
         if (o->rf == RTF_PRESENCE_KEY)
             c->e->flags |= RF_PRESENCE_KEY;
-        next(c);
+        rules_next(c);
         return;
     }
-    fail_at(c, c->cur.off, "unknown realtime field (use topic, extension or presence_key)");
+    rules_fail_at(c, c->cur.off, "unknown realtime field (use topic, extension or presence_key)");
+}
+
+/* auth.uid | auth.role | auth.email | auth.claims.<path> (c->cur is
+ * "auth" at offset at). */
+static void parse_auth(pctx *c, operand *o, size_t at)
+{
+    o->root = OR_AUTH;
+    c->e->flags |= RF_AUTH;
+    if (!root_dot(c, at, 4, "auth needs a field: auth.uid, auth.role, auth.email or auth.claims.<path>"))
+        return;
+    if (rules_ident_is(c, "uid") || rules_ident_is(c, "role") || rules_ident_is(c, "email")) {
+        o->af = rules_ident_is(c, "uid") ? AF_UID : rules_ident_is(c, "role") ? AF_ROLE : AF_EMAIL;
+        rules_next(c);
+        return;
+    }
+    if (rules_ident_is(c, "claims")) {
+        o->af = AF_CLAIMS;
+        parse_steps(c, &o->path, "auth.claims");
+        return;
+    }
+    rules_fail_at(c, c->cur.off, "unknown auth field (use uid, role, email or claims.<path>)");
+}
+
+/* doc.<path> | new.<path> | object.<path> (c->cur is the root word). */
+static void parse_doc_path(pctx *c, operand *o)
+{
+    static const struct {
+        const char *name;
+        unsigned flag;
+    } roots[] = {[OR_DOC] = {"doc", RF_DOC}, [OR_NEW] = {"new", RF_NEW}, [OR_OBJECT] = {"object", RF_OBJECT}};
+    o->root = rules_ident_is(c, "doc") ? OR_DOC : rules_ident_is(c, "new") ? OR_NEW : OR_OBJECT;
+    int *first = o->root == OR_DOC ? &c->e->doc_pos : o->root == OR_NEW ? &c->e->new_pos : &c->e->object_pos;
+    parse_steps(c, &o->path, roots[o->root].name);
+    c->e->flags |= roots[o->root].flag;
+    if (!*first)
+        *first = o->pos;
+}
+
+/* A number literal (c->cur is T_NUM): a double, and an integer too when it
+ * is written without '.', 'e' or 'E' and fits. */
+static void parse_number(pctx *c, operand *o)
+{
+    char nb[64];
+    size_t n = c->cur.len;
+    if (n >= sizeof nb) {
+        rules_fail_at(c, c->cur.off, "number is too long");
+        return;
+    }
+    memcpy(nb, c->t + c->cur.off, n);
+    nb[n] = '\0';
+    o->lit.c = VC_NUM;
+    errno = 0;
+    double d = strtod(nb, NULL);
+    if (errno == ERANGE && (d == HUGE_VAL || d == -HUGE_VAL)) {
+        rules_fail_at(c, c->cur.off, "number out of range");
+        return;
+    }
+    o->lit.d = d;
+    if (!strpbrk(nb, ".eE")) {
+        errno = 0;
+        long long ll = strtoll(nb, NULL, 10);
+        if (errno == 0) {
+            o->lit.is_int = true;
+            o->lit.i = ll;
+        }
+    }
+    rules_next(c);
 }
 
 static void parse_operand(pctx *c, operand *o)
 {
     memset(o, 0, sizeof *o);
-    o->pos = char_pos(c->t, c->cur.off);
+    o->pos = rules_char_pos(c->t, c->cur.off);
     if (c->failed)
         return;
-    switch (c->cur.k) {
-    case T_STR:
-        o->root = OR_LIT;
+    o->root = OR_LIT;
+    size_t at = c->cur.off;
+    if (c->cur.k == T_STR) {
         o->lit.c = VC_STR;
         o->lit.s = c->cur.s;
         o->lit.n = c->cur.n;
-        next(c);
-        return;
-    case T_NUM: {
-        char nb[64];
-        const char *s = c->t + c->cur.off;
-        size_t n = c->cur.len;
-        if (n >= sizeof nb) {
-            fail_at(c, c->cur.off, "number is too long");
-            return;
-        }
-        memcpy(nb, s, n);
-        nb[n] = '\0';
-        o->root = OR_LIT;
-        o->lit.c = VC_NUM;
-        errno = 0;
-        double d = strtod(nb, NULL);
-        if (errno == ERANGE && (d == HUGE_VAL || d == -HUGE_VAL)) {
-            fail_at(c, c->cur.off, "number out of range");
-            return;
-        }
-        o->lit.d = d;
-        if (!strpbrk(nb, ".eE")) {
-            errno = 0;
-            long long ll = strtoll(nb, NULL, 10);
-            if (errno == 0) {
-                o->lit.is_int = true;
-                o->lit.i = ll;
-            }
-        }
-        next(c);
-        return;
-    }
-    case T_IDENT:
-        break;
-    default:
-        unexpected(c);
-        return;
-    }
-    o->root = OR_LIT;
-    if (ident_is(c, "true") || ident_is(c, "false")) {
+        rules_next(c);
+    } else if (c->cur.k == T_NUM) {
+        parse_number(c, o);
+    } else if (c->cur.k != T_IDENT) {
+        rules_unexpected(c);
+    } else if (rules_ident_is(c, "true") || rules_ident_is(c, "false")) {
         o->lit.c = VC_BOOL;
-        o->lit.b = ident_is(c, "true");
-        next(c);
-        return;
-    }
-    if (ident_is(c, "null")) {
+        o->lit.b = rules_ident_is(c, "true");
+        rules_next(c);
+    } else if (rules_ident_is(c, "null")) {
         o->lit.c = VC_NULL;
-        next(c);
-        return;
-    }
-    size_t at = c->cur.off;
-    if (ident_is(c, "doc") || ident_is(c, "new") || ident_is(c, "object")) {
-        o->root = ident_is(c, "doc") ? OR_DOC : ident_is(c, "new") ? OR_NEW : OR_OBJECT;
-        const char *root = o->root == OR_DOC ? "doc" : o->root == OR_NEW ? "new" : "object";
-        unsigned flag = o->root == OR_DOC ? RF_DOC : o->root == OR_NEW ? RF_NEW : RF_OBJECT;
-        parse_steps(c, &o->path, root);
-        c->e->flags |= flag;
-        if (o->root == OR_NEW && !c->e->new_pos)
-            c->e->new_pos = o->pos;
-        if (o->root == OR_OBJECT && !c->e->object_pos)
-            c->e->object_pos = o->pos;
-        if (o->root == OR_DOC && !c->e->doc_pos)
-            c->e->doc_pos = o->pos;
-        return;
-    }
-    if (ident_is(c, "realtime")) {
+        rules_next(c);
+    } else if (rules_ident_is(c, "doc") || rules_ident_is(c, "new") || rules_ident_is(c, "object")) {
+        parse_doc_path(c, o);
+    } else if (rules_ident_is(c, "realtime")) {
         parse_realtime(c, o, at);
-        return;
+    } else if (rules_ident_is(c, "auth")) {
+        parse_auth(c, o, at);
+    } else {
+        rules_fail_at(c, at, "unknown name '%.*s' (use doc., new., auth., object., realtime. or a literal)",
+                      (int)(c->cur.len > 40 ? 40 : c->cur.len), c->t + at);
     }
-    if (ident_is(c, "auth")) {
-        o->root = OR_AUTH;
-        c->e->flags |= RF_AUTH;
-        next(c);
-        if (c->failed)
-            return;
-        if (c->cur.k != T_DOT || c->cur.off != at + 4) {
-            fail_at(c, at, "auth needs a field: auth.uid, auth.role, auth.email or auth.claims.<path>");
-            return;
-        }
-        next(c);
-        if (c->failed)
-            return;
-        if (c->cur.off != at + 5) {
-            fail_at(c, at + 5, "no spaces inside a path");
-            return;
-        }
-        if (ident_is(c, "uid") || ident_is(c, "role") || ident_is(c, "email")) {
-            o->af = ident_is(c, "uid") ? AF_UID : ident_is(c, "role") ? AF_ROLE : AF_EMAIL;
-            next(c);
-            return;
-        }
-        if (ident_is(c, "claims")) {
-            o->af = AF_CLAIMS;
-            parse_steps(c, &o->path, "auth.claims");
-            return;
-        }
-        fail_at(c, c->cur.off, "unknown auth field (use uid, role, email or claims.<path>)");
-        return;
-    }
-    fail_at(c, at, "unknown name '%.*s' (use doc., new., auth., object., realtime. or a literal)",
-            (int)(c->cur.len > 40 ? 40 : c->cur.len), c->t + at);
 }
 
 static rnode *new_node(pctx *c, node_kind k, size_t off)
 {
     rnode *n = arena_calloc(&c->e->a, sizeof *n);
     if (!n) {
-        fail_at(c, off, "out of memory");
+        rules_fail_at(c, off, "out of memory");
         return NULL;
     }
     n->k = k;
-    n->pos = char_pos(c->t, off);
+    n->pos = rules_char_pos(c->t, off);
     return n;
 }
 
 static rnode *parse_or(pctx *c);
+
+/* The comparison operator of token kind k, if it is one. */
+static bool cmp_of(tok_kind k, cmp_op *op)
+{
+    switch (k) {
+    case T_EQ: *op = CMP_EQ; return true;
+    case T_NE: *op = CMP_NE; return true;
+    case T_LT: *op = CMP_LT; return true;
+    case T_LE: *op = CMP_LE; return true;
+    case T_GT: *op = CMP_GT; return true;
+    case T_GE: *op = CMP_GE; return true;
+    default: return false;
+    }
+}
+
+/* n->l in [a, b, ...] (c->cur is "in"; at: where the condition starts). */
+static rnode *parse_in(pctx *c, rnode *n, size_t at)
+{
+    n->k = N_IN;
+    rules_next(c);
+    if (!c->failed && c->cur.k != T_LB) {
+        rules_fail_at(c, c->cur.off, "expected '[' after in");
+        return NULL;
+    }
+    rules_next(c);
+    size_t cap = 4;
+    n->list = arena_alloc(&c->e->a, cap * sizeof *n->list);
+    if (!n->list) {
+        rules_fail_at(c, at, "out of memory");
+        return NULL;
+    }
+    while (!c->failed && c->cur.k != T_RB) {
+        if (n->nlist && c->cur.k != T_COMMA) {
+            rules_fail_at(c, c->cur.off, c->cur.k == T_END ? "expected ']'" : "expected ',' or ']'");
+            return NULL;
+        }
+        if (n->nlist)
+            rules_next(c);
+        if (n->nlist >= RULES_MAX_LIST) {
+            rules_fail_at(c, c->cur.off, "at most %d values in a list", RULES_MAX_LIST);
+            return NULL;
+        }
+        if (n->nlist == cap) {
+            operand *nl = arena_alloc(&c->e->a, cap * 2 * sizeof *nl);
+            if (!nl) {
+                rules_fail_at(c, at, "out of memory");
+                return NULL;
+            }
+            memcpy(nl, n->list, cap * sizeof *nl);
+            n->list = nl;
+            cap *= 2;
+        }
+        parse_operand(c, &n->list[n->nlist]);
+        n->nlist++;
+    }
+    rules_next(c);
+    return c->failed ? NULL : n;
+}
+
+/* n->l is [not] null (c->cur is "is"). */
+static rnode *parse_isnull(pctx *c, rnode *n)
+{
+    n->k = N_ISNULL;
+    rules_next(c);
+    if (rules_ident_is(c, "not")) {
+        n->neg = true;
+        rules_next(c);
+    }
+    if (!c->failed && !rules_ident_is(c, "null")) {
+        rules_fail_at(c, c->cur.off, "expected null after is%s", n->neg ? " not" : "");
+        return NULL;
+    }
+    rules_next(c);
+    return c->failed ? NULL : n;
+}
 
 static rnode *parse_cond(pctx *c)
 {
@@ -559,82 +357,22 @@ static rnode *parse_cond(pctx *c)
     parse_operand(c, &n->l);
     if (c->failed)
         return NULL;
-    cmp_op op;
-    switch (c->cur.k) {
-    case T_EQ: op = CMP_EQ; break;
-    case T_NE: op = CMP_NE; break;
-    case T_LT: op = CMP_LT; break;
-    case T_LE: op = CMP_LE; break;
-    case T_GT: op = CMP_GT; break;
-    case T_GE: op = CMP_GE; break;
-    default:
-        if (ident_is(c, "in")) {
-            n->k = N_IN;
-            next(c);
-            if (!c->failed && c->cur.k != T_LB) {
-                fail_at(c, c->cur.off, "expected '[' after in");
-                return NULL;
-            }
-            next(c);
-            size_t cap = 4;
-            n->list = arena_alloc(&c->e->a, cap * sizeof *n->list);
-            if (!n->list) {
-                fail_at(c, at, "out of memory");
-                return NULL;
-            }
-            while (!c->failed && c->cur.k != T_RB) {
-                if (n->nlist && c->cur.k != T_COMMA) {
-                    fail_at(c, c->cur.off, c->cur.k == T_END ? "expected ']'" : "expected ',' or ']'");
-                    return NULL;
-                }
-                if (n->nlist)
-                    next(c);
-                if (n->nlist >= RULES_MAX_LIST) {
-                    fail_at(c, c->cur.off, "at most %d values in a list", RULES_MAX_LIST);
-                    return NULL;
-                }
-                if (n->nlist == cap) {
-                    operand *nl = arena_alloc(&c->e->a, cap * 2 * sizeof *nl);
-                    if (!nl) {
-                        fail_at(c, at, "out of memory");
-                        return NULL;
-                    }
-                    memcpy(nl, n->list, cap * sizeof *nl);
-                    n->list = nl;
-                    cap *= 2;
-                }
-                parse_operand(c, &n->list[n->nlist]);
-                n->nlist++;
-            }
-            next(c);
-            return c->failed ? NULL : n;
-        }
-        if (ident_is(c, "is")) {
-            n->k = N_ISNULL;
-            next(c);
-            if (ident_is(c, "not")) {
-                n->neg = true;
-                next(c);
-            }
-            if (!c->failed && !ident_is(c, "null")) {
-                fail_at(c, c->cur.off, "expected null after is%s", n->neg ? " not" : "");
-                return NULL;
-            }
-            next(c);
-            return c->failed ? NULL : n;
-        }
-        /* a bare value: a path (means == true) or true/false/null */
-        if (n->l.root == OR_LIT && n->l.lit.c != VC_BOOL && n->l.lit.c != VC_NULL) {
-            fail_at(c, c->cur.off, "expected ==, !=, <, <=, >, >=, in or is after a value");
-            return NULL;
-        }
-        return n;
+    if (cmp_of(c->cur.k, &n->op)) {
+        n->k = N_CMP;
+        rules_next(c);
+        parse_operand(c, &n->r);
+        return c->failed ? NULL : n;
     }
-    n->k = N_CMP;
-    n->op = op;
-    next(c);
-    parse_operand(c, &n->r);
-    return c->failed ? NULL : n;
+    if (rules_ident_is(c, "in"))
+        return parse_in(c, n, at);
+    if (rules_ident_is(c, "is"))
+        return parse_isnull(c, n);
+    /* a bare value: a path (means == true) or true/false/null */
+    if (n->l.root == OR_LIT && n->l.lit.c != VC_BOOL && n->l.lit.c != VC_NULL) {
+        rules_fail_at(c, c->cur.off, "expected ==, !=, <, <=, >, >=, in or is after a value");
+        return NULL;
+    }
+    return n;
 }
 
 static rnode *parse_unary(pctx *c)
@@ -645,23 +383,23 @@ static rnode *parse_unary(pctx *c)
     size_t at = c->cur.off;
     bool nests = c->cur.k == T_NOT || c->cur.k == T_LP;
     if (nests && ++c->depth > RULES_MAX_DEPTH) {
-        fail_at(c, c->cur.off, "rule nests too deeply (at most %d levels)", RULES_MAX_DEPTH);
+        rules_fail_at(c, c->cur.off, "rule nests too deeply (at most %d levels)", RULES_MAX_DEPTH);
         return NULL;
     }
     if (c->cur.k == T_NOT) {
-        next(c);
+        rules_next(c);
         rnode *a = parse_unary(c);
         r = a ? new_node(c, N_NOT, at) : NULL;
         if (r)
             r->a = a;
     } else if (c->cur.k == T_LP) {
-        next(c);
+        rules_next(c);
         r = parse_or(c);
         if (r && c->cur.k != T_RP) {
-            fail_at(c, c->cur.off, c->cur.k == T_END ? "missing ')'" : "expected ')'");
+            rules_fail_at(c, c->cur.off, c->cur.k == T_END ? "missing ')'" : "expected ')'");
             r = NULL;
         }
-        next(c);
+        rules_next(c);
     } else {
         r = parse_cond(c);
     }
@@ -670,14 +408,16 @@ static rnode *parse_unary(pctx *c)
     return c->failed ? NULL : r;
 }
 
-static rnode *parse_and(pctx *c)
+/* A chain of op (T_OR over and-chains, T_AND over unaries), left to
+ * right. */
+static rnode *parse_chain(pctx *c, tok_kind op)
 {
-    rnode *l = parse_unary(c);
-    while (l && c->cur.k == T_AND) {
+    rnode *l = op == T_OR ? parse_chain(c, T_AND) : parse_unary(c);
+    while (l && c->cur.k == op) {
         size_t at = c->cur.off;
-        next(c);
-        rnode *r = parse_unary(c);
-        rnode *n = r ? new_node(c, N_AND, at) : NULL;
+        rules_next(c);
+        rnode *r = op == T_OR ? parse_chain(c, T_AND) : parse_unary(c);
+        rnode *n = r ? new_node(c, op == T_OR ? N_OR : N_AND, at) : NULL;
         if (!n)
             return NULL;
         n->a = l;
@@ -687,24 +427,7 @@ static rnode *parse_and(pctx *c)
     return c->failed ? NULL : l;
 }
 
-static rnode *parse_or(pctx *c)
-{
-    rnode *l = parse_and(c);
-    while (l && c->cur.k == T_OR) {
-        size_t at = c->cur.off;
-        next(c);
-        rnode *r = parse_and(c);
-        rnode *n = r ? new_node(c, N_OR, at) : NULL;
-        if (!n) {
-            l = NULL;
-            break;
-        }
-        n->a = l;
-        n->b = r;
-        l = n;
-    }
-    return c->failed ? NULL : l;
-}
+static rnode *parse_or(pctx *c) { return parse_chain(c, T_OR); }
 
 int rules_parse(const char *text, rules_expr **out, rules_error *err)
 {
@@ -720,13 +443,13 @@ int rules_parse(const char *text, rules_expr **out, rules_error *err)
     }
     size_t len = strlen(text);
     if (len > RULES_MAX_LEN) {
-        err->pos = char_pos(text, RULES_MAX_LEN);
+        err->pos = rules_char_pos(text, RULES_MAX_LEN);
         snprintf(err->message, sizeof err->message, "rule is longer than %d bytes", RULES_MAX_LEN);
         return BS_EPARSE;
     }
-    size_t bad;
-    if (!utf8_ok((const unsigned char *)text, len, &bad)) {
-        err->pos = char_pos(text, bad);
+    size_t good = utf8_valid_prefix(text, len);
+    if (good != len) {
+        err->pos = rules_char_pos(text, good);
         snprintf(err->message, sizeof err->message, "invalid UTF-8");
         return BS_EPARSE;
     }
@@ -735,15 +458,15 @@ int rules_parse(const char *text, rules_expr **out, rules_error *err)
         return BS_ENOMEM;
     atomic_init(&e->refs, 1);
     pctx c = {.t = text, .len = len, .e = e, .err = err};
-    next(&c);
+    rules_next(&c);
     if (!c.failed && c.cur.k == T_END)
-        fail_at(&c, c.cur.off, "empty rule");
+        rules_fail_at(&c, c.cur.off, "empty rule");
     rnode *root = c.failed ? NULL : parse_or(&c);
     if (root && c.cur.k != T_END)
-        unexpected(&c);
+        rules_unexpected(&c);
     if (c.failed || !root) {
         if (!c.failed)
-            fail_at(&c, c.cur.off, "out of memory");
+            rules_fail_at(&c, c.cur.off, "out of memory");
         arena_free(&e->a);
         free(e);
         return BS_EPARSE;

@@ -29,6 +29,7 @@
 #include "rules/rules_int.h"
 #include "core/error.h"
 
+#include <stdarg.h>
 #include <string.h>
 
 typedef struct sctx {
@@ -56,45 +57,55 @@ static int check_row(const sctx *c, const operand *o)
     return BS_OK;
 }
 
-static int put_v(sctx *c, const operand *o) { return db_path_value_expr(c->sql, &o->path); }
+static int emit(sctx *c, const rnode *n);
+static int put_class(sctx *c, const operand *o);
+static int bind_val(sctx *c, const val *v);
 
-static int put_t(sctx *c, const operand *o)
+/* Append SQL from a template: text is copied, and each directive takes the
+ * next argument:
+ *   %V operand   V, its value expression (ident.h)
+ *   %T operand   T, json_type(data, '$.p')
+ *   %N operand   nullif(T, 'null')
+ *   %C operand   its class number (see put_class)
+ *   %? val       a '?' with the value bound
+ *   %E rnode     the node's condition
+ *   %s string    the string (SQL text of ours, never of the rule)
+ * Stops at the first error. */
+static int sqlf(sctx *c, const char *fmt, ...)
 {
-    int rc = buf_puts(c->sql, "json_type(data, ");
-    if (!rc)
-        rc = db_path_literal(c->sql, &o->path);
-    return rc ? rc : buf_putc(c->sql, ')');
+    va_list ap;
+    va_start(ap, fmt);
+    int rc = BS_OK;
+    for (const char *p = fmt; !rc && *p; p++) {
+        if (*p != '%') {
+            rc = buf_putc(c->sql, *p);
+            continue;
+        }
+        switch (*++p) {
+        case 'V': rc = db_path_value_expr(c->sql, &va_arg(ap, const operand *)->path); break;
+        case 'T': rc = sqlf(c, "json_type(data, %P)", va_arg(ap, const operand *)); break;
+        case 'P': rc = db_path_literal(c->sql, &va_arg(ap, const operand *)->path); break;
+        case 'N': rc = sqlf(c, "nullif(%T, 'null')", va_arg(ap, const operand *)); break;
+        case 'C': rc = put_class(c, va_arg(ap, const operand *)); break;
+        case '?': rc = buf_putc(c->sql, '?'); if (!rc) rc = bind_val(c, va_arg(ap, const val *)); break;
+        case 'E': rc = emit(c, va_arg(ap, const rnode *)); break;
+        case 's': rc = buf_puts(c->sql, va_arg(ap, const char *)); break;
+        default: rc = BS_EINVAL; /* a template of ours is wrong */
+        }
+    }
+    va_end(ap);
+    return rc;
 }
 
-/* nullif(T,'null') */
-static int put_tn(sctx *c, const operand *o)
-{
-    int rc = buf_puts(c->sql, "nullif(");
-    if (!rc)
-        rc = put_t(c, o);
-    return rc ? rc : buf_puts(c->sql, ", 'null')");
-}
-
+/* 1 number, 2 boolean, 3 string, 4 container, NULL for a null value. */
 static int put_class(sctx *c, const operand *o)
 {
     if (is_column(o))
         return buf_putc(c->sql, '3');
-    int rc = buf_puts(c->sql, "(CASE WHEN ");
-    if (!rc)
-        rc = put_tn(c, o);
-    if (!rc)
-        rc = buf_puts(c->sql, " IS NULL THEN NULL WHEN ");
-    if (!rc)
-        rc = put_t(c, o);
-    if (!rc)
-        rc = buf_puts(c->sql, " IN ('integer', 'real') THEN 1 WHEN ");
-    if (!rc)
-        rc = put_t(c, o);
-    if (!rc)
-        rc = buf_puts(c->sql, " IN ('true', 'false') THEN 2 WHEN ");
-    if (!rc)
-        rc = put_t(c, o);
-    return rc ? rc : buf_puts(c->sql, " = 'text' THEN 3 ELSE 4 END)");
+    return sqlf(c,
+                "(CASE WHEN %N IS NULL THEN NULL WHEN %T IN ('integer', 'real') THEN 1 WHEN %T IN ('true', 'false') "
+                "THEN 2 WHEN %T = 'text' THEN 3 ELSE 4 END)",
+                o, o, o, o);
 }
 
 static int bind_val(sctx *c, const val *v)
@@ -133,27 +144,13 @@ static int doc_const(sctx *c, const operand *d, cmp_op op, const val *v)
         return rc;
     if (v->c == VC_NULL)
         return buf_puts(c->sql, "NULL");
-    if (is_column(d)) {
-        /* never null, always text */
-        if (v->c != VC_STR)
-            return buf_putc(c->sql, '0');
-        rc = put_v(c, d);
-        if (!rc)
-            rc = buf_puts(c->sql, op_sql[op]);
-        if (!rc)
-            rc = buf_putc(c->sql, '?');
-        return rc ? rc : bind_val(c, v);
-    }
-    if (v->c == VC_CONT) {
-        rc = buf_puts(c->sql, "(CASE WHEN ");
-        if (!rc)
-            rc = put_v(c, d);
-        return rc ? rc : buf_puts(c->sql, " IS NULL THEN NULL ELSE 0 END)");
-    }
+    if (is_column(d)) /* never null, always text */
+        return v->c != VC_STR ? buf_putc(c->sql, '0') : sqlf(c, "%V%s%?", d, op_sql[op], v);
+    if (v->c == VC_CONT)
+        return sqlf(c, "(CASE WHEN %V IS NULL THEN NULL ELSE 0 END)", d);
     if (v->c == VC_BOOL && (op == CMP_EQ || op == CMP_NE)) {
         bool want = op == CMP_EQ ? v->b : !v->b;
-        rc = put_tn(c, d);
-        return rc ? rc : buf_puts(c->sql, want ? " = 'true'" : " = 'false'");
+        return sqlf(c, "%N%s", d, want ? " = 'true'" : " = 'false'");
     }
     const char *guard = NULL;
     if (v->c == VC_STR && (op != CMP_EQ || (v->n && (v->s[0] == '{' || v->s[0] == '['))))
@@ -163,25 +160,8 @@ static int doc_const(sctx *c, const operand *d, cmp_op op, const val *v)
     else if (v->c == VC_BOOL)
         guard = " IN ('true', 'false')";
     if (guard)
-        rc = buf_putc(c->sql, '(');
-    if (!rc)
-        rc = put_v(c, d);
-    if (!rc)
-        rc = buf_puts(c->sql, op_sql[op]);
-    if (!rc)
-        rc = buf_putc(c->sql, '?');
-    if (!rc)
-        rc = bind_val(c, v);
-    if (!rc && guard) {
-        rc = buf_puts(c->sql, " AND ");
-        if (!rc)
-            rc = put_tn(c, d);
-        if (!rc)
-            rc = buf_puts(c->sql, guard);
-        if (!rc)
-            rc = buf_putc(c->sql, ')');
-    }
-    return rc;
+        return sqlf(c, "(%V%s%? AND %N%s)", d, op_sql[op], v, d, guard);
+    return sqlf(c, "%V%s%?", d, op_sql[op], v);
 }
 
 /* doc.<a> op doc.<b> */
@@ -190,32 +170,11 @@ static int doc_doc(sctx *c, const operand *x, cmp_op op, const operand *y)
     int rc = check_row(c, x);
     if (!rc)
         rc = check_row(c, y);
-    if (!rc)
-        rc = buf_putc(c->sql, '(');
-    if (!rc)
-        rc = put_v(c, x);
-    if (!rc)
-        rc = buf_puts(c->sql, op_sql[op]);
-    if (!rc)
-        rc = put_v(c, y);
     if (rc)
         return rc;
-    if (!is_column(x) || !is_column(y)) {
-        rc = buf_puts(c->sql, " AND ");
-        if (!rc)
-            rc = put_class(c, x);
-        if (!rc)
-            rc = buf_puts(c->sql, " = ");
-        if (!rc)
-            rc = put_class(c, y);
-        if (!rc)
-            rc = buf_puts(c->sql, " AND ");
-        if (!rc)
-            rc = put_class(c, x);
-        if (!rc)
-            rc = buf_puts(c->sql, " < 4");
-    }
-    return rc ? rc : buf_putc(c->sql, ')');
+    if (is_column(x) && is_column(y))
+        return sqlf(c, "(%V%s%V)", x, op_sql[op], y);
+    return sqlf(c, "(%V%s%V AND %C = %C AND %C < 4)", x, op_sql[op], y, x, y, x);
 }
 
 static int emit_cmp(sctx *c, const operand *l, cmp_op op, const operand *r)
@@ -257,14 +216,10 @@ static int emit_in(sctx *c, const rnode *n)
     if (simple) {
         rc = check_row(c, &n->l);
         if (!rc)
-            rc = put_v(c, &n->l);
-        if (!rc)
-            rc = buf_puts(c->sql, " IN (");
+            rc = sqlf(c, "%V IN (", &n->l);
         for (size_t i = 0; i < n->nlist && !rc; i++) {
             rules__operand_val(&n->list[i], &c->env, &v);
-            rc = buf_puts(c->sql, i ? ", ?" : "?");
-            if (!rc)
-                rc = bind_val(c, &v);
+            rc = sqlf(c, i ? ", %?" : "%?", &v);
         }
         return rc ? rc : buf_putc(c->sql, ')');
     }
@@ -277,8 +232,6 @@ static int emit_in(sctx *c, const rnode *n)
     }
     return rc ? rc : buf_putc(c->sql, ')');
 }
-
-static int emit(sctx *c, const rnode *n);
 
 /* A node whose answer does not depend on the row: its value, else -1. */
 static int const_value(sctx *c, const rnode *n)
@@ -299,14 +252,7 @@ static int emit_bin(sctx *c, const rnode *n)
         return emit(c, n->b);
     if (tb == (int)neutral)
         return emit(c, n->a);
-    int rc = buf_putc(c->sql, '(');
-    if (!rc)
-        rc = emit(c, n->a);
-    if (!rc)
-        rc = buf_puts(c->sql, is_and ? " AND " : " OR ");
-    if (!rc)
-        rc = emit(c, n->b);
-    return rc ? rc : buf_putc(c->sql, ')');
+    return sqlf(c, "(%E%s%E)", n->a, is_and ? " AND " : " OR ", n->b);
 }
 
 static int emit(sctx *c, const rnode *n)
@@ -314,22 +260,14 @@ static int emit(sctx *c, const rnode *n)
     int t = const_value(c, n);
     if (t >= 0)
         return put_tri(c, (tri)t);
-    int rc;
     switch (n->k) {
     case N_OR:
     case N_AND: return emit_bin(c, n);
-    case N_NOT:
-        rc = buf_puts(c->sql, "(NOT ");
-        if (!rc)
-            rc = emit(c, n->a);
-        return rc ? rc : buf_putc(c->sql, ')');
+    case N_NOT: return sqlf(c, "(NOT %E)", n->a);
     case N_CMP: return emit_cmp(c, &n->l, n->op, &n->r);
     case N_IN: return emit_in(c, n);
     case N_ISNULL:
-        rc = check_row(c, &n->l);
-        if (!rc)
-            rc = put_v(c, &n->l);
-        return rc ? rc : buf_puts(c->sql, n->neg ? " IS NOT NULL" : " IS NULL");
+        return check_row(c, &n->l) ? BS_EINVAL : sqlf(c, "%V%s", &n->l, n->neg ? " IS NOT NULL" : " IS NULL");
     case N_TRUTH: {
         static const val t_val = {.c = VC_BOOL, .b = true};
         return doc_const(c, &n->l, CMP_EQ, &t_val);
@@ -347,11 +285,7 @@ int rules_to_sql_ex(const rules_expr *e, const struct auth_claims *auth, bool ne
         return BS_EINVAL;
     sctx c = {.env = {.auth = auth}, .new_as_doc = new_as_doc, .a = a, .sql = sql, .b = binds};
     size_t mark = sql->len, nb = binds->n;
-    int rc = buf_putc(sql, '(');
-    if (!rc)
-        rc = emit(&c, e->root);
-    if (!rc)
-        rc = buf_putc(sql, ')');
+    int rc = sqlf(&c, "(%E)", e->root);
     if (rc) {
         sql->len = mark;
         if (sql->data)
